@@ -1,0 +1,712 @@
+// Cache: a bounded, concurrent key-value cache over libcuckoo with sampled eviction.
+//
+// Structure (docs/design.md has the full argument):
+//  - EntryMap (libcuckoo, keyed by the 64-bit mixed hash) owns keys and values. Every
+//    operation on one key locks at most two buckets; nothing takes a global lock.
+//  - SlotArena holds each entry's metadata (hash, deadline, last access, state) in an array
+//    that eviction samples without locks.
+//  - When an insert takes the size past max_size, the inserting thread samples sample_size
+//    live slots with its own RNG, the active policy scores them, and the lowest is removed,
+//    re-checked under its bucket lock. The size is one atomic counter, so at quiescence
+//    size() <= max_size, and while threads race the overshoot is at most the number of
+//    threads inserting at that moment.
+//  - Recency is measured in inserts: a shared tick advances by one per new entry and a hit
+//    stamps the entry with the current tick. Hits therefore read a shared counter but write it
+//    only when the stamp changes, so a hot key does not bounce its line between cores.
+//  - A FrequencySketch counts hits and writes for LFU, ADAPTIVE and admission.
+//  - Time is read only where a deadline is involved, from an injectable Clock.
+//
+// Guarantees (each method says more):
+//  - Thread safety: every public method may be called concurrently with every other.
+//  - Callbacks the user passes to visit() run under a bucket spinlock: they must be short and
+//    must not block or call back into this cache. Key/Value destructors never run under an
+//    engine lock: removed entries are moved out and destroyed after the lock is released.
+//    Hash and KeyEqual do run under bucket locks (as in libcuckoo).
+//  - Exceptions: Hash, KeyEqual, and the Key/Value copy constructors may throw; every method
+//    then leaves the cache as it was (strong guarantee) and rethrows. Key and Value must be
+//    nothrow-move-constructible.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "engine/cache_config.h"
+#include "engine/clock.h"
+#include "engine/entry_map.h"
+#include "engine/expiry.h"
+#include "engine/frequency_sketch.h"
+#include "engine/hash_mix.h"
+#include "engine/random.h"
+#include "engine/sampler.h"
+#include "engine/slot_arena.h"
+#include "engine/stats.h"
+#include "policies/adaptive.h"
+#include "policies/lfu.h"
+#include "policies/lru.h"
+#include "policies/policy.h"
+#include "policies/ttl.h"
+
+namespace cuckoocache {
+
+template <class Key, class Value, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>>
+class Cache {
+  using Map = EntryMap<Key, Value>;
+  using Entry = typename Map::Entry;
+  using ChainType = typename Map::ChainType;
+
+ public:
+  using key_type = Key;
+  using mapped_type = Value;
+  using Ttl = std::optional<std::chrono::nanoseconds>;
+
+  // Throws std::invalid_argument (naming the field) if the config is invalid.
+  explicit Cache(CacheConfig config = {}, Hash hash = Hash(), KeyEqual equal = KeyEqual())
+      : config_(checked(std::move(config))),
+        clock_(config_.clock ? config_.clock : std::make_shared<SteadyClock>()),
+        hasher_(std::move(hash)),
+        equal_(std::move(equal)),
+        max_size_(config_.max_size),
+        default_ttl_ns_(config_.default_ttl ? config_.default_ttl->count() : 0),
+        ttl_in_use_(config_.default_ttl.has_value()),
+        policy_(config_.policy),
+        map_(config_.max_size + slack_for(config_.max_size)),
+        arena_(config_.max_size + slack_for(config_.max_size)),
+        sketch_(std::make_unique<FrequencySketch>(config_.max_size)),
+        current_sketch_(sketch_.get()),
+        adaptive_(config_.max_size, config_.adaptive_threshold) {
+    if (config_.expiry_interval) start_expiry_thread(*config_.expiry_interval);
+  }
+
+  Cache(const Cache&) = delete;
+  Cache& operator=(const Cache&) = delete;
+
+  ~Cache() { stop_expiry_thread(); }
+
+  // ---- Lookups ---------------------------------------------------------------------------
+
+  // Calls fn(const Value&) under the key's bucket lock if the key is present and not expired;
+  // returns whether it did. Counts a hit or a miss and marks the entry used. fn must be short
+  // and must not block or use this cache. Exceptions from Hash/KeyEqual/fn propagate (a
+  // throwing fn still counts as a hit).
+  template <class F>
+  bool visit(const Key& key, F&& fn) {
+    const std::uint64_t hash = hash_of(key);
+    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const auto tick = static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed));
+    Lookup found;
+    map_.find(hash, [&](const ChainType& chain) {
+      const Entry* e = chain.find(key, equal_);
+      if (e == nullptr) return;
+      Slot& slot = arena_[e->slot];
+      if (expired(slot, now)) {
+        found = {Lookup::kExpired, e->slot, e->identity};
+        return;
+      }
+      touch(slot, tick);
+      found.outcome = Lookup::kHit;
+      fn(e->value);
+    });
+    if (found.outcome == Lookup::kHit) {
+      stats_.add(Counter::kHits);
+      sketch().increment(hash);
+      return true;
+    }
+    stats_.add(Counter::kMisses);
+    if (found.outcome == Lookup::kExpired) {
+      remove_entry(hash, found.slot, found.identity, Counter::kExpirations);
+    }
+    return false;
+  }
+
+  // The value for `key` (a copy), or nullopt on a miss. See visit().
+  [[nodiscard]] std::optional<Value> get(const Key& key) {
+    std::optional<Value> out;
+    visit(key, [&](const Value& v) { out.emplace(v); });
+    return out;
+  }
+
+  // Copies the value into `out` and returns true on a hit; leaves `out` alone on a miss.
+  bool get(const Key& key, Value& out) {
+    return visit(key, [&](const Value& v) { out = v; });
+  }
+
+  // Whether `key` is present and not expired. Does not count as a lookup in the stats and
+  // does not mark the entry used.
+  [[nodiscard]] bool contains(const Key& key) const {
+    const std::uint64_t hash = hash_of(key);
+    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    bool present = false;
+    map_.find(hash, [&](const ChainType& chain) {
+      const Entry* e = chain.find(key, equal_);
+      present = e != nullptr && !expired(arena_[e->slot], now);
+    });
+    return present;
+  }
+
+  // ---- Writes ----------------------------------------------------------------------------
+
+  // Stores `value` under `key`, replacing any current value. `ttl` overrides the cache's
+  // default time-to-live for this entry (it must be positive). Returns true if the key was
+  // new. If the cache is then over max_size, this thread evicts before returning.
+  // Strong guarantee: if hashing, comparing or copying throws, the cache is unchanged.
+  template <class K, class V>
+  bool put(K&& key, V&& value, Ttl ttl = std::nullopt) {
+    return write(std::forward<K>(key), std::forward<V>(value), ttl, WriteMode::kOverwrite,
+                 nullptr) == WriteOutcome::kInserted;
+  }
+
+  // Stores the entry only if `key` is absent (or expired). Returns true if it stored it.
+  template <class K, class V>
+  bool put_if_absent(K&& key, V&& value, Ttl ttl = std::nullopt) {
+    return write(std::forward<K>(key), std::forward<V>(value), ttl, WriteMode::kIfAbsent,
+                 nullptr) == WriteOutcome::kInserted;
+  }
+
+  // Returns the value for `key`; on a miss calls factory() (outside every lock) and stores
+  // its result unless another thread stored a value first, in which case that value is
+  // returned. Concurrent misses on one key may each call factory(); exactly one result is
+  // kept and every caller gets that one. Exceptions from factory() propagate; nothing is
+  // stored then.
+  template <class Factory>
+  Value get_or_insert(const Key& key, Factory&& factory, Ttl ttl = std::nullopt) {
+    if (std::optional<Value> hit = get(key)) return std::move(*hit);
+    Value made = std::forward<Factory>(factory)();
+    std::optional<Value> existing;
+    if (write(key, made, ttl, WriteMode::kIfAbsent, &existing) == WriteOutcome::kPresent &&
+        existing) {
+      return std::move(*existing);
+    }
+    return made;
+  }
+
+  // Removes `key`. Returns true if it was present (an expired entry counts as absent, but is
+  // removed all the same).
+  bool erase(const Key& key) {
+    const std::uint64_t hash = hash_of(key);
+    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    std::optional<Entry> removed;
+    bool was_expired = false;
+    map_.modify(hash, [&](ChainType& chain) {
+      Entry* e = chain.find(key, equal_);
+      if (e == nullptr) return false;
+      was_expired = expired(arena_[e->slot], now);
+      return chain.remove(e, removed);
+    });
+    if (!removed) return false;
+    finish_removal(removed->slot, was_expired ? Counter::kExpirations : Counter::kCount);
+    return !was_expired;
+  }
+
+  // Removes every entry. Takes every bucket lock once (not a hot-path operation); entries are
+  // destroyed after the locks are released. Stats and the frequency history are kept.
+  void clear() {
+    std::vector<Entry> removed = map_.drain();
+    for (const Entry& e : removed) finish_removal(e.slot, Counter::kCount);
+  }
+
+  // ---- Expiry ----------------------------------------------------------------------------
+
+  // Removes every expired entry and returns how many. Walks the slot arena without a global
+  // lock; entries that expire while it runs may or may not be counted.
+  std::size_t cleanup() {
+    if (!ttl_in_use_.load(std::memory_order_relaxed)) return 0;
+    const std::uint64_t now = clock_->now_ns();
+    std::size_t removed = 0;
+    const std::uint32_t capacity = arena_.capacity();
+    for (std::uint32_t i = 0; i < capacity; ++i) {
+      removed += remove_if_expired(i, now) ? 1 : 0;
+    }
+    return removed;
+  }
+
+  // One round of active expiry (Redis's algorithm): samples `samples` slots, removes the
+  // expired ones, and repeats while more than a quarter of a round was expired, up to
+  // `max_rounds`. Returns how many it removed. Used by the background thread and the write
+  // path; callable directly.
+  std::size_t expire_sample(std::size_t samples = 20, std::size_t max_rounds = 16) {
+    if (!ttl_in_use_.load(std::memory_order_relaxed)) return 0;
+    std::size_t removed = 0;
+    FastRandom& rng = thread_random();
+    for (std::size_t round = 0; round < max_rounds; ++round) {
+      const std::uint64_t now = clock_->now_ns();
+      const std::uint32_t capacity = arena_.capacity();
+      std::size_t this_round = 0;
+      for (std::size_t i = 0; i < samples; ++i) {
+        this_round += remove_if_expired(rng.below(capacity), now) ? 1 : 0;
+      }
+      removed += this_round;
+      if (this_round * 4 <= samples) break;
+    }
+    return removed;
+  }
+
+  // Starts (or restarts with a new interval) the background sweeper thread. It calls only
+  // engine code: no user callbacks, no locks held while waiting.
+  void start_expiry_thread(std::chrono::nanoseconds interval) {
+    if (interval.count() <= 0) throw std::invalid_argument("expiry interval must be positive");
+    std::lock_guard<std::mutex> lock(admin_mutex_);
+    expiry_thread_.reset();
+    expiry_thread_ = std::make_unique<ExpiryThread>(interval, [this] { expire_sample(); });
+  }
+
+  // Stops the background sweeper, if any, and waits for it to finish its round.
+  void stop_expiry_thread() {
+    std::lock_guard<std::mutex> lock(admin_mutex_);
+    expiry_thread_.reset();
+  }
+
+  [[nodiscard]] Ttl default_ttl() const noexcept {
+    const auto ns = default_ttl_ns_.load(std::memory_order_relaxed);
+    return ns == 0 ? Ttl() : Ttl(std::chrono::nanoseconds(ns));
+  }
+
+  // Changes the time-to-live of entries stored from now on (existing entries keep theirs).
+  void set_default_ttl(Ttl ttl) {
+    if (ttl && ttl->count() <= 0) throw std::invalid_argument("default_ttl must be positive");
+    if (ttl) ttl_in_use_.store(true, std::memory_order_relaxed);
+    default_ttl_ns_.store(ttl ? ttl->count() : 0, std::memory_order_relaxed);
+  }
+
+  // ---- Capacity and policy ---------------------------------------------------------------
+
+  // Live entries. O(1).
+  [[nodiscard]] std::size_t size() const noexcept {
+    const auto n = size_.load(std::memory_order_relaxed);
+    return n < 0 ? 0 : static_cast<std::size_t>(n);
+  }
+
+  [[nodiscard]] std::size_t max_size() const noexcept {
+    return max_size_.load(std::memory_order_relaxed);
+  }
+
+  // Changes the capacity. Shrinking evicts down to the new size before returning (by this
+  // thread, with the active policy). Growing may take every bucket lock once to enlarge the
+  // table. Throws std::invalid_argument for 0 or more than 2^31.
+  void set_max_size(std::size_t new_max) {
+    CacheConfig probe = config_;
+    probe.max_size = new_max;
+    probe.validate();
+    {
+      std::lock_guard<std::mutex> lock(admin_mutex_);
+      const std::size_t wanted = new_max + slack_for(new_max);
+      if (wanted > arena_.capacity()) {
+        map_.reserve(wanted);
+        arena_.grow_to(wanted);
+      }
+      if (new_max > 2 * sketch_capacity_) {
+        auto bigger = std::make_unique<FrequencySketch>(new_max);
+        sketch_capacity_ = new_max;
+        current_sketch_.store(bigger.get(), std::memory_order_release);
+        retired_sketches_.push_back(std::move(sketch_));
+        sketch_ = std::move(bigger);
+      }
+      max_size_.store(new_max, std::memory_order_relaxed);
+      adaptive_.reset(new_max, config_.adaptive_threshold);
+    }
+    if (policy() == Policy::kAdaptive) adaptive_maintain();
+    evict_to_capacity();
+  }
+
+  [[nodiscard]] Policy policy() const noexcept { return policy_.load(std::memory_order_relaxed); }
+
+  // Switches the eviction policy at run time; entries and their history are kept. Switching
+  // to ADAPTIVE restarts its learning; leaving it folds its window into the main region.
+  void set_policy(Policy p) {
+    std::lock_guard<std::mutex> lock(admin_mutex_);
+    const Policy old = policy_.exchange(p, std::memory_order_acq_rel);
+    if (old == p) return;
+    if (p == Policy::kAdaptive) {
+      adaptive_.reset(max_size(), config_.adaptive_threshold);
+      adaptive_.restart_cursor(tick_.load(std::memory_order_relaxed));
+    } else if (old == Policy::kAdaptive) {
+      const std::uint32_t capacity = arena_.capacity();
+      for (std::uint32_t i = 0; i < capacity; ++i) {
+        auto& state = arena_[i].state;
+        std::uint32_t s = state.load(std::memory_order_relaxed);
+        while (SlotState::window(s)) {
+          if (state.compare_exchange_weak(s, s & ~SlotState::kWindow, std::memory_order_acq_rel)) {
+            adaptive_.on_window_leave();
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  // ---- Introspection ---------------------------------------------------------------------
+
+  [[nodiscard]] CacheStats stats() const noexcept {
+    CacheStats s;
+    stats_.snapshot(s);
+    s.size = size();
+    s.max_size = max_size();
+    return s;
+  }
+
+  void reset_stats() noexcept { stats_.reset(); }
+
+  // A copy of every live, unexpired entry. Takes every bucket lock once while copying (not a
+  // hot-path operation); the result is a consistent snapshot.
+  [[nodiscard]] std::vector<std::pair<Key, Value>> snapshot() {
+    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    std::vector<std::pair<Key, Value>> out;
+    out.reserve(size());
+    map_.for_each_locked([&](const Entry& e) {
+      if (!expired(arena_[e.slot], now)) out.emplace_back(e.key, e.value);
+    });
+    return out;
+  }
+
+  // Bytes the cache allocates beyond the keys and values themselves (table, arena, sketch,
+  // window ring, counters), at its current capacity.
+  [[nodiscard]] std::size_t overhead_bytes() const {
+    return map_.bucket_bytes() + arena_.memory_bytes() + sketch().memory_bytes() +
+           adaptive_.memory_bytes() + sizeof(*this);
+  }
+
+  [[nodiscard]] const CacheConfig& config() const noexcept { return config_; }
+
+  // ADAPTIVE's current window target in entries (for tests, tools and docs).
+  [[nodiscard]] std::size_t adaptive_window_target() const noexcept {
+    return adaptive_.window_target();
+  }
+
+ private:
+  enum class WriteMode { kOverwrite, kIfAbsent };
+  enum class WriteOutcome { kInserted, kUpdated, kPresent };
+
+  struct Lookup {
+    enum Outcome { kMiss, kHit, kExpired } outcome = kMiss;
+    std::uint32_t slot = kNoSlot;
+    std::uint32_t identity = 0;
+  };
+
+  static CacheConfig checked(CacheConfig c) {
+    c.validate();
+    return c;
+  }
+
+  // Slots beyond max_size for entries in flight: each racing inserter holds at most one.
+  static std::size_t slack_for(std::size_t max_size) noexcept {
+    const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+    return std::min<std::size_t>(max_size, 16) + 4 * threads;
+  }
+
+  [[nodiscard]] std::uint64_t hash_of(const Key& key) const {
+    return mix_hash(static_cast<std::uint64_t>(hasher_(key)));
+  }
+
+  [[nodiscard]] FrequencySketch& sketch() const noexcept {
+    return *current_sketch_.load(std::memory_order_acquire);
+  }
+
+  [[nodiscard]] static bool expired(const Slot& slot, std::uint64_t now) noexcept {
+    if (now == 0) return false;
+    const std::uint64_t deadline = slot.deadline_ns.load(std::memory_order_relaxed);
+    return deadline != 0 && deadline <= now;
+  }
+
+  // Stamps the entry as used at `tick`, writing only if the stamp changes.
+  static void touch(Slot& slot, std::uint32_t tick) noexcept {
+    if (slot.access_tick.load(std::memory_order_relaxed) != tick) {
+      slot.access_tick.store(tick, std::memory_order_relaxed);
+    }
+  }
+
+  template <class K, class V>
+  WriteOutcome write(K&& key, V&& value, Ttl ttl, WriteMode mode,
+                     std::optional<Value>* existing_out) {
+    if (ttl && ttl->count() <= 0) throw std::invalid_argument("ttl must be positive");
+    const std::uint64_t hash = hash_of(key);
+    const auto default_ns = default_ttl_ns_.load(std::memory_order_relaxed);
+    const bool has_deadline = ttl.has_value() || default_ns != 0;
+    if (has_deadline && !ttl_in_use_.load(std::memory_order_relaxed)) {
+      ttl_in_use_.store(true, std::memory_order_relaxed);
+    }
+    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t deadline =
+        !has_deadline ? 0 : deadline_after(now, ttl ? *ttl : std::chrono::nanoseconds(default_ns));
+
+    // Copies happen here, before any slot or lock is taken: if they throw, nothing changed.
+    Entry fresh{Key(std::forward<K>(key)), Value(std::forward<V>(value)), kNoSlot, 0};
+    const bool adaptive = policy() == Policy::kAdaptive;
+    const std::uint64_t tick_now = tick_.load(std::memory_order_relaxed);
+    fresh.slot = allocate_slot();
+    fresh.identity =
+        arena_.publish(fresh.slot, hash, deadline, static_cast<std::uint32_t>(tick_now), adaptive);
+    const std::uint32_t my_slot = fresh.slot;
+
+    WriteOutcome outcome = WriteOutcome::kInserted;
+    try {
+      map_.insert_or_modify(
+          hash,
+          [&](ChainType& chain) {
+            Entry* e = chain.find(fresh.key, equal_);
+            if (e == nullptr) {
+              chain.push(std::move(fresh));  // may throw bad_alloc: chain unchanged
+              outcome = WriteOutcome::kInserted;
+              return false;
+            }
+            Slot& slot = arena_[e->slot];
+            if (mode == WriteMode::kIfAbsent && !expired(slot, now)) {
+              if (existing_out) existing_out->emplace(e->value);
+              outcome = WriteOutcome::kPresent;
+              return false;
+            }
+            using std::swap;
+            swap(e->value, fresh.value);  // the old value leaves with `fresh`, unlocked
+            slot.deadline_ns.store(deadline, std::memory_order_relaxed);
+            touch(slot, static_cast<std::uint32_t>(tick_now));
+            outcome = WriteOutcome::kUpdated;
+            return false;
+          },
+          fresh);
+    } catch (...) {
+      arena_.release(my_slot);
+      throw;
+    }
+
+    if (outcome != WriteOutcome::kInserted) {
+      arena_.release(my_slot);
+      if (outcome == WriteOutcome::kUpdated) {
+        stats_.add(Counter::kUpdates);
+        sketch().increment(hash);
+      }
+      return outcome;
+    }
+
+    const std::uint64_t tick = tick_.fetch_add(1, std::memory_order_relaxed) + 1;
+    arena_[my_slot].access_tick.store(static_cast<std::uint32_t>(tick), std::memory_order_relaxed);
+    size_.fetch_add(1, std::memory_order_relaxed);
+    stats_.add(Counter::kInserts);
+    sketch().increment(hash);
+    if (adaptive) {
+      adaptive_.on_window_insert(tick, my_slot, fresh_identity(my_slot));
+      adaptive_maintain();
+    } else if (over_capacity()) {
+      Candidate newcomer;
+      newcomer.slot = my_slot;
+      newcomer.hash = hash;
+      newcomer.identity = fresh_identity(my_slot);
+      evict_to_capacity(config_.admission ? &newcomer : nullptr);
+    }
+    // Active expiry on the write path: a few samples every fourth new entry.
+    thread_local unsigned expiry_countdown = 0;
+    if ((++expiry_countdown & 3) == 0) expire_sample(4, 1);
+    return WriteOutcome::kInserted;
+  }
+
+  [[nodiscard]] std::uint32_t fresh_identity(std::uint32_t slot) const noexcept {
+    return SlotState::identity(arena_[slot].state.load(std::memory_order_relaxed));
+  }
+
+  [[nodiscard]] bool over_capacity() const noexcept {
+    return size_.load(std::memory_order_relaxed) > static_cast<std::int64_t>(max_size());
+  }
+
+  // A free slot. If none is free (racing inserters hold the slack), makes room by evicting;
+  // as a last resort grows the arena.
+  std::uint32_t allocate_slot() {
+    for (int attempt = 0;; ++attempt) {
+      const std::uint32_t slot = arena_.try_allocate();
+      if (slot != kNoSlot) return slot;
+      if (attempt < 8) {
+        evict_once(nullptr);
+      } else {
+        std::lock_guard<std::mutex> lock(admin_mutex_);
+        arena_.grow_to(std::size_t{arena_.capacity()} + arena_.capacity() / 4 + 16);
+      }
+    }
+  }
+
+  // Removes the entry that owns (slot, identity) if it still does; `why` is the counter to
+  // bump. Returns true if this call removed it.
+  bool remove_entry(std::uint64_t hash, std::uint32_t slot, std::uint32_t identity, Counter why) {
+    std::optional<Entry> removed;
+    map_.modify(hash, [&](ChainType& chain) {
+      Entry* e = chain.find_slot(slot, identity);
+      return e != nullptr && chain.remove(e, removed);
+    });
+    if (!removed) return false;
+    finish_removal(slot, why);
+    return true;
+  }  // `removed` (key and value) is destroyed here, after the bucket lock was released
+
+  bool remove_if_expired(std::uint32_t index, std::uint64_t now) {
+    const Slot& s = arena_[index];
+    const std::uint32_t state = s.state.load(std::memory_order_acquire);
+    if (!SlotState::live(state) || !expired(s, now)) return false;
+    return remove_entry(s.hash.load(std::memory_order_relaxed), index, SlotState::identity(state),
+                        Counter::kExpirations);
+  }
+
+  // Bookkeeping after an entry left the map: free its slot, fix counts.
+  void finish_removal(std::uint32_t slot, Counter why) noexcept {
+    const std::uint32_t old = arena_.release(slot);
+    if (SlotState::window(old)) adaptive_.on_window_leave();
+    size_.fetch_sub(1, std::memory_order_relaxed);
+    if (why != Counter::kCount) stats_.add(why);
+  }
+
+  [[nodiscard]] std::uint64_t sample_now() const noexcept {
+    return ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+  }
+
+  // Picks a victim with the active policy among slots accepted by `accept`.
+  template <class Accept>
+  [[nodiscard]] std::optional<Candidate> pick_victim(Policy p, const Accept& accept) {
+    const std::uint64_t now = sample_now();
+    const std::uint64_t tick = tick_.load(std::memory_order_relaxed);
+    const ScoreContext ctx{sketch()};
+    const auto tag = static_cast<unsigned>(p);
+    const std::size_t k = config_.sample_size;
+    switch (p) {
+      case Policy::kLru:
+        return sampler_.pick(
+            arena_, k, now, tick, tag, [&](const EntryMeta& m) { return LruPolicy::score(m, ctx); },
+            accept);
+      case Policy::kLfu:
+        return sampler_.pick(
+            arena_, k, now, tick, tag, [&](const EntryMeta& m) { return LfuPolicy::score(m, ctx); },
+            accept);
+      case Policy::kTtl:
+        return sampler_.pick(
+            arena_, k, now, tick, tag, [&](const EntryMeta& m) { return TtlPolicy::score(m, ctx); },
+            accept);
+      case Policy::kAdaptive:
+        return sampler_.pick(
+            arena_, k, now, tick, tag,
+            [&](const EntryMeta& m) { return AdaptivePolicy::main_score(m, ctx); }, accept);
+    }
+    return std::nullopt;
+  }
+
+  // Accepts main-region slots, and window slots the window ring lost track of.
+  [[nodiscard]] auto main_region() const noexcept {
+    return [this, cursor = adaptive_.cursor(), tick = tick_.load(std::memory_order_relaxed)](
+               std::uint32_t state, const Slot& s) {
+      return !SlotState::window(state) ||
+             widen_tick(s.access_tick.load(std::memory_order_relaxed), tick) < cursor;
+    };
+  }
+
+  // Evicts one entry with the active policy. With `newcomer` and admission on, the newcomer
+  // itself is dropped instead if it is less frequent than the victim. Returns true if an
+  // entry was removed.
+  bool evict_once(const Candidate* newcomer) {
+    const Policy p = policy();
+    std::optional<Candidate> victim =
+        p == Policy::kAdaptive ? pick_victim(p, main_region())
+                               : pick_victim(p, [](std::uint32_t, const Slot&) { return true; });
+    if (!victim && p == Policy::kAdaptive) {
+      victim = pick_victim(p, [](std::uint32_t, const Slot&) { return true; });
+    }
+    if (!victim) victim = scan_for_victim();
+    if (!victim) return false;
+    if (victim->expired) {
+      return remove_entry(victim->hash, victim->slot, victim->identity, Counter::kExpirations);
+    }
+    if (newcomer != nullptr && newcomer->slot != victim->slot &&
+        sketch().estimate(newcomer->hash) < sketch().estimate(victim->hash) &&
+        remove_entry(newcomer->hash, newcomer->slot, newcomer->identity, Counter::kRejections)) {
+      return true;
+    }
+    return remove_entry(victim->hash, victim->slot, victim->identity, Counter::kEvictions);
+  }
+
+  // Sampling finds nothing when live slots are very sparse (right after a large shrink): walk
+  // the arena from a random point to the first live slot instead.
+  [[nodiscard]] std::optional<Candidate> scan_for_victim() const noexcept {
+    const std::uint32_t capacity = arena_.capacity();
+    const std::uint32_t start = thread_random().below(capacity);
+    const std::uint64_t tick = tick_.load(std::memory_order_relaxed);
+    EntryMeta meta;
+    Candidate c;
+    const auto any = [](std::uint32_t, const Slot&) { return true; };
+    for (std::uint32_t i = 0; i < capacity; ++i) {
+      const std::uint32_t index = start + i < capacity ? start + i : start + i - capacity;
+      if (read_candidate(arena_, index, sample_now(), tick, any, meta, c)) return c;
+    }
+    return std::nullopt;
+  }
+
+  void evict_to_capacity(const Candidate* newcomer = nullptr) {
+    // Bounded so that a pathological state (every attempt losing a race) cannot spin forever;
+    // the next insert resumes.
+    const auto excess =
+        size_.load(std::memory_order_relaxed) - static_cast<std::int64_t>(max_size());
+    if (excess <= 0) return;
+    const auto limit = 64 + 4 * static_cast<std::size_t>(excess);
+    for (std::size_t attempts = 0; over_capacity() && attempts < limit; ++attempts) {
+      if (evict_once(newcomer)) newcomer = nullptr;
+    }
+  }
+
+  // ADAPTIVE's maintenance after an insert: move window overflow to the main region, letting
+  // each window candidate duel the main victim for its place when the cache is full.
+  void adaptive_maintain() {
+    FastRandom& rng = thread_random();
+    for (int moved = 0; moved < 8 && adaptive_.window_over_target(); ++moved) {
+      auto candidate =
+          adaptive_.take_window_candidate(arena_, tick_.load(std::memory_order_relaxed) + 1);
+      if (!candidate) break;
+      if (!over_capacity()) continue;  // room enough: the candidate simply joins main
+      auto victim = pick_victim(Policy::kAdaptive, main_region());
+      if (!victim || victim->slot == candidate->slot) {
+        remove_entry(candidate->hash, candidate->slot, candidate->identity, Counter::kEvictions);
+        continue;
+      }
+      if (victim->expired) {
+        remove_entry(victim->hash, victim->slot, victim->identity, Counter::kExpirations);
+        continue;
+      }
+      const bool admit = AdaptivePolicy::admit(sketch().estimate(candidate->hash),
+                                               sketch().estimate(victim->hash), rng);
+      const Candidate& loser = admit ? *victim : *candidate;
+      remove_entry(loser.hash, loser.slot, loser.identity, Counter::kEvictions);
+    }
+    evict_to_capacity();
+    thread_local unsigned climb_countdown = 0;
+    if ((++climb_countdown & 63) == 0) {
+      adaptive_.maybe_climb(stats_.total(Counter::kHits), stats_.total(Counter::kMisses));
+    }
+  }
+
+  const CacheConfig config_;
+  const std::shared_ptr<const Clock> clock_;
+  const Hash hasher_;
+  const KeyEqual equal_;
+
+  alignas(kCacheLine) std::atomic<std::int64_t> size_{0};
+  std::atomic<std::uint64_t> tick_{0};  // advances by one per new entry
+  alignas(kCacheLine) std::atomic<std::size_t> max_size_;
+  std::atomic<std::int64_t> default_ttl_ns_;
+  std::atomic<bool> ttl_in_use_;
+  std::atomic<Policy> policy_;
+
+  mutable Map map_;
+  SlotArena arena_;
+  std::unique_ptr<FrequencySketch> sketch_;
+  std::atomic<FrequencySketch*> current_sketch_;
+  std::vector<std::unique_ptr<FrequencySketch>> retired_sketches_;  // readers may still hold one
+  std::size_t sketch_capacity_ = config_.max_size;                  // guarded by admin_mutex_
+  Sampler sampler_;
+  AdaptivePolicy adaptive_;
+  StripedStats stats_;
+  std::mutex admin_mutex_;  // set_max_size, set_policy, expiry thread: never on get/put
+  std::unique_ptr<ExpiryThread> expiry_thread_;
+};
+
+}  // namespace cuckoocache

@@ -1,0 +1,206 @@
+// EntryMap: the concurrent hash table that owns the entries. The only file that includes
+// libcuckoo.
+//
+// The libcuckoo table is keyed by the entry's 64-bit mixed hash, not by the user's key. Each
+// table value is a Chain of every entry whose key mixes to that hash: almost always one entry
+// stored inline, with an overflow vector allocated only on a genuine 64-bit collision. Two
+// things follow:
+//  - libcuckoo never sees equal keys, so "more than 8 keys with the same hash" cannot make its
+//    inserts fail; a user Hash with few distinct values only makes chains long (slower, still
+//    correct).
+//  - A slot of the arena, which stores the mixed hash, leads straight back to its entry, so
+//    eviction can remove an entry it found by sampling.
+//
+// Locking: every method below locks the (at most two) buckets of one hash with libcuckoo's
+// spinlocks and runs the callback while holding them. Callbacks must be short and must not
+// block, wait for another lock, or run code that might (in the Python binding: no Python
+// code). Exceptions thrown by a callback propagate after the locks are released (libcuckoo
+// holds them in RAII managers); the callback is responsible for leaving the chain consistent.
+//
+// Nothing is destroyed under a lock by this design: removals move the entry out of the chain
+// into storage the caller owns (destroyed after the lock is released), and libcuckoo then
+// destroys only the moved-from husk. Key and Value must be nothrow-move-constructible.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <libcuckoo/cuckoohash_map.hh>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace cuckoocache {
+
+template <class Key, class Value>
+struct MapEntry {
+  Key key;
+  Value value;
+  std::uint32_t slot;
+  std::uint32_t identity;  // SlotState::identity of the slot when this entry took it
+};
+
+template <class Key, class Value>
+class Chain {
+ public:
+  using Entry = MapEntry<Key, Value>;
+
+  explicit Chain(Entry&& first) noexcept : head_(std::move(first)) {}
+
+  // First entry whose key equals `key` under `eq`, or nullptr. `eq` may throw.
+  template <class KeyEqual>
+  [[nodiscard]] Entry* find(const Key& key, const KeyEqual& eq) {
+    if (eq(head_.key, key)) return &head_;
+    if (overflow_) {
+      for (Entry& e : *overflow_) {
+        if (eq(e.key, key)) return &e;
+      }
+    }
+    return nullptr;
+  }
+  template <class KeyEqual>
+  [[nodiscard]] const Entry* find(const Key& key, const KeyEqual& eq) const {
+    return const_cast<Chain*>(this)->find(key, eq);
+  }
+
+  [[nodiscard]] Entry* find_slot(std::uint32_t slot, std::uint32_t identity) noexcept {
+    if (head_.slot == slot && head_.identity == identity) return &head_;
+    if (overflow_) {
+      for (Entry& e : *overflow_) {
+        if (e.slot == slot && e.identity == identity) return &e;
+      }
+    }
+    return nullptr;
+  }
+
+  // May throw std::bad_alloc, leaving the chain unchanged.
+  void push(Entry&& e) {
+    if (!overflow_) overflow_ = std::make_unique<std::vector<Entry>>();
+    overflow_->push_back(std::move(e));
+  }
+
+  // Moves `*e` (an entry of this chain) into `out`. Returns true if the chain is now empty, in
+  // which case the caller must erase the whole chain from the table.
+  bool remove(Entry* e, std::optional<Entry>& out) noexcept {
+    out.emplace(std::move(*e));
+    if (!overflow_ || overflow_->empty()) return true;
+    Entry& last = overflow_->back();
+    if (e != &last) {
+      std::destroy_at(e);
+      std::construct_at(e, std::move(last));
+    }
+    overflow_->pop_back();
+    if (overflow_->empty()) overflow_.reset();
+    return false;
+  }
+
+  [[nodiscard]] std::size_t entry_count() const noexcept {
+    return 1 + (overflow_ ? overflow_->size() : 0);
+  }
+
+  template <class F>
+  void for_each(F&& fn) const {
+    fn(head_);
+    if (overflow_) {
+      for (const Entry& e : *overflow_) fn(e);
+    }
+  }
+
+  // Moves every entry into `out` (for clear()).
+  // `out` must have capacity for entry_count() more entries.
+  void drain_into(std::vector<Entry>& out) noexcept {
+    out.push_back(std::move(head_));
+    if (overflow_) {
+      for (Entry& e : *overflow_) out.push_back(std::move(e));
+    }
+  }
+
+ private:
+  Entry head_;
+  std::unique_ptr<std::vector<Entry>> overflow_;
+};
+
+struct IdentityHash {
+  [[nodiscard]] std::size_t operator()(std::uint64_t h) const noexcept {
+    return static_cast<std::size_t>(h);
+  }
+};
+
+template <class Key, class Value>
+class EntryMap {
+  static_assert(std::is_nothrow_move_constructible_v<Key>,
+                "Key must be nothrow-move-constructible");
+  static_assert(std::is_nothrow_move_constructible_v<Value>,
+                "Value must be nothrow-move-constructible");
+
+ public:
+  using Entry = MapEntry<Key, Value>;
+  using ChainType = Chain<Key, Value>;
+
+  // Sized so that `expected_entries` fit without the table growing (growth takes every lock).
+  explicit EntryMap(std::size_t expected_entries) : table_(table_size_for(expected_entries)) {}
+
+  // Calls fn(const Chain&) under the bucket lock if some key has this hash.
+  template <class F>
+  bool find(std::uint64_t hash, F&& fn) const {
+    return table_.find_fn(hash, std::forward<F>(fn));
+  }
+
+  // Calls fn(Chain&) under the bucket lock; if fn returns true the (empty) chain is erased.
+  template <class F>
+  bool modify(std::uint64_t hash, F&& fn) {
+    return table_.erase_fn(hash, std::forward<F>(fn));
+  }
+
+  // If a chain exists for `hash`, calls on_existing(Chain&) under the lock (returning true
+  // erases the chain). Otherwise stores a new chain holding `fresh` (moved from only then).
+  // Returns true if a new chain was stored. May throw if the table must grow and cannot.
+  template <class F>
+  bool insert_or_modify(std::uint64_t hash, F&& on_existing, Entry& fresh) {
+    return table_.uprase_fn(hash, std::forward<F>(on_existing), std::move(fresh));
+  }
+
+  // Moves every entry out (taking all locks once) and empties the table. The entries are
+  // destroyed by the caller after the locks are released.
+  [[nodiscard]] std::vector<Entry> drain() {
+    std::vector<Entry> out;
+    auto locked = table_.lock_table();
+    std::size_t total = 0;
+    for (const auto& kv : locked) total += kv.second.entry_count();
+    out.reserve(total);
+    for (auto& kv : locked) kv.second.drain_into(out);
+    locked.clear();
+    return out;
+  }
+
+  // Calls fn(const Entry&) for every entry while holding every lock. Admin use only.
+  template <class F>
+  void for_each_locked(F&& fn) {
+    auto locked = table_.lock_table();
+    for (const auto& kv : locked) kv.second.for_each(fn);
+  }
+
+  // Makes room for `expected_entries` without growth on the hot path. Takes every lock.
+  void reserve(std::size_t expected_entries) { table_.reserve(table_size_for(expected_entries)); }
+
+  [[nodiscard]] std::size_t bucket_bytes() const {
+    return table_.bucket_count() * table_.slot_per_bucket() *
+               (sizeof(std::uint64_t) + sizeof(ChainType) + 2) +
+           lock_bytes();
+  }
+
+ private:
+  // Cuckoo hashing with 4-slot buckets fills to ~95% before inserts start failing; keep the
+  // planned load under about 80% so the table does not grow at capacity.
+  static std::size_t table_size_for(std::size_t n) { return n + n / 4 + 16; }
+
+  [[nodiscard]] std::size_t lock_bytes() const {
+    return std::min<std::size_t>(table_.bucket_count(), std::size_t{1} << 16) * 64;
+  }
+
+  libcuckoo::cuckoohash_map<std::uint64_t, ChainType, IdentityHash> table_;
+};
+
+}  // namespace cuckoocache

@@ -1,0 +1,42 @@
+// Per-thread random numbers for sampling.
+//
+// Eviction samples slots with the calling thread's own generator, so no two threads share RNG
+// state (a shared generator would be one more contended cache line on the insert path). The
+// generator is a 64-bit xorshift*: statistically plenty for picking slot indices, and a few
+// cycles per number. Each thread's stream is seeded from its thread index, which makes a
+// single-threaded replay reproducible from run to run.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/hash_mix.h"
+#include "engine/thread_index.h"
+
+namespace cuckoocache {
+
+class FastRandom {
+ public:
+  explicit FastRandom(std::uint64_t seed) noexcept : state_(mix_hash(seed) | 1) {}
+
+  [[nodiscard]] std::uint64_t next() noexcept {
+    state_ ^= state_ >> 12;
+    state_ ^= state_ << 25;
+    state_ ^= state_ >> 27;
+    return state_ * 0x2545F4914F6CDD1DULL;
+  }
+
+  // Uniform in [0, bound) by Lemire's multiply-shift (bias below 2^-32 for bound < 2^32).
+  [[nodiscard]] std::uint32_t below(std::uint32_t bound) noexcept {
+    return static_cast<std::uint32_t>(((next() >> 32) * static_cast<std::uint64_t>(bound)) >> 32);
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+[[nodiscard]] inline FastRandom& thread_random() noexcept {
+  thread_local FastRandom rng(0x9E3779B97F4A7C15ULL + thread_index());
+  return rng;
+}
+
+}  // namespace cuckoocache

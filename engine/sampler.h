@@ -1,0 +1,189 @@
+// Sampler: picks an eviction victim by looking at a few random live slots.
+//
+// This is Redis's approximated eviction: rather than keeping every entry in a global order
+// (a list every access must lock), look at `sample_size` random live entries and evict the one
+// the policy scores lowest. The slots are read with relaxed loads and no lock (see
+// slot_arena.h for why a stale read is harmless). An entry past its deadline is always the
+// first choice, whatever the policy.
+//
+// Like Redis, each thread keeps a small pool of the best candidates it has seen in earlier
+// rounds: a victim is then the lowest of the pool and the fresh samples, which behaves like a
+// larger sample at the cost of one more cache line per round. Pool scores are remembered, not
+// re-read, so before a pooled candidate is returned its score is recomputed; if the entry was
+// used since (its score rose) it goes back into the pool with the new score and the choice is
+// made again. Pools are striped by thread index and guarded by a try-lock: a thread that finds
+// its stripe busy simply samples without a pool.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "engine/random.h"
+#include "engine/slot_arena.h"
+#include "engine/thread_index.h"
+#include "policies/policy.h"
+
+namespace cuckoocache {
+
+struct Candidate {
+  std::uint32_t slot = kNoSlot;
+  std::uint32_t identity = 0;
+  std::uint64_t hash = 0;
+  Score score;
+  bool expired = false;
+};
+
+// Rebuilds a 64-bit tick from the 32 low bits stored in a slot, assuming it is in the past and
+// less than 2^32 ticks old.
+[[nodiscard]] constexpr std::uint64_t widen_tick(std::uint32_t stored, std::uint64_t now) noexcept {
+  return now - static_cast<std::uint32_t>(static_cast<std::uint32_t>(now) - stored);
+}
+
+// Reads slot `index`; returns false if it is not live or `accept(state, slot)` says no.
+template <class Accept>
+[[nodiscard]] inline bool read_candidate(const SlotArena& arena, std::uint32_t index,
+                                         std::uint64_t now_ns, std::uint64_t tick_now,
+                                         const Accept& accept, EntryMeta& meta,
+                                         Candidate& out) noexcept {
+  const Slot& s = arena[index];
+  const std::uint32_t state = s.state.load(std::memory_order_acquire);
+  if (!SlotState::live(state) || !accept(state, s)) return false;
+  meta.hash = s.hash.load(std::memory_order_relaxed);
+  meta.deadline_ns = s.deadline_ns.load(std::memory_order_relaxed);
+  meta.access_tick = widen_tick(s.access_tick.load(std::memory_order_relaxed), tick_now);
+  out.slot = index;
+  out.identity = SlotState::identity(state);
+  out.hash = meta.hash;
+  out.expired = meta.deadline_ns != 0 && now_ns != 0 && meta.deadline_ns <= now_ns;
+  return true;
+}
+
+class Sampler {
+ public:
+  static constexpr std::size_t kPoolSize = 16;
+  static constexpr std::size_t kStripes = 16;
+
+  // Picks a victim among live slots accepted by `accept(state, slot)`, scored by `score(meta)`.
+  // `now_ns` is 0 when no entry can have expired. Returns nullopt if no acceptable live slot
+  // was found in a bounded number of probes.
+  template <class ScoreFn, class Accept>
+  [[nodiscard]] std::optional<Candidate> pick(const SlotArena& arena, std::size_t sample_size,
+                                              std::uint64_t now_ns, std::uint64_t tick_now,
+                                              unsigned pool_tag, const ScoreFn& score,
+                                              const Accept& accept) noexcept {
+    Pool& pool = pools_[thread_index() % kStripes];
+    const bool have_pool = !pool.busy.test_and_set(std::memory_order_acquire);
+    if (have_pool && pool.tag != pool_tag) {
+      pool.count = 0;
+      pool.tag = pool_tag;
+    }
+    std::optional<Candidate> best;
+    auto consider = [&](const Candidate& c) {
+      if (!best || better(c, *best)) best = c;
+    };
+
+    // Fresh samples.
+    FastRandom& rng = thread_random();
+    const std::uint32_t capacity = arena.capacity();
+    EntryMeta meta;
+    std::size_t found = 0;
+    const std::size_t max_probes = 4 * sample_size + 16;
+    for (std::size_t probe = 0; probe < max_probes && found < sample_size; ++probe) {
+      Candidate c;
+      if (!read_candidate(arena, rng.below(capacity), now_ns, tick_now, accept, meta, c)) continue;
+      ++found;
+      if (c.expired) {  // nothing beats an expired entry
+        if (have_pool) pool.busy.clear(std::memory_order_release);
+        return c;
+      }
+      c.score = score(meta);
+      consider(c);
+      if (have_pool) pool.offer(c);
+    }
+    if (!have_pool) return best;
+
+    // Pooled candidates: drop the dead, then take the lowest whose score is still current.
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      std::size_t lowest = kPoolSize;
+      for (std::size_t i = 0; i < pool.count; ++i) {
+        if (lowest == kPoolSize || better(pool.items[i], pool.items[lowest])) lowest = i;
+      }
+      if (lowest == kPoolSize) break;
+      Candidate c = pool.items[lowest];
+      Candidate fresh;
+      if (!read_candidate(arena, c.slot, now_ns, tick_now, accept, meta, fresh) ||
+          fresh.identity != c.identity) {
+        pool.erase(lowest);
+        continue;
+      }
+      fresh.score = score(meta);
+      if (fresh.expired || fresh.score == c.score) {
+        pool.erase(lowest);
+        best = fresh;
+        break;
+      }
+      pool.items[lowest] = fresh;  // used since it was pooled: re-rank and choose again
+    }
+    if (best) pool.erase_slot(best->slot);
+    pool.busy.clear(std::memory_order_release);
+    return best;
+  }
+
+  void clear_pools() noexcept {
+    for (Pool& p : pools_) {
+      while (p.busy.test_and_set(std::memory_order_acquire)) {
+      }
+      p.count = 0;
+      p.busy.clear(std::memory_order_release);
+    }
+  }
+
+ private:
+  [[nodiscard]] static bool better(const Candidate& a, const Candidate& b) noexcept {
+    if (a.expired != b.expired) return a.expired;
+    return a.score < b.score;
+  }
+
+  struct alignas(kCacheLine) Pool {
+    std::atomic_flag busy = ATOMIC_FLAG_INIT;
+    unsigned tag = 0;
+    std::size_t count = 0;
+    std::array<Candidate, kPoolSize> items{};
+
+    // Keeps the kPoolSize lowest-scored distinct candidates.
+    void offer(const Candidate& c) noexcept {
+      for (std::size_t i = 0; i < count; ++i) {
+        if (items[i].slot == c.slot) {
+          items[i] = c;
+          return;
+        }
+      }
+      if (count < kPoolSize) {
+        items[count++] = c;
+        return;
+      }
+      std::size_t worst = 0;
+      for (std::size_t i = 1; i < count; ++i) {
+        if (better(items[worst], items[i])) worst = i;
+      }
+      if (better(c, items[worst])) items[worst] = c;
+    }
+    void erase(std::size_t i) noexcept { items[i] = items[--count]; }
+    void erase_slot(std::uint32_t slot) noexcept {
+      for (std::size_t i = 0; i < count; ++i) {
+        if (items[i].slot == slot) {
+          erase(i);
+          return;
+        }
+      }
+    }
+  };
+
+  std::array<Pool, kStripes> pools_{};
+};
+
+}  // namespace cuckoocache

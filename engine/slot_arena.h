@@ -1,0 +1,215 @@
+// SlotArena: per-entry metadata in an array that eviction can sample without any lock.
+//
+// libcuckoo gives random access to its slots only through locked_table, which takes every
+// lock. Eviction needs to look at a few random live entries on every insert at capacity, so
+// each entry also owns a slot here: a 32-byte record of atomics (its mixed hash, deadline,
+// last-access tick and a state word). The entry map stores the slot index and the slot's
+// generation beside the value.
+//
+// Sampling reads slots with relaxed loads and may see a slot mid-change; that only makes a
+// worse choice, never a wrong removal, because removal goes back to the entry map under the
+// bucket lock and removes an entry only if it still names this slot and generation. The slot's
+// hash is the map key, which is what lets eviction find the entry from the slot.
+//
+// State word: bit 0 live, bit 1 "in the adaptive policy's window", bits 2.. generation. The
+// generation advances on every release, so a stale (index, generation) pair never matches a
+// reused slot (wrap-around needs 2^30 reuses of one slot between a read and its check).
+//
+// Free slots sit on striped Treiber stacks (one per stripe, each head on its own cache line,
+// 32-bit ABA tag beside the 32-bit index) so that threads allocating and releasing at once
+// rarely touch the same head. The arena grows in chunks (the first holds the initial
+// capacity, each later one doubles the total), and chunks never move, so a slot reference
+// stays valid while other threads grow the arena.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+
+#include "engine/thread_index.h"
+
+namespace cuckoocache {
+
+inline constexpr std::uint32_t kNoSlot = UINT32_MAX;
+
+struct SlotState {
+  static constexpr std::uint32_t kLive = 1;
+  static constexpr std::uint32_t kWindow = 2;
+  static constexpr std::uint32_t kGenerationStep = 4;
+  static constexpr std::uint32_t kGenerationMask = ~std::uint32_t{3};
+  [[nodiscard]] static constexpr bool live(std::uint32_t s) noexcept { return (s & kLive) != 0; }
+  [[nodiscard]] static constexpr bool window(std::uint32_t s) noexcept {
+    return (s & kWindow) != 0;
+  }
+  // What an entry stores to name its slot: generation and live bit, not the region.
+  [[nodiscard]] static constexpr std::uint32_t identity(std::uint32_t s) noexcept {
+    return s & ~kWindow;
+  }
+};
+
+struct alignas(32) Slot {
+  std::atomic<std::uint64_t> hash{0};
+  std::atomic<std::uint64_t> deadline_ns{0};  // 0: never expires
+  std::atomic<std::uint32_t> access_tick{0};  // low 32 bits of the cache's insert tick
+  std::atomic<std::uint32_t> state{0};
+  std::atomic<std::uint32_t> next_free{kNoSlot};
+};
+static_assert(sizeof(Slot) == 32);
+
+class SlotArena {
+ public:
+  static constexpr std::size_t kStripes = 8;
+  static constexpr std::size_t kMaxChunks = 32;
+
+  explicit SlotArena(std::size_t initial_capacity) {
+    first_chunk_size_ = std::max<std::size_t>(initial_capacity, 1);
+    add_chunk(first_chunk_size_);
+  }
+
+  SlotArena(const SlotArena&) = delete;
+  SlotArena& operator=(const SlotArena&) = delete;
+
+  // Slots [0, capacity()) exist and may be sampled.
+  [[nodiscard]] std::uint32_t capacity() const noexcept {
+    return capacity_.load(std::memory_order_acquire);
+  }
+
+  [[nodiscard]] Slot& operator[](std::uint32_t index) const noexcept {
+    if (index < first_chunk_size_) [[likely]] {
+      return chunk_ptrs_[0].load(std::memory_order_relaxed)[index];
+    }
+    std::size_t start = first_chunk_size_;
+    std::size_t size = first_chunk_size_;
+    std::size_t chunk = 1;
+    while (index >= start + size) {
+      start += size;
+      size *= 2;
+      ++chunk;
+    }
+    return chunk_ptrs_[chunk].load(std::memory_order_acquire)[index - start];
+  }
+
+  // A free slot, or kNoSlot when every slot is taken. Lock-free.
+  [[nodiscard]] std::uint32_t try_allocate() noexcept {
+    const std::size_t home = thread_index() % kStripes;
+    for (std::size_t i = 0; i < kStripes; ++i) {
+      const std::uint32_t slot = pop((home + i) % kStripes);
+      if (slot != kNoSlot) return slot;
+    }
+    return kNoSlot;
+  }
+
+  // Marks the slot live with a fresh generation and the given metadata; returns the identity
+  // the entry map stores. Call before the entry becomes visible in the map.
+  std::uint32_t publish(std::uint32_t index, std::uint64_t hash, std::uint64_t deadline_ns,
+                        std::uint32_t tick, bool window) noexcept {
+    Slot& s = (*this)[index];
+    s.hash.store(hash, std::memory_order_relaxed);
+    s.deadline_ns.store(deadline_ns, std::memory_order_relaxed);
+    s.access_tick.store(tick, std::memory_order_relaxed);
+    const std::uint32_t old = s.state.load(std::memory_order_relaxed);
+    const std::uint32_t fresh = ((old & SlotState::kGenerationMask) + SlotState::kGenerationStep) |
+                                SlotState::kLive | (window ? SlotState::kWindow : 0);
+    s.state.store(fresh, std::memory_order_release);
+    return SlotState::identity(fresh);
+  }
+
+  // Ends the slot's current life (its identity no longer matches anything) and frees it.
+  // Returns the state it had, so the caller can tell which region it left. Only the thread
+  // that removed the slot's entry from the map (or that never inserted it) may call this.
+  std::uint32_t release(std::uint32_t index) noexcept {
+    Slot& s = (*this)[index];
+    const std::uint32_t old = s.state.load(std::memory_order_relaxed);
+    std::uint32_t expected = old;
+    // The region bit may be cleared concurrently by a promotion; retry until our view is exact.
+    while (!s.state.compare_exchange_weak(
+        expected, (expected & SlotState::kGenerationMask) + SlotState::kGenerationStep,
+        std::memory_order_acq_rel, std::memory_order_relaxed)) {
+    }
+    push(thread_index() % kStripes, index);
+    return expected;
+  }
+
+  // Adds slots so that capacity() >= wanted. Serialised by an internal mutex; never moves
+  // existing slots. Not for hot paths.
+  void grow_to(std::size_t wanted) {
+    std::lock_guard<std::mutex> guard(grow_mutex_);
+    while (capacity_.load(std::memory_order_relaxed) < wanted && chunks_ < kMaxChunks) {
+      add_chunk(std::size_t{capacity_.load(std::memory_order_relaxed)});
+    }
+  }
+
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    return std::size_t{capacity()} * sizeof(Slot) + sizeof(*this);
+  }
+
+ private:
+  static constexpr std::uint64_t pack(std::uint32_t tag, std::uint32_t index) noexcept {
+    return (std::uint64_t{tag} << 32) | index;
+  }
+
+  std::uint32_t pop(std::size_t stripe) noexcept {
+    auto& head = heads_[stripe].word;
+    std::uint64_t cur = head.load(std::memory_order_acquire);
+    for (;;) {
+      const auto index = static_cast<std::uint32_t>(cur);
+      if (index == kNoSlot) return kNoSlot;
+      const std::uint32_t next = (*this)[index].next_free.load(std::memory_order_relaxed);
+      const auto tag = static_cast<std::uint32_t>(cur >> 32) + 1;
+      if (head.compare_exchange_weak(cur, pack(tag, next), std::memory_order_acquire,
+                                     std::memory_order_acquire)) {
+        return index;
+      }
+    }
+  }
+
+  void push(std::size_t stripe, std::uint32_t index) noexcept {
+    auto& head = heads_[stripe].word;
+    Slot& s = (*this)[index];
+    std::uint64_t cur = head.load(std::memory_order_relaxed);
+    for (;;) {
+      s.next_free.store(static_cast<std::uint32_t>(cur), std::memory_order_relaxed);
+      const auto tag = static_cast<std::uint32_t>(cur >> 32) + 1;
+      if (head.compare_exchange_weak(cur, pack(tag, index), std::memory_order_release,
+                                     std::memory_order_relaxed)) {
+        return;
+      }
+    }
+  }
+
+  // Caller holds grow_mutex_ or is the constructor.
+  void add_chunk(std::size_t size) {
+    const std::uint32_t start = capacity_.load(std::memory_order_relaxed);
+    size = std::min<std::size_t>(size, std::size_t{kNoSlot - 1} - start);
+    if (size == 0) return;
+    owned_[chunks_] = std::make_unique<Slot[]>(size);
+    chunk_ptrs_[chunks_].store(owned_[chunks_].get(), std::memory_order_release);
+    ++chunks_;
+    capacity_.store(start + static_cast<std::uint32_t>(size), std::memory_order_release);
+    // Spread the new slots over the stripes in contiguous runs, lowest index on top.
+    const std::size_t per_stripe = (size + kStripes - 1) / kStripes;
+    for (std::size_t stripe = 0; stripe < kStripes; ++stripe) {
+      const std::size_t lo = stripe * per_stripe;
+      const std::size_t hi = std::min(size, lo + per_stripe);
+      for (std::size_t i = hi; i > lo; --i) push(stripe, start + static_cast<std::uint32_t>(i - 1));
+    }
+  }
+
+  struct alignas(kCacheLine) Head {
+    std::atomic<std::uint64_t> word{pack(0, kNoSlot)};
+  };
+
+  std::size_t first_chunk_size_ = 0;
+  std::array<Head, kStripes> heads_{};
+  std::atomic<std::uint32_t> capacity_{0};
+  std::array<std::atomic<Slot*>, kMaxChunks> chunk_ptrs_{};
+  std::array<std::unique_ptr<Slot[]>, kMaxChunks> owned_{};
+  std::size_t chunks_ = 0;
+  std::mutex grow_mutex_;
+};
+
+}  // namespace cuckoocache

@@ -1,0 +1,196 @@
+// ADAPTIVE: W-TinyLFU by sampling, with a hill climber that sizes the recency window.
+//
+// Pure LRU loses on frequency-skewed and looping workloads; pure LFU loses on recency-heavy
+// ones and on shifting popularity. W-TinyLFU (Einziger, Friedman & Manes, "TinyLFU", 2017;
+// Caffeine) gets close to the better of the two on both by splitting the cache:
+//  - a *window* that admits every newcomer and keeps it for a while, whatever its frequency,
+//    so recency bursts get hits;
+//  - a *main* region that an entry leaving the window enters only if the frequency sketch says
+//    it is used more often than the main region's own victim (TinyLFU admission).
+// The split is not fixed: every period (10 * max_size lookups, as in Caffeine) a hill climber
+// compares the period's hit rate with the last one and moves the window size a step in the
+// direction that helped, with a step that decays and restarts when the workload shifts.
+//
+// Doing this without a global lock: the window is FIFO, not LRU. Every window insert writes
+// (slot, identity) into a ring indexed by the cache's insert tick; the oldest window entry is
+// found by advancing a shared cursor with CAS and skipping ring cells whose slot has since
+// changed. Taking a candidate clears the slot's window bit with a CAS, so two threads never
+// take the same one. The main region's victim is chosen by the sampler among non-window slots.
+// An entry that was used while in the window has a higher sketch count, so FIFO order plus
+// admission by frequency behaves like the small-FIFO-plus-main designs (S3-FIFO) on recency.
+//
+// adaptive_threshold: the share of the cache given to the main region at start (the seed's
+// knob, kept meaningful): the window starts at (1 - adaptive_threshold) of max_size, and the
+// climber moves it from there within [0, 80%] of max_size.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "engine/frequency_sketch.h"
+#include "engine/random.h"
+#include "engine/sampler.h"
+#include "engine/slot_arena.h"
+#include "policies/policy.h"
+
+namespace cuckoocache {
+
+class AdaptivePolicy {
+ public:
+  static constexpr double kMaxWindowShare = 0.8;
+  static constexpr double kStepShare = 0.0625;
+  static constexpr double kStepDecay = 0.98;
+  static constexpr double kRestartThreshold = 0.05;
+  static constexpr unsigned kHashFloodThreshold = 6;
+
+  AdaptivePolicy(std::size_t max_size, double main_share)
+      : ring_mask_(std::bit_ceil(max_size + max_size / 2 + 64) - 1),
+        ring_(std::make_unique<std::atomic<std::uint64_t>[]>(ring_mask_ + 1)) {
+    reset(max_size, main_share);
+  }
+
+  // Main-region score: least frequent first, least recent among equals.
+  [[nodiscard]] static Score main_score(const EntryMeta& m, const ScoreContext& ctx) noexcept {
+    return {ctx.sketch.estimate(m.hash), m.access_tick};
+  }
+
+  // Records a new window entry inserted at `tick` (the cache's insert tick).
+  void on_window_insert(std::uint64_t tick, std::uint32_t slot, std::uint32_t identity) noexcept {
+    ring_[tick & ring_mask_].store((std::uint64_t{slot} << 32) | identity,
+                                   std::memory_order_release);
+    window_count_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // A window entry left (removed, or its window bit cleared by a promotion).
+  void on_window_leave() noexcept { window_count_.fetch_sub(1, std::memory_order_relaxed); }
+
+  [[nodiscard]] bool window_over_target() const noexcept {
+    return window_count_.load(std::memory_order_relaxed) >
+           static_cast<std::int64_t>(window_target_.load(std::memory_order_relaxed));
+  }
+
+  // Takes the oldest live window entry: clears its window bit (it now counts as main) and
+  // returns it. nullopt if none can be found (the ring is drained up to `tick_now`).
+  [[nodiscard]] std::optional<Candidate> take_window_candidate(const SlotArena& arena,
+                                                               std::uint64_t tick_now) noexcept {
+    for (int tries = 0; tries < 256; ++tries) {
+      std::uint64_t c = cursor_.load(std::memory_order_acquire);
+      if (c >= tick_now) return std::nullopt;
+      if (tick_now - c > ring_mask_) {
+        cursor_.compare_exchange_weak(c, tick_now - ring_mask_, std::memory_order_acq_rel);
+        continue;
+      }
+      const std::uint64_t item = ring_[c & ring_mask_].load(std::memory_order_acquire);
+      if (!cursor_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
+      if (item == 0) continue;
+      const auto slot = static_cast<std::uint32_t>(item >> 32);
+      const auto identity = static_cast<std::uint32_t>(item);
+      if (slot >= arena.capacity()) continue;
+      const Slot& s = arena[slot];
+      std::uint32_t state = s.state.load(std::memory_order_acquire);
+      if (SlotState::identity(state) != identity || !SlotState::window(state)) continue;
+      if (!const_cast<Slot&>(s).state.compare_exchange_strong(state, state & ~SlotState::kWindow,
+                                                              std::memory_order_acq_rel)) {
+        continue;
+      }
+      on_window_leave();
+      Candidate cand;
+      cand.slot = slot;
+      cand.identity = identity;
+      cand.hash = s.hash.load(std::memory_order_relaxed);
+      return cand;
+    }
+    return std::nullopt;
+  }
+
+  // The oldest tick the window cursor has not passed. A window slot whose last access is
+  // older than this was lost by the ring (overwritten, or raced past) and is treated as main.
+  [[nodiscard]] std::uint64_t cursor() const noexcept {
+    return cursor_.load(std::memory_order_relaxed);
+  }
+
+  // TinyLFU admission: should the window candidate replace the main victim?
+  [[nodiscard]] static bool admit(unsigned candidate_freq, unsigned victim_freq,
+                                  FastRandom& rng) noexcept {
+    if (candidate_freq > victim_freq) return true;
+    // A little randomness so an attacker cannot pin a victim by inflating its hash's count.
+    return candidate_freq >= kHashFloodThreshold && (rng.next() & 127) == 0;
+  }
+
+  // Hill climbing. `hits` and `misses` are the cache's running totals; call now and then from
+  // the eviction path. At most one thread climbs at a time; others return at once.
+  void maybe_climb(std::uint64_t hits, std::uint64_t misses) noexcept {
+    std::unique_lock<std::mutex> lock(climb_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return;
+    const std::uint64_t requests = (hits - last_hits_) + (misses - last_misses_);
+    if (requests < period_) return;
+    const double hit_rate = static_cast<double>(hits - last_hits_) / static_cast<double>(requests);
+    last_hits_ = hits;
+    last_misses_ = misses;
+    const double change = hit_rate - previous_hit_rate_;
+    const double amount = change >= 0 ? step_ : -step_;
+    step_ = std::abs(change) >= kRestartThreshold
+                ? kStepShare * static_cast<double>(max_size_) * (amount >= 0 ? 1 : -1)
+                : kStepDecay * amount;
+    previous_hit_rate_ = hit_rate;
+    window_ = std::clamp(window_ + amount, 0.0, max_window());
+    window_target_.store(static_cast<std::size_t>(window_), std::memory_order_relaxed);
+  }
+
+  // Restarts the learning for a new capacity (set_max_size) or a switch to ADAPTIVE.
+  void reset(std::size_t max_size, double main_share) {
+    std::lock_guard<std::mutex> lock(climb_mutex_);
+    max_size_ = max_size;
+    period_ = 10 * max_size;
+    window_ = std::clamp((1.0 - main_share) * static_cast<double>(max_size), 1.0, max_window());
+    window_target_.store(static_cast<std::size_t>(window_), std::memory_order_relaxed);
+    step_ = -kStepShare * static_cast<double>(max_size);
+    previous_hit_rate_ = 0;
+  }
+
+  [[nodiscard]] std::size_t window_target() const noexcept {
+    return window_target_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::int64_t window_count() const noexcept {
+    return window_count_.load(std::memory_order_relaxed);
+  }
+  void restart_cursor(std::uint64_t tick_now) noexcept {
+    cursor_.store(tick_now, std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    return (ring_mask_ + 1) * sizeof(std::uint64_t) + sizeof(*this);
+  }
+
+ private:
+  // The ring must keep every live window entry's cell from being overwritten: the window may
+  // hold at most half the ring (which bounds the window after set_max_size grows the cache).
+  [[nodiscard]] double max_window() const noexcept {
+    return std::min(kMaxWindowShare * static_cast<double>(max_size_),
+                    static_cast<double>(ring_mask_ + 1) / 2);
+  }
+
+  const std::size_t ring_mask_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> ring_;
+  alignas(64) std::atomic<std::uint64_t> cursor_{0};
+  alignas(64) std::atomic<std::int64_t> window_count_{0};
+  std::atomic<std::size_t> window_target_{0};
+
+  std::mutex climb_mutex_;  // try-locked from the eviction path; never waited on there
+  std::size_t max_size_ = 0;
+  std::uint64_t period_ = 0;
+  double window_ = 0;
+  double step_ = 0;
+  double previous_hit_rate_ = 0;
+  std::uint64_t last_hits_ = 0;
+  std::uint64_t last_misses_ = 0;
+};
+
+}  // namespace cuckoocache

@@ -1,0 +1,18 @@
+// Sampled LFU: of the sampled entries, evict the least frequently used, oldest first on ties.
+//
+// Frequency is the count-min sketch's estimate (0..15, halved periodically), so it is an
+// approximate, aging LFU: an entry that was popular long ago loses its protection after a few
+// halvings instead of pinning the cache forever.
+#pragma once
+
+#include "policies/policy.h"
+
+namespace cuckoocache {
+
+struct LfuPolicy {
+  [[nodiscard]] static Score score(const EntryMeta& m, const ScoreContext& ctx) noexcept {
+    return {ctx.sketch.estimate(m.hash), m.access_tick};
+  }
+};
+
+}  // namespace cuckoocache

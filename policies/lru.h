@@ -1,0 +1,18 @@
+// Sampled LRU: of the sampled entries, evict the one accessed longest ago.
+//
+// Recency is the cache's insert tick at the entry's last access (see engine/cache.h), so two
+// entries touched between the same two inserts tie; with a handful of samples out of the whole
+// cache such ties are rare and harmless.
+#pragma once
+
+#include "policies/policy.h"
+
+namespace cuckoocache {
+
+struct LruPolicy {
+  [[nodiscard]] static Score score(const EntryMeta& m, const ScoreContext&) noexcept {
+    return {m.access_tick, 0};
+  }
+};
+
+}  // namespace cuckoocache
