@@ -81,12 +81,9 @@ class Sampler {
       pool.count = 0;
       pool.tag = pool_tag;
     }
-    std::optional<Candidate> best;
-    auto consider = [&](const Candidate& c) {
-      if (!best || better(c, *best)) best = c;
-    };
 
-    // Fresh samples.
+    // Fresh samples go into the pool (or, without one, compete directly).
+    std::optional<Candidate> best;
     FastRandom& rng = thread_random();
     const std::uint32_t capacity = arena.capacity();
     EntryMeta meta;
@@ -101,34 +98,35 @@ class Sampler {
         return c;
       }
       c.score = score(meta);
-      consider(c);
-      if (have_pool) pool.offer(c);
+      if (have_pool) {
+        pool.offer(c);
+      } else if (!best || c.score < best->score) {
+        best = c;
+      }
     }
     if (!have_pool) return best;
 
-    // Pooled candidates: drop the dead, then take the lowest whose score is still current.
-    for (int attempt = 0; attempt < 4; ++attempt) {
-      std::size_t lowest = kPoolSize;
-      for (std::size_t i = 0; i < pool.count; ++i) {
-        if (lowest == kPoolSize || better(pool.items[i], pool.items[lowest])) lowest = i;
-      }
-      if (lowest == kPoolSize) break;
-      Candidate c = pool.items[lowest];
+    // The pool is sorted, lowest score first. Take the front if its score is still current;
+    // if the entry was used since it was pooled, re-rank it and look again.
+    for (int attempt = 0; attempt < 8 && pool.count > 0; ++attempt) {
+      const Candidate c = pool.items[0];
+      pool.erase_front();
       Candidate fresh;
       if (!read_candidate(arena, c.slot, now_ns, tick_now, accept, meta, fresh) ||
           fresh.identity != c.identity) {
-        pool.erase(lowest);
-        continue;
+        continue;  // gone or reused
       }
-      fresh.score = score(meta);
-      if (fresh.expired || fresh.score == c.score) {
-        pool.erase(lowest);
+      if (fresh.expired) {
         best = fresh;
         break;
       }
-      pool.items[lowest] = fresh;  // used since it was pooled: re-rank and choose again
+      fresh.score = score(meta);
+      if (fresh.score == c.score) {
+        best = fresh;
+        break;
+      }
+      pool.offer(fresh);
     }
-    if (best) pool.erase_slot(best->slot);
     pool.busy.clear(std::memory_order_release);
     return best;
   }
@@ -143,43 +141,37 @@ class Sampler {
   }
 
  private:
-  [[nodiscard]] static bool better(const Candidate& a, const Candidate& b) noexcept {
-    if (a.expired != b.expired) return a.expired;
-    return a.score < b.score;
-  }
-
   struct alignas(kCacheLine) Pool {
     std::atomic_flag busy = ATOMIC_FLAG_INIT;
     unsigned tag = 0;
     std::size_t count = 0;
-    std::array<Candidate, kPoolSize> items{};
+    std::array<Candidate, kPoolSize> items{};  // sorted by score, lowest first
 
-    // Keeps the kPoolSize lowest-scored distinct candidates.
+    // Keeps the kPoolSize lowest-scored candidates, one per slot.
     void offer(const Candidate& c) noexcept {
+      if (count == kPoolSize && !(c.score < items[count - 1].score)) return;
       for (std::size_t i = 0; i < count; ++i) {
-        if (items[i].slot == c.slot) {
-          items[i] = c;
-          return;
+        if (items[i].slot == c.slot) {  // re-ranked: drop the old copy
+          std::copy(items.begin() + static_cast<std::ptrdiff_t>(i + 1),
+                    items.begin() + static_cast<std::ptrdiff_t>(count),
+                    items.begin() + static_cast<std::ptrdiff_t>(i));
+          --count;
+          break;
         }
       }
-      if (count < kPoolSize) {
-        items[count++] = c;
-        return;
+      std::size_t pos = count < kPoolSize ? count : kPoolSize - 1;
+      while (pos > 0 && c.score < items[pos - 1].score) {
+        items[pos] = items[pos - 1];
+        --pos;
       }
-      std::size_t worst = 0;
-      for (std::size_t i = 1; i < count; ++i) {
-        if (better(items[worst], items[i])) worst = i;
-      }
-      if (better(c, items[worst])) items[worst] = c;
+      items[pos] = c;
+      if (count < kPoolSize) ++count;
     }
-    void erase(std::size_t i) noexcept { items[i] = items[--count]; }
-    void erase_slot(std::uint32_t slot) noexcept {
-      for (std::size_t i = 0; i < count; ++i) {
-        if (items[i].slot == slot) {
-          erase(i);
-          return;
-        }
-      }
+
+    void erase_front() noexcept {
+      std::copy(items.begin() + 1, items.begin() + static_cast<std::ptrdiff_t>(count),
+                items.begin());
+      --count;
     }
   };
 
