@@ -86,6 +86,7 @@ class Cache {
         sketch_(std::make_unique<FrequencySketch>(config_.max_size)),
         current_sketch_(sketch_.get()),
         adaptive_(config_.max_size, config_.adaptive_threshold) {
+    if (config_.policy == Policy::kAdaptive) adaptive_.activate(config_.max_size);
     if (config_.expiry_interval) start_expiry_thread(*config_.expiry_interval);
   }
 
@@ -325,6 +326,7 @@ class Cache {
   // to ADAPTIVE restarts its learning; leaving it folds its window into the main region.
   void set_policy(Policy p) {
     std::lock_guard<std::mutex> lock(admin_mutex_);
+    if (p == Policy::kAdaptive) adaptive_.activate(max_size());  // before anyone can use it
     const Policy old = policy_.exchange(p, std::memory_order_acq_rel);
     if (old == p) return;
     if (p == Policy::kAdaptive) {

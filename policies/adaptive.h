@@ -50,10 +50,18 @@ class AdaptivePolicy {
   static constexpr double kRestartThreshold = 0.05;
   static constexpr unsigned kHashFloodThreshold = 6;
 
-  AdaptivePolicy(std::size_t max_size, double main_share)
-      : ring_mask_(std::bit_ceil(max_size + max_size / 2 + 64) - 1),
-        ring_(std::make_unique<std::atomic<std::uint64_t>[]>(ring_mask_ + 1)) {
-    reset(max_size, main_share);
+  AdaptivePolicy(std::size_t max_size, double main_share) { reset(max_size, main_share); }
+
+  // Allocates the window ring (once; it is never freed before the policy object). Call before
+  // the cache starts using ADAPTIVE; caches that never use it do not pay for the ring.
+  void activate(std::size_t max_size) {
+    std::lock_guard<std::mutex> lock(climb_mutex_);
+    if (ring_owner_) return;
+    ring_mask_ = std::bit_ceil(max_size + 64) - 1;
+    ring_owner_ = std::make_unique<std::atomic<std::uint64_t>[]>(ring_mask_ + 1);
+    ring_.store(ring_owner_.get(), std::memory_order_release);
+    window_ = std::min(window_, max_window());
+    window_target_.store(static_cast<std::size_t>(window_), std::memory_order_relaxed);
   }
 
   // Main-region score: least frequent first, least recent among equals.
@@ -63,8 +71,8 @@ class AdaptivePolicy {
 
   // Records a new window entry inserted at `tick` (the cache's insert tick).
   void on_window_insert(std::uint64_t tick, std::uint32_t slot, std::uint32_t identity) noexcept {
-    ring_[tick & ring_mask_].store((std::uint64_t{slot} << 32) | identity,
-                                   std::memory_order_release);
+    ring_.load(std::memory_order_acquire)[tick & ring_mask_].store(
+        (std::uint64_t{slot} << 32) | identity, std::memory_order_release);
     window_count_.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -80,6 +88,7 @@ class AdaptivePolicy {
   // returns it. nullopt if none can be found (the ring is drained up to `tick_now`).
   [[nodiscard]] std::optional<Candidate> take_window_candidate(const SlotArena& arena,
                                                                std::uint64_t tick_now) noexcept {
+    if (ring_.load(std::memory_order_acquire) == nullptr) return std::nullopt;
     for (int tries = 0; tries < 256; ++tries) {
       std::uint64_t c = cursor_.load(std::memory_order_acquire);
       if (c >= tick_now) return std::nullopt;
@@ -87,7 +96,8 @@ class AdaptivePolicy {
         cursor_.compare_exchange_weak(c, tick_now - ring_mask_, std::memory_order_acq_rel);
         continue;
       }
-      const std::uint64_t item = ring_[c & ring_mask_].load(std::memory_order_acquire);
+      const std::uint64_t item =
+          ring_.load(std::memory_order_acquire)[c & ring_mask_].load(std::memory_order_acquire);
       if (!cursor_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
       if (item == 0) continue;
       const auto slot = static_cast<std::uint32_t>(item >> 32);
@@ -149,7 +159,9 @@ class AdaptivePolicy {
     std::lock_guard<std::mutex> lock(climb_mutex_);
     max_size_ = max_size;
     period_ = 10 * max_size;
-    window_ = std::clamp((1.0 - main_share) * static_cast<double>(max_size), 1.0, max_window());
+    const double top = max_window();
+    window_ =
+        std::clamp((1.0 - main_share) * static_cast<double>(max_size), std::min(1.0, top), top);
     window_target_.store(static_cast<std::size_t>(window_), std::memory_order_relaxed);
     step_ = -kStepShare * static_cast<double>(max_size);
     previous_hit_rate_ = 0;
@@ -166,19 +178,20 @@ class AdaptivePolicy {
   }
 
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return (ring_mask_ + 1) * sizeof(std::uint64_t) + sizeof(*this);
+    return (ring_owner_ ? (ring_mask_ + 1) * sizeof(std::uint64_t) : 0) + sizeof(*this);
   }
 
  private:
   // The ring must keep every live window entry's cell from being overwritten: the window may
   // hold at most half the ring (which bounds the window after set_max_size grows the cache).
   [[nodiscard]] double max_window() const noexcept {
-    return std::min(kMaxWindowShare * static_cast<double>(max_size_),
-                    static_cast<double>(ring_mask_ + 1) / 2);
+    const double by_share = kMaxWindowShare * static_cast<double>(max_size_);
+    return ring_owner_ ? std::min(by_share, static_cast<double>(ring_mask_ + 1) / 2) : by_share;
   }
 
-  const std::size_t ring_mask_;
-  std::unique_ptr<std::atomic<std::uint64_t>[]> ring_;
+  std::size_t ring_mask_ = 0;  // set once, before ring_ is published
+  std::unique_ptr<std::atomic<std::uint64_t>[]> ring_owner_;
+  std::atomic<std::atomic<std::uint64_t>*> ring_{nullptr};
   alignas(64) std::atomic<std::uint64_t> cursor_{0};
   alignas(64) std::atomic<std::int64_t> window_count_{0};
   std::atomic<std::size_t> window_target_{0};
