@@ -160,19 +160,20 @@ class Cache {
 
   // Stores `value` under `key`, replacing any current value. `ttl` overrides the cache's
   // default time-to-live for this entry (it must be positive). Returns true if the key was
-  // new. If the cache is then over max_size, this thread evicts before returning.
-  // Strong guarantee: if hashing, comparing or copying throws, the cache is unchanged.
+  // new (absent or expired). If the cache is then over max_size, this thread evicts before
+  // returning. Strong guarantee: if hashing, comparing or copying throws, the cache is unchanged.
   template <class K, class V>
   bool put(K&& key, V&& value, Ttl ttl = std::nullopt) {
-    return write(std::forward<K>(key), std::forward<V>(value), ttl, WriteMode::kOverwrite,
-                 nullptr) == WriteOutcome::kInserted;
+    const WriteOutcome outcome =
+        write(std::forward<K>(key), std::forward<V>(value), ttl, WriteMode::kOverwrite, nullptr);
+    return outcome == WriteOutcome::kInserted || outcome == WriteOutcome::kRevived;
   }
 
   // Stores the entry only if `key` is absent (or expired). Returns true if it stored it.
   template <class K, class V>
   bool put_if_absent(K&& key, V&& value, Ttl ttl = std::nullopt) {
     return write(std::forward<K>(key), std::forward<V>(value), ttl, WriteMode::kIfAbsent,
-                 nullptr) == WriteOutcome::kInserted;
+                 nullptr) != WriteOutcome::kPresent;
   }
 
   // Returns the value for `key`; on a miss calls factory() (outside every lock) and stores
@@ -387,7 +388,8 @@ class Cache {
 
  private:
   enum class WriteMode { kOverwrite, kIfAbsent };
-  enum class WriteOutcome { kInserted, kUpdated, kPresent };
+  // kRevived: the key held an expired entry, which the write replaced (the key was absent).
+  enum class WriteOutcome { kInserted, kUpdated, kPresent, kRevived };
 
   struct Lookup {
     enum Outcome { kMiss, kHit, kExpired } outcome = kMiss;
@@ -462,7 +464,8 @@ class Cache {
               return false;
             }
             Slot& slot = arena_[e->slot];
-            if (mode == WriteMode::kIfAbsent && !expired(slot, now)) {
+            const bool was_expired = expired(slot, now);
+            if (mode == WriteMode::kIfAbsent && !was_expired) {
               if (existing_out) existing_out->emplace(e->value);
               outcome = WriteOutcome::kPresent;
               return false;
@@ -471,7 +474,7 @@ class Cache {
             swap(e->value, fresh.value);  // the old value leaves with `fresh`, unlocked
             slot.deadline_ns.store(deadline, std::memory_order_relaxed);
             touch(slot, static_cast<std::uint32_t>(tick_now));
-            outcome = WriteOutcome::kUpdated;
+            outcome = was_expired ? WriteOutcome::kRevived : WriteOutcome::kUpdated;
             return false;
           },
           fresh);
@@ -484,8 +487,12 @@ class Cache {
       arena_.release(my_slot);
       if (outcome == WriteOutcome::kUpdated) {
         stats_.add(Counter::kUpdates);
-        sketch().increment(hash);
+      } else if (outcome == WriteOutcome::kRevived) {
+        // An expired entry was replaced in place: for the stats it expired and a new one came.
+        stats_.add(Counter::kExpirations);
+        stats_.add(Counter::kInserts);
       }
+      if (outcome != WriteOutcome::kPresent) sketch().increment(hash);
       return outcome;
     }
 
