@@ -1,0 +1,318 @@
+// FrequencySketch: a lock-free 4-bit count-min sketch with periodic aging (TinyLFU).
+//
+// What it does
+// ------------
+// Estimates how often each key was seen recently, up to a maximum of 15, so the admission policy
+// can compare a candidate against an eviction victim (TinyLFU). Keys are identified by a 64-bit
+// hash that the caller has already mixed; the sketch re-spreads it once more (as Caffeine does)
+// to defend against a weak caller hash and to derive independent bits for the block and for each
+// of the four rows.
+//
+// Layout (Caffeine's block layout)
+// --------------------------------
+// The table is an array of 64-bit words, each holding sixteen 4-bit counters. Its length is
+// max_size rounded up to a power of two (at least 8 words, at most 2^30), grouped into 64-byte,
+// 64-byte-aligned blocks of 8 words. A key hashes to one block; row i (0..3) owns words 2i and
+// 2i+1 of that block and the key picks one of those 32 counters with 5 bits of a second hash.
+// All four of a key's counters therefore live in one cache line: an increment or an estimate
+// touches exactly one line instead of four random ones. The price is slightly less independence
+// between rows than the textbook sketch (two keys that share a block collide per row with
+// probability 1/32 instead of 1/width), which Caffeine measured to be negligible.
+//
+// Memory: 8 bytes (16 counters, 4 per row) per max_size entry before rounding, so 8..16 bytes per
+// entry; max_size 1M costs 8 MiB, max_size 128 costs 1 KiB. Plus the addition-counter stripes
+// (two 64-byte stripes per hardware thread, clamped to 8..64, i.e. 512 B..4 KiB) and the object.
+//
+// Error bound
+// -----------
+// With depth d = 4 and per-row width w = 4 * table_words counters, count-min guarantees
+// estimate <= true + e * N / w with probability 1 - 2^-4 = 93.75% (Caffeine's figure), where N is
+// the number of increments in the current window. Estimates never undercount except through
+// saturation at 15, aging, and the benign races listed below. Since aging bounds N to about
+// reset_period = 10 * max_size and w >= 4 * max_size, the average per-row over-count is at most
+// about 2.5 before taking the minimum of four rows; in practice distinct keys in a properly sized
+// sketch almost always read back exactly (see tests/engine/frequency_sketch_test.cpp).
+//
+// Aging
+// -----
+// Every successful increment (one that changed at least one counter; a key whose four counters
+// are all at 15 is not counted) is counted. When the count reaches reset_period() = 10 *
+// max_size, every counter is halved with Caffeine's `(x >> 1) & 0x7777...` and the count becomes
+// (count - odd_counters / 4) / 2, so recent history outweighs old history and the next halving
+// comes after roughly half a period.
+//
+// Concurrency
+// -----------
+// No locks. All table accesses are relaxed atomics on 64-bit words; no other memory is published
+// through the sketch, so no ordering is needed.
+//  * increment(): per counter, a relaxed load; if the nibble is already 15 nothing is written at
+//    all, so a hot, saturated key only reads its cache line and the line stays shared between
+//    cores instead of bouncing. Otherwise a CAS loop adds 1 << shift, re-checking the nibble on
+//    every retry, so a nibble can never go from 15 to 16 and carry into its neighbour no matter
+//    how threads interleave. (fetch_add is never safe here: two threads could both see 14.)
+//  * Addition counting: each thread adds to one of several cache-line-padded stripe counters
+//    chosen by thread_index(); every 16th addition on a stripe folds 16 into the shared total, so
+//    the shared line is written once per 16 successful increments instead of on every one.
+//    Up to 15 additions per stripe may be pending when the period is checked, so halving can
+//    happen slightly later than exactly reset_period (tiny sketches fold every addition).
+//  * Halving: the thread whose fold makes the total reach the period tries to claim a flag with a
+//    CAS; exactly one thread wins, re-checks the total, halves the table, subtracts the halved
+//    amount from the total (keeping additions that arrived meanwhile) and releases the flag.
+//    Others skip and carry on. The halving rewrites each word with a relaxed load + store, so an
+//    increment that lands on a word between the two is lost, and one that read the word before
+//    the store is re-applied on the halved value by its CAS. Both only cost accuracy (a few
+//    counts off by one) and never corrupt a counter: every value ever stored has all nibbles in
+//    0..15.
+//  * estimate() may observe a key's four words at slightly different moments (e.g. half-way
+//    through a halving); the minimum is then off by a little for that one call.
+//  * clear() stores zeros word by word; it may interleave with concurrent increments or a
+//    halving, leaving a few counts behind. It is meant for quiescent use (cache clear()).
+//
+// The object is neither copyable nor movable (it contains atomics); hold it by value inside the
+// cache or by unique_ptr.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <thread>
+
+#include "engine/thread_index.h"
+
+namespace cuckoocache {
+
+class FrequencySketch {
+ public:
+  static constexpr unsigned kMaxCount = 15;
+  static constexpr unsigned kDepth = 4;
+
+  // max_size: the maximum number of entries of the cache (>= 1; 0 is treated as 1).
+  explicit FrequencySketch(std::size_t max_size)
+      : table_words_(TableWords(max_size)),
+        block_mask_(table_words_ / kWordsPerBlock - 1),
+        table_(std::make_unique<Block[]>(table_words_ / kWordsPerBlock)),
+        reset_period_(ResetPeriod(max_size)),
+        fold_batch_(reset_period_ >= kMinPeriodForBatching ? kFoldBatch : 1),
+        stripe_count_(StripeCount()),
+        stripes_(std::make_unique<Stripe[]>(stripe_count_)) {}
+
+  FrequencySketch(const FrequencySketch&) = delete;
+  FrequencySketch& operator=(const FrequencySketch&) = delete;
+
+  // Counts one occurrence of the key. Lock-free; saturates at 15 per counter.
+  void increment(std::uint64_t hash) noexcept {
+    const Position pos = Locate(hash);
+    bool added = false;
+    for (unsigned row = 0; row < kDepth; ++row) {
+      added |= IncrementAt(*pos.words[row], pos.shifts[row]);
+    }
+    if (added) RecordAddition();
+  }
+
+  // Estimated number of occurrences of the key in the current window, 0..15.
+  [[nodiscard]] unsigned estimate(std::uint64_t hash) const noexcept {
+    const Position pos = Locate(hash);
+    unsigned result = kMaxCount;
+    for (unsigned row = 0; row < kDepth; ++row) {
+      const std::uint64_t word = pos.words[row]->load(std::memory_order_relaxed);
+      result = std::min(result, static_cast<unsigned>((word >> pos.shifts[row]) & kNibble));
+    }
+    return result;
+  }
+
+  // Sets every counter and the addition count to zero. Racy against concurrent increments (a few
+  // may survive); intended for a quiescent cache.
+  void clear() noexcept {
+    const std::size_t blocks = table_words_ / kWordsPerBlock;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      for (auto& word : table_[b].words) word.store(0, std::memory_order_relaxed);
+    }
+    for (std::size_t s = 0; s < stripe_count_; ++s) {
+      stripes_[s].pending.store(0, std::memory_order_relaxed);
+    }
+    additions_.store(0, std::memory_order_relaxed);
+  }
+
+  // Successful increments between two halvings: 10 * max_size (saturating).
+  [[nodiscard]] std::size_t reset_period() const noexcept { return reset_period_; }
+
+  // Heap bytes owned by the sketch (counter table plus addition stripes).
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    return table_words_ * sizeof(std::uint64_t) + stripe_count_ * sizeof(Stripe);
+  }
+
+  // Number of 64-bit words (16 counters each) in the table; a power of two >= 8.
+  [[nodiscard]] std::size_t table_words() const noexcept { return table_words_; }
+
+  // How many halvings have happened since construction (not reset by clear()). For tests/stats.
+  [[nodiscard]] std::uint64_t reset_count() const noexcept {
+    return resets_.load(std::memory_order_relaxed);
+  }
+
+  // Successful increments folded into the shared total since the last halving (excludes up to
+  // fold_batch - 1 pending per stripe). For tests/stats.
+  [[nodiscard]] std::uint64_t additions() const noexcept {
+    return additions_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  static constexpr std::size_t kWordsPerBlock = kCacheLine / sizeof(std::uint64_t);  // 8
+  static constexpr std::size_t kMinWords = kWordsPerBlock;
+  static constexpr std::size_t kMaxWords = std::size_t{1} << 30;  // 8 GiB; like Caffeine's cap
+  static constexpr std::uint64_t kNibble = 0xF;
+  static constexpr std::uint64_t kResetMask = 0x7777777777777777ULL;
+  static constexpr std::uint64_t kOneMask = 0x1111111111111111ULL;
+  static constexpr std::uint32_t kFoldBatch = 16;  // power of two
+  static constexpr std::size_t kMinPeriodForBatching = 1024;
+  static constexpr std::size_t kMinStripes = 8;
+  static constexpr std::size_t kMaxStripes = 64;
+
+  static_assert(kCacheLine == 64, "block layout assumes 8 words per cache line");
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+  struct alignas(kCacheLine) Block {
+    std::atomic<std::uint64_t> words[kWordsPerBlock];
+  };
+  static_assert(sizeof(Block) == kCacheLine);
+
+  struct alignas(kCacheLine) Stripe {
+    std::atomic<std::uint32_t> pending{0};
+  };
+
+  struct Position {
+    std::atomic<std::uint64_t>* words[kDepth];
+    unsigned shifts[kDepth];
+  };
+
+  static std::size_t TableWords(std::size_t max_size) noexcept {
+    const std::size_t wanted = std::clamp<std::size_t>(max_size, kMinWords, kMaxWords);
+    return std::bit_ceil(wanted);
+  }
+
+  static std::size_t ResetPeriod(std::size_t max_size) noexcept {
+    max_size = std::max<std::size_t>(max_size, 1);
+    constexpr std::size_t kLimit = std::numeric_limits<std::size_t>::max() / 10;
+    return max_size > kLimit ? std::numeric_limits<std::size_t>::max() : 10 * max_size;
+  }
+
+  static std::size_t StripeCount() noexcept {
+    const std::size_t hw = std::max(1u, std::thread::hardware_concurrency());
+    return std::bit_ceil(std::clamp<std::size_t>(2 * hw, kMinStripes, kMaxStripes));
+  }
+
+  // 64-bit finalizer (murmur3 fmix64): re-spreads the caller's hash to pick the block.
+  static constexpr std::uint64_t Spread(std::uint64_t x) noexcept {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+  }
+
+  // A second, cheaper round for the per-row counter selection (Caffeine's rehash).
+  static constexpr std::uint64_t Rehash(std::uint64_t x) noexcept {
+    x *= 0x9e3779b97f4a7c15ULL;
+    x ^= x >> 29;
+    return x;
+  }
+
+  Position Locate(std::uint64_t hash) const noexcept {
+    const std::uint64_t block_hash = Spread(hash);
+    // High half of the rehash: one byte per row, independent of the low bits used for the block.
+    const auto counter_hash = static_cast<std::uint32_t>(Rehash(block_hash) >> 32);
+    Block& block = table_[block_hash & block_mask_];
+    Position pos;
+    for (unsigned row = 0; row < kDepth; ++row) {
+      const std::uint32_t h = counter_hash >> (row * 8);
+      const std::uint32_t counter = (h >> 1) & 15;  // which of the word's 16 nibbles
+      const std::uint32_t offset = h & 1;           // which of the row's two words
+      pos.words[row] = &block.words[2 * row + offset];
+      pos.shifts[row] = counter * 4;
+    }
+    return pos;
+  }
+
+  // Adds 1 to the nibble at `shift` unless it is 15. Returns whether it wrote.
+  static bool IncrementAt(std::atomic<std::uint64_t>& word, unsigned shift) noexcept {
+    const std::uint64_t mask = kNibble << shift;
+    const std::uint64_t one = std::uint64_t{1} << shift;
+    std::uint64_t current = word.load(std::memory_order_relaxed);
+    while ((current & mask) != mask) {
+      if (word.compare_exchange_weak(current, current + one, std::memory_order_relaxed,
+                                     std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;  // saturated: no store, the cache line stays shared
+  }
+
+  void RecordAddition() noexcept {
+    Stripe& stripe = stripes_[thread_index() & (stripe_count_ - 1)];
+    const std::uint32_t pending = stripe.pending.fetch_add(1, std::memory_order_relaxed) + 1;
+    if ((pending & (fold_batch_ - 1)) != 0) return;  // unsigned wrap keeps batches aligned
+    const std::uint64_t total =
+        additions_.fetch_add(fold_batch_, std::memory_order_relaxed) + fold_batch_;
+    if (total >= reset_period_) TryReset();
+  }
+
+  void TryReset() noexcept {
+    if (resetting_.load(std::memory_order_relaxed)) return;
+    bool expected = false;
+    if (!resetting_.compare_exchange_strong(expected, true, std::memory_order_acquire,
+                                            std::memory_order_relaxed)) {
+      return;  // another thread is halving this period
+    }
+    // Re-check under the claim: a previous owner may already have halved for this crossing.
+    const std::uint64_t observed = additions_.load(std::memory_order_relaxed);
+    if (observed >= reset_period_) {
+      const std::uint64_t odd = Halve();
+      const std::uint64_t corrected = observed - std::min(observed, odd / 4);
+      const std::uint64_t delta = observed - corrected / 2;
+      // Subtract rather than store so additions folded during the halving are kept; saturate in
+      // case a concurrent clear() zeroed the total.
+      std::uint64_t current = additions_.load(std::memory_order_relaxed);
+      while (!additions_.compare_exchange_weak(current, current > delta ? current - delta : 0,
+                                               std::memory_order_relaxed,
+                                               std::memory_order_relaxed)) {
+      }
+      resets_.fetch_add(1, std::memory_order_relaxed);
+    }
+    resetting_.store(false, std::memory_order_release);
+  }
+
+  // Halves every counter; returns the number of counters that were odd.
+  std::uint64_t Halve() noexcept {
+    std::uint64_t odd = 0;
+    const std::size_t blocks = table_words_ / kWordsPerBlock;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      for (auto& word : table_[b].words) {
+        const std::uint64_t value = word.load(std::memory_order_relaxed);
+        if (value == 0) continue;  // common in sparse tables; avoids dirtying the line
+        odd += static_cast<std::uint64_t>(std::popcount(value & kOneMask));
+        word.store((value >> 1) & kResetMask, std::memory_order_relaxed);
+      }
+    }
+    return odd;
+  }
+
+  // Read-mostly configuration: shares a line with nothing that is written on the hot path.
+  const std::size_t table_words_;
+  const std::size_t block_mask_;
+  const std::unique_ptr<Block[]> table_;
+  const std::size_t reset_period_;
+  const std::uint32_t fold_batch_;
+  const std::size_t stripe_count_;
+  const std::unique_ptr<Stripe[]> stripes_;
+
+  // Shared aging state, written once per fold_batch_ successful increments.
+  alignas(kCacheLine) std::atomic<std::uint64_t> additions_{0};
+  std::atomic<bool> resetting_{false};
+  std::atomic<std::uint64_t> resets_{0};
+};
+
+}  // namespace cuckoocache
