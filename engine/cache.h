@@ -13,7 +13,7 @@
 //  - Recency is measured in inserts: a shared tick advances by one per new entry and a hit
 //    stamps the entry with the current tick. Hits therefore read a shared counter but write it
 //    only when the stamp changes, so a hot key does not bounce its line between cores.
-//  - A FrequencySketch counts hits and writes for LFU, ADAPTIVE and admission.
+//  - A FrequencySketch counts hits and writes while LFU, ADAPTIVE or admission is active.
 //  - Time is read only where a deadline is involved, from an injectable Clock.
 //
 // Guarantees (each method says more):
@@ -121,7 +121,7 @@ class Cache {
     });
     if (found.outcome == Lookup::kHit) {
       stats_.add(Counter::kHits);
-      sketch().increment(hash);
+      record_frequency(hash);
       return true;
     }
     stats_.add(Counter::kMisses);
@@ -416,6 +416,16 @@ class Cache {
     return *current_sketch_.load(std::memory_order_acquire);
   }
 
+  // The sketch is fed only while something reads it (LFU, ADAPTIVE, admission): under plain
+  // LRU or TTL a hit then touches no frequency counter. After a switch to a frequency policy
+  // the history warms up within one aging period (10 * max_size accesses).
+  void record_frequency(std::uint64_t hash) noexcept {
+    const Policy p = policy();
+    if (p == Policy::kLfu || p == Policy::kAdaptive || config_.admission) {
+      sketch().increment(hash);
+    }
+  }
+
   [[nodiscard]] static bool expired(const Slot& slot, std::uint64_t now) noexcept {
     if (now == 0) return false;
     const std::uint64_t deadline = slot.deadline_ns.load(std::memory_order_relaxed);
@@ -492,7 +502,7 @@ class Cache {
         stats_.add(Counter::kExpirations);
         stats_.add(Counter::kInserts);
       }
-      if (outcome != WriteOutcome::kPresent) sketch().increment(hash);
+      if (outcome != WriteOutcome::kPresent) record_frequency(hash);
       return outcome;
     }
 
@@ -500,7 +510,7 @@ class Cache {
     arena_[my_slot].access_tick.store(static_cast<std::uint32_t>(tick), std::memory_order_relaxed);
     size_.fetch_add(1, std::memory_order_relaxed);
     stats_.add(Counter::kInserts);
-    sketch().increment(hash);
+    record_frequency(hash);
     if (adaptive) {
       adaptive_.on_window_insert(tick, my_slot, fresh_identity(my_slot));
       adaptive_maintain();
