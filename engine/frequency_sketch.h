@@ -272,7 +272,10 @@ class FrequencySketch {
     if (observed >= reset_period_) {
       const std::uint64_t odd = Halve();
       const std::uint64_t corrected = observed - std::min(observed, odd / 4);
-      const std::uint64_t delta = observed - corrected / 2;
+      // Cap what remains at half a period: if folds piled up while a slow halving ran (many
+      // threads, sanitizers), carrying them over would trigger halving after halving and
+      // drain every counter.
+      const std::uint64_t delta = observed - std::min(corrected / 2, reset_period_ / 2);
       // Subtract rather than store so additions folded during the halving are kept; saturate in
       // case a concurrent clear() zeroed the total.
       std::uint64_t current = additions_.load(std::memory_order_relaxed);
