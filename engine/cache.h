@@ -126,7 +126,7 @@ class Cache {
     }
     stats_.add(Counter::kMisses);
     if (found.outcome == Lookup::kExpired) {
-      remove_entry(hash, found.slot, found.identity, Counter::kExpirations);
+      remove_expired(hash, found.slot, found.identity, now);
     }
     return false;
   }
@@ -563,12 +563,27 @@ class Cache {
     return true;
   }  // `removed` (key and value) is destroyed here, after the bucket lock was released
 
+  // Removes the entry that owns (slot, identity) if it is still expired at `now`, judged under
+  // the bucket lock: a put that refreshed the entry in place (same slot) since the caller saw
+  // it expired wins. Returns true if this call removed it.
+  bool remove_expired(std::uint64_t hash, std::uint32_t slot, std::uint32_t identity,
+                      std::uint64_t now) {
+    std::optional<Entry> removed;
+    map_.modify(hash, [&](ChainType& chain) {
+      Entry* e = chain.find_slot(slot, identity);
+      return e != nullptr && expired(arena_[slot], now) && chain.remove(e, removed);
+    });
+    if (!removed) return false;
+    finish_removal(slot, Counter::kExpirations);
+    return true;
+  }
+
   bool remove_if_expired(std::uint32_t index, std::uint64_t now) {
     const Slot& s = arena_[index];
     const std::uint32_t state = s.state.load(std::memory_order_acquire);
     if (!SlotState::live(state) || !expired(s, now)) return false;
-    return remove_entry(s.hash.load(std::memory_order_relaxed), index, SlotState::identity(state),
-                        Counter::kExpirations);
+    return remove_expired(s.hash.load(std::memory_order_relaxed), index, SlotState::identity(state),
+                          now);
   }
 
   // Bookkeeping after an entry left the map: free its slot, fix counts.
@@ -635,7 +650,7 @@ class Cache {
     if (!victim) victim = scan_for_victim();
     if (!victim) return false;
     if (victim->expired) {
-      return remove_entry(victim->hash, victim->slot, victim->identity, Counter::kExpirations);
+      return remove_expired(victim->hash, victim->slot, victim->identity, sample_now());
     }
     if (newcomer != nullptr && newcomer->slot != victim->slot &&
         sketch().estimate(newcomer->hash) < sketch().estimate(victim->hash) &&
@@ -688,7 +703,7 @@ class Cache {
         continue;
       }
       if (victim->expired) {
-        remove_entry(victim->hash, victim->slot, victim->identity, Counter::kExpirations);
+        remove_expired(victim->hash, victim->slot, victim->identity, sample_now());
         continue;
       }
       const bool admit = AdaptivePolicy::admit(sketch().estimate(candidate->hash),

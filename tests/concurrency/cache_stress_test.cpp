@@ -817,16 +817,8 @@ BOOST_AUTO_TEST_CASE(put_if_absent_over_expired_entry_stores_and_counts_as_new) 
 // return the second value. Readers (whose lookups remove expired entries they find), a
 // cleanup()/expire_sample() sweeper and the background expiry thread race with it.
 //
-// ENGINE BUG: every expiry removal decides "expired" from the slot's deadline read without the
-// bucket lock (visit()'s expired path, remove_if_expired() behind cleanup(), expire_sample() and
-// the expiry thread, and evict_once()/adaptive_maintain() for expired victims), then removes by
-// (slot, identity) in remove_entry() without re-checking the deadline under the lock. A put()
-// that refreshes the expired entry in place (WriteOutcome::kRevived, or kUpdated) keeps slot and
-// identity, so the racing removal deletes the fresh value and counts it as an expiration: the
-// writer's own get() right after put() misses although the cache is far below max_size and
-// nobody else touches the key. Typically tens to hundreds of lost writes per second here.
-// Reproduce: --run_test=cache_stress/refreshed_entry_survives_concurrent_expiry
-BOOST_TEST_DECORATOR(*boost::unit_test::disabled())
+// Regression: expiry removals re-check the deadline under the bucket lock (remove_expired), so
+// a removal that saw the entry expired before the refresh no longer deletes the fresh value.
 BOOST_AUTO_TEST_CASE(refreshed_entry_survives_concurrent_expiry) {
   constexpr int kWriters = 2;
   constexpr std::uint64_t kKeysPerWriter = 8;
