@@ -9,8 +9,8 @@ throughput --json`` print (shapes in perf/harness/report.h) and writes into ``--
                          exact-lfu, opt) dashed. One figure per trace or workload.
   throughput.png         ops/s and p99 latency against threads, one line per
                          implementation (engine per policy, libcuckoo, mutex-lru).
-  summary.md             machine (nproc, CPU model), the exact commands
-                         (``--command``, in order), a hit-ratio table per trace
+  summary.md             machine (nproc, CPU model), notes (``--note``), the exact
+                         commands (``--command``, in order), a hit-ratio table per trace
                          (rows: sizes, columns: policies), the throughput table,
                          and the plots.
 
@@ -297,6 +297,7 @@ def write_summary(
     ratio: Sequence[RatioRow],
     throughput: Sequence[ThroughputRow],
     commands: Sequence[str],
+    notes: Sequence[str],
     ratio_plots: dict[str, Path],
     throughput_plot: Path | None,
 ) -> Path:
@@ -309,6 +310,10 @@ def write_summary(
         f"- kernel: {platform.system()} {platform.release()}",
         "",
     ]
+    if notes:
+        parts += ["## Setup", ""]
+        for note in notes:
+            parts += [note, ""]
     if commands:
         parts += ["## Commands", "", "```sh", *commands, "```", ""]
     if ratio:
@@ -329,6 +334,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--throughput", type=Path, help="JSON from `cuckoocache-perf throughput --json`"
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        help="a paragraph for the Setup section of summary.md (repeatable)",
+    )
     parser.add_argument(
         "--command",
         action="append",
@@ -357,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratio=ratio,
         throughput=throughput,
         commands=args.command,
+        notes=args.note,
         ratio_plots=ratio_plots,
         throughput_plot=throughput_plot,
     )
