@@ -106,7 +106,7 @@ tiny,2,lru,9,0,0.0000
 tiny,3,exact-lru,9,6,66.6667
 tiny,3,opt,9,6,66.6667
 tiny,3,lru,9,6,66.6667'
-if [[ $rc -eq 0 && $out == "$want" ]]; then ok; else bad "tiny ratio CSV: exit $rc, got:
+if [[ $rc -eq 0 && $out == "$want" && -z $err ]]; then ok; else bad "tiny ratio CSV: exit $rc, stderr: $err, got:
 $out"; fi
 
 run ratio --trace "$tmp/tiny.keys" --sizes 3 --policies opt
@@ -135,8 +135,12 @@ for r in rows:
     assert abs(r["hit_ratio"] - 100.0 * r["hits"] / r["requests"]) < 1e-3, r
 assert {r["trace"] for r in rows} == {"zipf:0.9", "mix:loop:50@100,scan:20"}
 assert [r["policy"] for r in rows[:7]] == ["lru", "lfu", "ttl", "adaptive", "exact-lru", "exact-lfu", "opt"]
+# Belady (always admitting) bounds every policy that always admits; adaptive may reject.
 for r in rows:
-    opt = next(o for o in rows if o["trace"] == r["trace"] and o["size"] == r["size"] and o["policy"] == "opt")
+    if r["policy"] == "adaptive":
+        continue
+    opt = next(o for o in rows
+               if (o["trace"], o["size"], o["policy"]) == (r["trace"], r["size"], "opt"))
     assert r["hits"] <= opt["hits"], (r, opt)
 ' "$tmp/out"; then ok; else bad "ratio JSON shape (exit $rc)"; fi
 
@@ -157,7 +161,7 @@ keys = ["impl", "policy", "threads", "ops_per_sec", "p50_ns", "p99_ns", "p999_ns
 for r in rows:
     assert list(r) == keys, list(r)
     assert r["threads"] in (1, 2) and r["ops_per_sec"] > 0, r
-    assert 0 < r["p50_ns"] <= r["p99_ns"] <= r["p999_ns"], r
+    assert 0 <= r["p50_ns"] <= r["p99_ns"] <= r["p999_ns"], r
 assert [(r["impl"], r["policy"]) for r in rows[:4]] == [
     ("engine", "lru"), ("engine", "adaptive"), ("libcuckoo", "none"), ("mutex-lru", "exact-lru")]
 ' "$tmp/out"; then ok; else bad "throughput JSON shape (exit $rc): $err"; fi
@@ -166,7 +170,7 @@ assert [(r["impl"], r["policy"]) for r in rows[:4]] == [
 "$bin" throughput --threads 1 --duration 30 --entries 1000 --impls libcuckoo,mutex-lru --csv \
   >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-sleep 2
+sleep 3
 kill -INT "$pid"
 wait "$pid"
 rc=$?
