@@ -39,7 +39,7 @@
 // are all at 15 is not counted) is counted. When the count reaches reset_period() = 10 *
 // max_size, every counter is halved with Caffeine's `(x >> 1) & 0x7777...` and the count becomes
 // (count - odd_counters / 4) / 2, so recent history outweighs old history and the next halving
-// comes after roughly half a period.
+// comes after a little more than half a period.
 //
 // Concurrency
 // -----------
