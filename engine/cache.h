@@ -107,19 +107,28 @@ class Cache {
     const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
     const auto tick = static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed));
     Lookup found;
+    std::uint32_t stale_slot = kNoSlot;
     map_.find(hash, [&](const ChainType& chain) {
       const Entry* e = chain.find(key, equal_);
       if (e == nullptr) return;
-      Slot& slot = arena_[e->slot];
-      if (expired(slot, now)) {
+      if (expired(arena_[e->slot], now)) {
         found = {Lookup::kExpired, e->slot, e->identity};
         return;
       }
-      touch(slot, tick);
+      if (e->stamp != tick) {
+        e->stamp = tick;
+        stale_slot = e->slot;
+      }
       found.outcome = Lookup::kHit;
       fn(e->value);
     });
     if (found.outcome == Lookup::kHit) {
+      // The slot is stamped after the lock is released, so the lock is never held across the
+      // slot's cache miss. If the entry was removed meanwhile and the slot reused, the new
+      // owner looks a little more recent than it is: an approximation eviction tolerates.
+      if (stale_slot != kNoSlot) {
+        arena_[stale_slot].access_tick.store(tick, std::memory_order_relaxed);
+      }
       stats_.add(Counter::kHits);
       record_frequency(hash);
       return true;

@@ -40,6 +40,10 @@ struct MapEntry {
   Value value;
   std::uint32_t slot;
   std::uint32_t identity;  // SlotState::identity of the slot when this entry took it
+  // The insert tick last written to the slot's access_tick by a hit. Kept here, in the line
+  // the lookup already holds, so that a hit touches the slot arena only when the tick has
+  // moved since (see Cache::visit). Guarded by the bucket lock, like the rest of the entry.
+  mutable std::uint32_t stamp = 0;
 };
 
 template <class Key, class Value>
