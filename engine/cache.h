@@ -341,7 +341,7 @@ class Cache {
     if (old == p) return;
     if (p == Policy::kAdaptive) {
       adaptive_.reset(max_size(), config_.adaptive_threshold);
-      adaptive_.restart_cursor(tick_.load(std::memory_order_relaxed));
+      adaptive_.restart_cursor();
     } else if (old == Policy::kAdaptive) {
       const std::uint32_t capacity = arena_.capacity();
       for (std::uint32_t i = 0; i < capacity; ++i) {
@@ -521,7 +521,7 @@ class Cache {
     stats_.add(Counter::kInserts);
     record_frequency(hash);
     if (adaptive) {
-      adaptive_.on_window_insert(tick, my_slot, fresh_identity(my_slot));
+      adaptive_.on_window_insert(tick, my_slot);
       adaptive_maintain();
     } else if (over_capacity()) {
       Candidate newcomer;
@@ -636,12 +636,13 @@ class Cache {
     return std::nullopt;
   }
 
-  // Accepts main-region slots, and window slots the window ring lost track of.
+  // Accepts main-region slots, and window slots unused for so long that the window ring must
+  // have lost track of them.
   [[nodiscard]] auto main_region() const noexcept {
-    return [this, cursor = adaptive_.cursor(), tick = tick_.load(std::memory_order_relaxed)](
+    return [tick = tick_.load(std::memory_order_relaxed), lost = adaptive_.lost_after()](
                std::uint32_t state, const Slot& s) {
       return !SlotState::window(state) ||
-             widen_tick(s.access_tick.load(std::memory_order_relaxed), tick) < cursor;
+             tick - widen_tick(s.access_tick.load(std::memory_order_relaxed), tick) > lost;
     };
   }
 

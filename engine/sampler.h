@@ -6,7 +6,7 @@
 // slot_arena.h for why a stale read is harmless). An entry past its deadline is always the
 // first choice, whatever the policy.
 //
-// Like Redis, each thread keeps a small pool of the best candidates it has seen in earlier
+// Like Redis, each thread keeps a pool of the 32 best candidates it has seen in earlier
 // rounds: a victim is then the lowest of the pool and the fresh samples, which behaves like a
 // larger sample at the cost of one more cache line per round. Pool scores are remembered, not
 // re-read, so before a pooled candidate is returned its score is recomputed; if the entry was
@@ -64,8 +64,9 @@ template <class Accept>
 
 class Sampler {
  public:
-  static constexpr std::size_t kPoolSize = 16;
-  static constexpr std::size_t kStripes = 16;
+  static constexpr std::size_t kPoolSize = 32;
+  static constexpr std::size_t kStripes = 8;
+  static constexpr std::size_t kMaxBatch = 16;
 
   // Picks a victim among live slots accepted by `accept(state, slot)`, scored by `score(meta)`.
   // `now_ns` is 0 when no entry can have expired. Returns nullopt if no acceptable live slot
@@ -88,20 +89,31 @@ class Sampler {
     const std::uint32_t capacity = arena.capacity();
     EntryMeta meta;
     std::size_t found = 0;
-    const std::size_t max_probes = 4 * sample_size + 16;
-    for (std::size_t probe = 0; probe < max_probes && found < sample_size; ++probe) {
-      Candidate c;
-      if (!read_candidate(arena, rng.below(capacity), now_ns, tick_now, accept, meta, c)) continue;
-      ++found;
-      if (c.expired) {  // nothing beats an expired entry
-        if (have_pool) pool.busy.clear(std::memory_order_release);
-        return c;
+    std::size_t probes_left = 4 * sample_size + 16;
+    std::array<std::uint32_t, kMaxBatch> batch;
+    while (found < sample_size && probes_left > 0) {
+      // Pick a batch of indices and prefetch them all first, so the slots' cache misses
+      // overlap instead of following one another.
+      const std::size_t n = std::min({sample_size - found, probes_left, kMaxBatch});
+      probes_left -= n;
+      for (std::size_t i = 0; i < n; ++i) {
+        batch[i] = rng.below(capacity);
+        __builtin_prefetch(&arena[batch[i]]);
       }
-      c.score = score(meta);
-      if (have_pool) {
-        pool.offer(c);
-      } else if (!best || c.score < best->score) {
-        best = c;
+      for (std::size_t i = 0; i < n; ++i) {
+        Candidate c;
+        if (!read_candidate(arena, batch[i], now_ns, tick_now, accept, meta, c)) continue;
+        ++found;
+        if (c.expired) {  // nothing beats an expired entry
+          if (have_pool) pool.busy.clear(std::memory_order_release);
+          return c;
+        }
+        c.score = score(meta);
+        if (have_pool) {
+          pool.offer(c);
+        } else if (!best || c.score < best->score) {
+          best = c;
+        }
       }
     }
     if (!have_pool) return best;

@@ -11,13 +11,13 @@
 // compares the period's hit rate with the last one and moves the window size a step in the
 // direction that helped, with a step that decays and restarts when the workload shifts.
 //
-// Doing this without a global lock: the window is FIFO, not LRU. Every window insert writes
-// (slot, identity) into a ring indexed by the cache's insert tick; the oldest window entry is
-// found by advancing a shared cursor with CAS and skipping ring cells whose slot has since
-// changed. Taking a candidate clears the slot's window bit with a CAS, so two threads never
-// take the same one. The main region's victim is chosen by the sampler among non-window slots.
-// An entry that was used while in the window has a higher sketch count, so FIFO order plus
-// admission by frequency behaves like the small-FIFO-plus-main designs (S3-FIFO) on recency.
+// Doing this without a global lock: the window is a CLOCK queue, not a list. Every window
+// insert appends (slot, insert tick) to a ring; the oldest cell is taken by advancing a shared
+// cursor with CAS, skipping cells whose slot has left the window since. An entry used while
+// queued (its slot's access tick moved past the queued tick) is appended again instead of
+// leaving: a second chance, which makes the window behave close to LRU. Taking a candidate
+// clears the slot's window bit with a CAS, so two threads never take the same one. The main
+// region's victim is chosen by the sampler among non-window slots, least frequent first.
 //
 // adaptive_threshold: the share of the cache given to the main region at start (the seed's
 // knob, kept meaningful): the window starts at (1 - adaptive_threshold) of max_size, and the
@@ -69,10 +69,10 @@ class AdaptivePolicy {
     return {ctx.sketch.estimate(m.hash), m.access_tick};
   }
 
-  // Records a new window entry inserted at `tick` (the cache's insert tick).
-  void on_window_insert(std::uint64_t tick, std::uint32_t slot, std::uint32_t identity) noexcept {
-    ring_.load(std::memory_order_acquire)[tick & ring_mask_].store(
-        (std::uint64_t{slot} << 32) | identity, std::memory_order_release);
+  // Records a new window entry; `tick` is the cache's insert tick, which the entry's slot
+  // also holds as its last access.
+  void on_window_insert(std::uint64_t tick, std::uint32_t slot) noexcept {
+    append(slot, tick);
     window_count_.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -84,47 +84,56 @@ class AdaptivePolicy {
            static_cast<std::int64_t>(window_target_.load(std::memory_order_relaxed));
   }
 
-  // Takes the oldest live window entry: clears its window bit (it now counts as main) and
-  // returns it. nullopt if none can be found (the ring is drained up to `tick_now`).
+  // Takes the window's oldest entry that was not used since it was queued: clears its window
+  // bit (it now counts as main) and returns it. An entry used since (its slot's access tick
+  // moved past the tick queued with it) gets a second chance instead: it is queued again at
+  // the head, so the window behaves like CLOCK (close to LRU), not FIFO. nullopt if nothing
+  // can be taken now.
   [[nodiscard]] std::optional<Candidate> take_window_candidate(const SlotArena& arena,
                                                                std::uint64_t tick_now) noexcept {
-    if (ring_.load(std::memory_order_acquire) == nullptr) return std::nullopt;
+    std::atomic<std::uint64_t>* ring = ring_.load(std::memory_order_acquire);
+    if (ring == nullptr) return std::nullopt;
     for (int tries = 0; tries < 256; ++tries) {
       std::uint64_t c = cursor_.load(std::memory_order_acquire);
-      if (c >= tick_now) return std::nullopt;
-      if (tick_now - c > ring_mask_) {
-        cursor_.compare_exchange_weak(c, tick_now - ring_mask_, std::memory_order_acq_rel);
+      const std::uint64_t head = head_.load(std::memory_order_acquire);
+      // Stay a few cells behind the head: a writer that has taken a cell may not have filled
+      // it yet.
+      if (c + kWriterLag >= head) return std::nullopt;
+      if (head - c > ring_mask_) {  // cells this old were overwritten
+        cursor_.compare_exchange_weak(c, head - ring_mask_, std::memory_order_acq_rel);
         continue;
       }
-      const std::uint64_t item =
-          ring_.load(std::memory_order_acquire)[c & ring_mask_].load(std::memory_order_acquire);
+      const std::uint64_t item = ring[c & ring_mask_].load(std::memory_order_acquire);
       if (!cursor_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
       if (item == 0) continue;
       const auto slot = static_cast<std::uint32_t>(item >> 32);
-      const auto identity = static_cast<std::uint32_t>(item);
+      const auto queued_tick = static_cast<std::uint32_t>(item);
       if (slot >= arena.capacity()) continue;
-      const Slot& s = arena[slot];
+      Slot& s = arena[slot];
       std::uint32_t state = s.state.load(std::memory_order_acquire);
-      if (SlotState::identity(state) != identity || !SlotState::window(state)) continue;
-      if (!const_cast<Slot&>(s).state.compare_exchange_strong(state, state & ~SlotState::kWindow,
-                                                              std::memory_order_acq_rel)) {
+      if (!SlotState::live(state) || !SlotState::window(state)) continue;  // gone or promoted
+      const std::uint32_t used = s.access_tick.load(std::memory_order_relaxed);
+      if (static_cast<std::int32_t>(used - queued_tick) > 0) {
+        append(slot, tick_now);  // used while in the window: second chance
+        continue;
+      }
+      if (!s.state.compare_exchange_strong(state, state & ~SlotState::kWindow,
+                                           std::memory_order_acq_rel)) {
         continue;
       }
       on_window_leave();
       Candidate cand;
       cand.slot = slot;
-      cand.identity = identity;
+      cand.identity = SlotState::identity(state);
       cand.hash = s.hash.load(std::memory_order_relaxed);
       return cand;
     }
     return std::nullopt;
   }
 
-  // The oldest tick the window cursor has not passed. A window slot whose last access is
-  // older than this was lost by the ring (overwritten, or raced past) and is treated as main.
-  [[nodiscard]] std::uint64_t cursor() const noexcept {
-    return cursor_.load(std::memory_order_relaxed);
-  }
+  // Ticks a window entry can go unused before it is presumed lost by the ring (its cell
+  // overwritten after the cursor jumped) and may be evicted like a main entry.
+  [[nodiscard]] std::uint64_t lost_after() const noexcept { return 2 * (ring_mask_ + 1); }
 
   // TinyLFU admission: should the window candidate replace the main victim?
   [[nodiscard]] static bool admit(unsigned candidate_freq, unsigned victim_freq,
@@ -173,8 +182,9 @@ class AdaptivePolicy {
   [[nodiscard]] std::int64_t window_count() const noexcept {
     return window_count_.load(std::memory_order_relaxed);
   }
-  void restart_cursor(std::uint64_t tick_now) noexcept {
-    cursor_.store(tick_now, std::memory_order_relaxed);
+  // Forgets queued cells (after the window was folded into main).
+  void restart_cursor() noexcept {
+    cursor_.store(head_.load(std::memory_order_relaxed), std::memory_order_relaxed);
   }
 
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
@@ -189,10 +199,19 @@ class AdaptivePolicy {
     return ring_owner_ ? std::min(by_share, static_cast<double>(ring_mask_ + 1) / 2) : by_share;
   }
 
+  void append(std::uint32_t slot, std::uint64_t tick) noexcept {
+    const std::uint64_t pos = head_.fetch_add(1, std::memory_order_relaxed);
+    ring_.load(std::memory_order_acquire)[pos & ring_mask_].store(
+        (std::uint64_t{slot} << 32) | static_cast<std::uint32_t>(tick), std::memory_order_release);
+  }
+
+  static constexpr std::uint64_t kWriterLag = 8;
+
   std::size_t ring_mask_ = 0;  // set once, before ring_ is published
   std::unique_ptr<std::atomic<std::uint64_t>[]> ring_owner_;
   std::atomic<std::atomic<std::uint64_t>*> ring_{nullptr};
-  alignas(64) std::atomic<std::uint64_t> cursor_{0};
+  alignas(64) std::atomic<std::uint64_t> head_{0};    // next ring cell to fill
+  alignas(64) std::atomic<std::uint64_t> cursor_{0};  // oldest ring cell not yet examined
   alignas(64) std::atomic<std::int64_t> window_count_{0};
   std::atomic<std::size_t> window_target_{0};
 
