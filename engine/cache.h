@@ -112,7 +112,7 @@ class Cache {
       const Entry* e = chain.find(key, equal_);
       if (e == nullptr) return;
       if (expired(arena_[e->slot], now)) {
-        found = {Lookup::kExpired, e->slot, e->identity};
+        found = {Lookup::kExpired, e->slot};
         return;
       }
       if (e->stamp != tick) {
@@ -135,7 +135,7 @@ class Cache {
     }
     stats_.add(Counter::kMisses);
     if (found.outcome == Lookup::kExpired) {
-      remove_expired(hash, found.slot, found.identity, now);
+      remove_expired(hash, found.slot, now);
     }
     return false;
   }
@@ -403,7 +403,6 @@ class Cache {
   struct Lookup {
     enum Outcome { kMiss, kHit, kExpired } outcome = kMiss;
     std::uint32_t slot = kNoSlot;
-    std::uint32_t identity = 0;
   };
 
   static CacheConfig checked(CacheConfig c) {
@@ -463,12 +462,11 @@ class Cache {
         !has_deadline ? 0 : deadline_after(now, ttl ? *ttl : std::chrono::nanoseconds(default_ns));
 
     // Copies happen here, before any slot or lock is taken: if they throw, nothing changed.
-    Entry fresh{Key(std::forward<K>(key)), Value(std::forward<V>(value)), kNoSlot, 0};
+    Entry fresh{Key(std::forward<K>(key)), Value(std::forward<V>(value)), kNoSlot};
     const bool adaptive = policy() == Policy::kAdaptive;
     const std::uint64_t tick_now = tick_.load(std::memory_order_relaxed);
     fresh.slot = allocate_slot();
-    fresh.identity =
-        arena_.publish(fresh.slot, hash, deadline, static_cast<std::uint32_t>(tick_now), adaptive);
+    arena_.publish(fresh.slot, hash, deadline, static_cast<std::uint32_t>(tick_now), adaptive);
     const std::uint32_t my_slot = fresh.slot;
 
     WriteOutcome outcome = WriteOutcome::kInserted;
@@ -527,17 +525,12 @@ class Cache {
       Candidate newcomer;
       newcomer.slot = my_slot;
       newcomer.hash = hash;
-      newcomer.identity = fresh_identity(my_slot);
       evict_to_capacity(config_.admission ? &newcomer : nullptr);
     }
     // Active expiry on the write path: a few samples every fourth new entry.
     thread_local unsigned expiry_countdown = 0;
     if ((++expiry_countdown & 3) == 0) expire_sample(4, 1);
     return WriteOutcome::kInserted;
-  }
-
-  [[nodiscard]] std::uint32_t fresh_identity(std::uint32_t slot) const noexcept {
-    return SlotState::identity(arena_[slot].state.load(std::memory_order_relaxed));
   }
 
   [[nodiscard]] bool over_capacity() const noexcept {
@@ -559,12 +552,14 @@ class Cache {
     }
   }
 
-  // Removes the entry that owns (slot, identity) if it still does; `why` is the counter to
-  // bump. Returns true if this call removed it.
-  bool remove_entry(std::uint64_t hash, std::uint32_t slot, std::uint32_t identity, Counter why) {
+  // Removes the entry of chain `hash` that owns `slot`, if any; `why` is the counter to bump.
+  // Returns true if this call removed it. If the slot was reused by a new entry of the same
+  // hash since the caller sampled it, that entry is the one removed: still a live entry that
+  // owns its slot, so the cache stays consistent; the choice is just less informed.
+  bool remove_entry(std::uint64_t hash, std::uint32_t slot, Counter why) {
     std::optional<Entry> removed;
     map_.modify(hash, [&](ChainType& chain) {
-      Entry* e = chain.find_slot(slot, identity);
+      Entry* e = chain.find_slot(slot);
       return e != nullptr && chain.remove(e, removed);
     });
     if (!removed) return false;
@@ -572,14 +567,13 @@ class Cache {
     return true;
   }  // `removed` (key and value) is destroyed here, after the bucket lock was released
 
-  // Removes the entry that owns (slot, identity) if it is still expired at `now`, judged under
-  // the bucket lock: a put that refreshed the entry in place (same slot) since the caller saw
+  // Removes the entry of chain `hash` that owns `slot` if it is still expired at `now`, judged
+  // under the bucket lock: a put that refreshed the entry in place (same slot) since the caller saw
   // it expired wins. Returns true if this call removed it.
-  bool remove_expired(std::uint64_t hash, std::uint32_t slot, std::uint32_t identity,
-                      std::uint64_t now) {
+  bool remove_expired(std::uint64_t hash, std::uint32_t slot, std::uint64_t now) {
     std::optional<Entry> removed;
     map_.modify(hash, [&](ChainType& chain) {
-      Entry* e = chain.find_slot(slot, identity);
+      Entry* e = chain.find_slot(slot);
       return e != nullptr && expired(arena_[slot], now) && chain.remove(e, removed);
     });
     if (!removed) return false;
@@ -591,8 +585,7 @@ class Cache {
     const Slot& s = arena_[index];
     const std::uint32_t state = s.state.load(std::memory_order_acquire);
     if (!SlotState::live(state) || !expired(s, now)) return false;
-    return remove_expired(s.hash.load(std::memory_order_relaxed), index, SlotState::identity(state),
-                          now);
+    return remove_expired(s.hash.load(std::memory_order_relaxed), index, now);
   }
 
   // Bookkeeping after an entry left the map: free its slot, fix counts.
@@ -660,14 +653,14 @@ class Cache {
     if (!victim) victim = scan_for_victim();
     if (!victim) return false;
     if (victim->expired) {
-      return remove_expired(victim->hash, victim->slot, victim->identity, sample_now());
+      return remove_expired(victim->hash, victim->slot, sample_now());
     }
     if (newcomer != nullptr && newcomer->slot != victim->slot &&
         sketch().estimate(newcomer->hash) < sketch().estimate(victim->hash) &&
-        remove_entry(newcomer->hash, newcomer->slot, newcomer->identity, Counter::kRejections)) {
+        remove_entry(newcomer->hash, newcomer->slot, Counter::kRejections)) {
       return true;
     }
-    return remove_entry(victim->hash, victim->slot, victim->identity, Counter::kEvictions);
+    return remove_entry(victim->hash, victim->slot, Counter::kEvictions);
   }
 
   // Sampling finds nothing when live slots are very sparse (right after a large shrink): walk
@@ -709,17 +702,17 @@ class Cache {
       if (!over_capacity()) continue;  // room enough: the candidate simply joins main
       auto victim = pick_victim(Policy::kAdaptive, main_region());
       if (!victim || victim->slot == candidate->slot) {
-        remove_entry(candidate->hash, candidate->slot, candidate->identity, Counter::kEvictions);
+        remove_entry(candidate->hash, candidate->slot, Counter::kEvictions);
         continue;
       }
       if (victim->expired) {
-        remove_expired(victim->hash, victim->slot, victim->identity, sample_now());
+        remove_expired(victim->hash, victim->slot, sample_now());
         continue;
       }
       const bool admit = AdaptivePolicy::admit(sketch().estimate(candidate->hash),
                                                sketch().estimate(victim->hash), rng);
       const Candidate& loser = admit ? *victim : *candidate;
-      remove_entry(loser.hash, loser.slot, loser.identity, Counter::kEvictions);
+      remove_entry(loser.hash, loser.slot, Counter::kEvictions);
     }
     evict_to_capacity();
     thread_local unsigned climb_countdown = 0;

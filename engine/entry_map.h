@@ -38,8 +38,7 @@ template <class Key, class Value>
 struct MapEntry {
   Key key;
   Value value;
-  std::uint32_t slot;
-  std::uint32_t identity;  // SlotState::identity of the slot when this entry took it
+  std::uint32_t slot;  // the entry's slot in the arena; slot and hash together name the entry
   // The insert tick last written to the slot's access_tick by a hit. Kept here, in the line
   // the lookup already holds, so that a hit touches the slot arena only when the tick has
   // moved since (see Cache::visit). Guarded by the bucket lock, like the rest of the entry.
@@ -69,11 +68,11 @@ class Chain {
     return const_cast<Chain*>(this)->find(key, eq);
   }
 
-  [[nodiscard]] Entry* find_slot(std::uint32_t slot, std::uint32_t identity) noexcept {
-    if (head_.slot == slot && head_.identity == identity) return &head_;
+  [[nodiscard]] Entry* find_slot(std::uint32_t slot) noexcept {
+    if (head_.slot == slot) return &head_;
     if (overflow_) {
       for (Entry& e : *overflow_) {
-        if (e.slot == slot && e.identity == identity) return &e;
+        if (e.slot == slot) return &e;
       }
     }
     return nullptr;
