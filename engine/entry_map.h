@@ -32,6 +32,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/page_allocator.h"
+
 namespace cuckoocache {
 
 template <class Key, class Value>
@@ -203,7 +205,9 @@ class EntryMap {
     return std::min<std::size_t>(table_.bucket_count(), std::size_t{1} << 16) * 64;
   }
 
-  libcuckoo::cuckoohash_map<std::uint64_t, ChainType, IdentityHash> table_;
+  libcuckoo::cuckoohash_map<std::uint64_t, ChainType, IdentityHash, std::equal_to<std::uint64_t>,
+                            HugePageAllocator<std::pair<const std::uint64_t, ChainType>>>
+      table_;
 };
 
 }  // namespace cuckoocache

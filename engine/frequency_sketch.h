@@ -81,6 +81,7 @@
 #include <memory>
 #include <thread>
 
+#include "engine/page_allocator.h"
 #include "engine/thread_index.h"
 
 namespace cuckoocache {
@@ -94,7 +95,7 @@ class FrequencySketch {
   explicit FrequencySketch(std::size_t max_size)
       : table_words_(TableWords(max_size)),
         block_mask_(table_words_ / kWordsPerBlock - 1),
-        table_(std::make_unique<Block[]>(table_words_ / kWordsPerBlock)),
+        table_(table_words_ / kWordsPerBlock),
         reset_period_(ResetPeriod(max_size)),
         fold_batch_(reset_period_ >= kMinPeriodForBatching ? kFoldBatch : 1),
         stripe_count_(StripeCount()),
@@ -306,7 +307,7 @@ class FrequencySketch {
   // Read-mostly configuration: shares a line with nothing that is written on the hot path.
   const std::size_t table_words_;
   const std::size_t block_mask_;
-  const std::unique_ptr<Block[]> table_;
+  const HugePageArray<Block> table_;
   const std::size_t reset_period_;
   const std::uint32_t fold_batch_;
   const std::size_t stripe_count_;

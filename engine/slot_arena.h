@@ -30,6 +30,7 @@
 #include <memory>
 #include <mutex>
 
+#include "engine/page_allocator.h"
 #include "engine/thread_index.h"
 
 namespace cuckoocache {
@@ -186,7 +187,7 @@ class SlotArena {
     const std::uint32_t start = capacity_.load(std::memory_order_relaxed);
     size = std::min<std::size_t>(size, std::size_t{kNoSlot - 1} - start);
     if (size == 0) return;
-    owned_[chunks_] = std::make_unique<Slot[]>(size);
+    owned_[chunks_] = HugePageArray<Slot>(size);
     chunk_ptrs_[chunks_].store(owned_[chunks_].get(), std::memory_order_release);
     ++chunks_;
     capacity_.store(start + static_cast<std::uint32_t>(size), std::memory_order_release);
@@ -207,7 +208,7 @@ class SlotArena {
   std::array<Head, kStripes> heads_{};
   std::atomic<std::uint32_t> capacity_{0};
   std::array<std::atomic<Slot*>, kMaxChunks> chunk_ptrs_{};
-  std::array<std::unique_ptr<Slot[]>, kMaxChunks> owned_{};
+  std::array<HugePageArray<Slot>, kMaxChunks> owned_{};
   std::size_t chunks_ = 0;
   std::mutex grow_mutex_;
 };

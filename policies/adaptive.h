@@ -35,6 +35,7 @@
 #include <optional>
 
 #include "engine/frequency_sketch.h"
+#include "engine/page_allocator.h"
 #include "engine/random.h"
 #include "engine/sampler.h"
 #include "engine/slot_arena.h"
@@ -58,7 +59,7 @@ class AdaptivePolicy {
     std::lock_guard<std::mutex> lock(climb_mutex_);
     if (ring_owner_) return;
     ring_mask_ = std::bit_ceil(max_size + 64) - 1;
-    ring_owner_ = std::make_unique<std::atomic<std::uint64_t>[]>(ring_mask_ + 1);
+    ring_owner_ = HugePageArray<std::atomic<std::uint64_t>>(ring_mask_ + 1);
     ring_.store(ring_owner_.get(), std::memory_order_release);
     window_ = std::min(window_, max_window());
     window_target_.store(static_cast<std::size_t>(window_), std::memory_order_relaxed);
@@ -208,7 +209,7 @@ class AdaptivePolicy {
   static constexpr std::uint64_t kWriterLag = 8;
 
   std::size_t ring_mask_ = 0;  // set once, before ring_ is published
-  std::unique_ptr<std::atomic<std::uint64_t>[]> ring_owner_;
+  HugePageArray<std::atomic<std::uint64_t>> ring_owner_;
   std::atomic<std::atomic<std::uint64_t>*> ring_{nullptr};
   alignas(64) std::atomic<std::uint64_t> head_{0};    // next ring cell to fill
   alignas(64) std::atomic<std::uint64_t> cursor_{0};  // oldest ring cell not yet examined

@@ -1,0 +1,100 @@
+// HugePageAllocator: an allocator that backs large arrays with transparent huge pages.
+//
+// A cache of a million entries spreads its table, slot arena and sketch over a few hundred
+// megabytes that every lookup touches at random. With 4 KiB pages nearly every such access
+// also misses the TLB and walks the page tables; with 2 MiB pages the same memory needs a few
+// hundred TLB entries instead of tens of thousands. Allocations of at least one huge page are
+// therefore aligned to 2 MiB and marked MADV_HUGEPAGE (Linux's transparent huge pages in
+// "madvise" mode, the common default). Smaller ones go to std::allocator, so a small cache
+// does not round its memory up to 2 MiB. Elsewhere, or if the kernel declines, the advice is
+// simply ignored.
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <utility>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+namespace cuckoocache {
+
+inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
+
+template <class T>
+struct HugePageAllocator {
+  using value_type = T;
+
+  HugePageAllocator() noexcept = default;
+  template <class U>
+  explicit(false) HugePageAllocator(const HugePageAllocator<U>&) noexcept {}
+
+  [[nodiscard]] T* allocate(std::size_t n) {
+    const std::size_t bytes = n * sizeof(T);
+    if (bytes < kHugePageBytes) return std::allocator<T>().allocate(n);
+    const std::size_t rounded = (bytes + kHugePageBytes - 1) & ~(kHugePageBytes - 1);
+    void* memory = std::aligned_alloc(kHugePageBytes, rounded);
+    if (memory == nullptr) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    (void)madvise(memory, rounded, MADV_HUGEPAGE);  // advice only: failure changes nothing
+#endif
+    return static_cast<T*>(memory);
+  }
+
+  void deallocate(T* p, std::size_t n) noexcept {
+    if (n * sizeof(T) < kHugePageBytes) {
+      std::allocator<T>().deallocate(p, n);
+    } else {
+      std::free(p);
+    }
+  }
+
+  template <class U>
+  friend bool operator==(const HugePageAllocator&, const HugePageAllocator<U>&) noexcept {
+    return true;
+  }
+};
+
+// Owns an array of `n` value-initialised T from HugePageAllocator.
+template <class T>
+class HugePageArray {
+ public:
+  HugePageArray() = default;
+  explicit HugePageArray(std::size_t n) : data_(HugePageAllocator<T>().allocate(n)), size_(n) {
+    std::uninitialized_value_construct_n(data_, n);
+  }
+  HugePageArray(HugePageArray&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  HugePageArray& operator=(HugePageArray&& other) noexcept {
+    if (this != &other) {
+      reset();
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+  }
+  HugePageArray(const HugePageArray&) = delete;
+  HugePageArray& operator=(const HugePageArray&) = delete;
+  ~HugePageArray() { reset(); }
+
+  [[nodiscard]] T* get() const noexcept { return data_; }
+  [[nodiscard]] T& operator[](std::size_t i) const noexcept { return data_[i]; }
+  [[nodiscard]] explicit operator bool() const noexcept { return data_ != nullptr; }
+
+ private:
+  void reset() noexcept {
+    if (data_ == nullptr) return;
+    std::destroy_n(data_, size_);
+    HugePageAllocator<T>().deallocate(data_, size_);
+    data_ = nullptr;
+    size_ = 0;
+  }
+
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace cuckoocache

@@ -1,0 +1,56 @@
+// Memory overhead: what the cache allocates beyond keys and values, per entry, at capacity.
+//
+// docs/design.md quotes these figures; run
+//   engine_tests --run_test=memory --log_level=message
+// to reproduce them. The assertions pin the order of magnitude (a regression that doubles the
+// overhead fails) and the small-cache promise: max_size 128 costs kilobytes, not megabytes.
+#include <boost/test/unit_test.hpp>
+#include <cstdint>
+#include <iomanip>
+
+#include "engine/cache.h"
+
+namespace {
+
+using cuckoocache::Cache;
+using cuckoocache::CacheConfig;
+using cuckoocache::Policy;
+
+double OverheadPerEntry(std::size_t max_size, Policy policy) {
+  CacheConfig config;
+  config.max_size = max_size;
+  config.policy = policy;
+  Cache<std::uint64_t, std::uint64_t> cache(config);
+  for (std::uint64_t k = 0; k < max_size; ++k) cache.put(k, k);
+  // Key and value are 16 bytes; the table holds them inline, so subtract them once per entry.
+  const double per_entry =
+      static_cast<double>(cache.overhead_bytes()) / static_cast<double>(max_size) - 16.0;
+  BOOST_TEST_MESSAGE("max_size " << std::setw(8) << max_size << " " << std::setw(8)
+                                 << cuckoocache::to_string(policy) << ": overhead "
+                                 << cache.overhead_bytes() << " bytes, " << std::fixed
+                                 << std::setprecision(1) << per_entry
+                                 << " bytes per entry beyond key and value");
+  return per_entry;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(memory)
+
+BOOST_AUTO_TEST_CASE(small_cache_costs_kilobytes) {
+  CacheConfig config;
+  config.max_size = 128;
+  Cache<std::uint64_t, std::uint64_t> cache(config);
+  BOOST_TEST_MESSAGE("max_size 128, empty: " << cache.overhead_bytes() << " bytes");
+  BOOST_TEST(cache.overhead_bytes() < 64u * 1024u);
+}
+
+BOOST_AUTO_TEST_CASE(overhead_per_entry) {
+  for (std::size_t n : {1000u, 10000u, 100000u, 1000000u}) {
+    for (Policy p : {Policy::kLru, Policy::kAdaptive}) {
+      BOOST_TEST(OverheadPerEntry(n, p) < 200.0);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
