@@ -1,0 +1,390 @@
+// Time-to-live in cuckoocache::Cache, driven by a ManualClock (no test sleeps, except the
+// bounded poll for the background sweeper): the exact deadline, how an expired read is
+// counted and cleaned up, per-entry versus default ttl, cleanup() and expire_sample(), the
+// preference of eviction for expired entries, writes over expired keys, and the background
+// sweeper thread (including destroying the cache while it runs).
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <tuple>
+
+#include "engine/cache.h"
+
+// Policy tags (a named namespace keeps the test names readable).
+namespace expiring {
+struct Lru {
+  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kLru;
+};
+struct Lfu {
+  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kLfu;
+};
+struct Ttl {
+  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kTtl;
+};
+struct Adaptive {
+  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kAdaptive;
+};
+using AllPolicies = std::tuple<Lru, Lfu, Ttl, Adaptive>;
+}  // namespace expiring
+
+namespace {
+
+using cuckoocache::Cache;
+using cuckoocache::CacheConfig;
+using cuckoocache::CacheStats;
+using cuckoocache::ManualClock;
+using cuckoocache::Policy;
+using expiring::AllPolicies;
+using std::chrono::nanoseconds;
+
+using IntCache = Cache<std::uint64_t, std::uint64_t>;
+
+// A cache on its own manual clock.
+struct Clocked {
+  explicit Clocked(std::size_t max_size = 1000, Policy policy = Policy::kLru,
+                   std::optional<nanoseconds> default_ttl = std::nullopt)
+      : clock(std::make_shared<ManualClock>(1'000'000)),
+        cache(Make(clock, max_size, policy, default_ttl)) {}
+
+  static CacheConfig Make(const std::shared_ptr<ManualClock>& clock, std::size_t max_size,
+                          Policy policy, std::optional<nanoseconds> default_ttl) {
+    CacheConfig config;
+    config.max_size = max_size;
+    config.policy = policy;
+    config.default_ttl = default_ttl;
+    config.clock = clock;
+    return config;
+  }
+
+  std::shared_ptr<ManualClock> clock;
+  IntCache cache;
+};
+
+bool Present(IntCache& cache, std::uint64_t key) {
+  return cache.get(key).has_value();
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(expiry)
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(entry_expires_exactly_at_its_deadline, P, AllPolicies) {
+  Clocked c(100, P::kPolicy);
+  IntCache& cache = c.cache;
+  BOOST_TEST(cache.put(1, 10, nanoseconds(1000)));
+  BOOST_TEST(cache.put(2, 20));  // no ttl: never expires
+
+  c.clock->advance(nanoseconds(999));  // deadline - 1ns
+  BOOST_TEST(cache.contains(1));
+  BOOST_TEST(cache.get(1).value_or(0) == 10u);
+  BOOST_TEST(cache.size() == 2u);
+  CacheStats s = cache.stats();
+  BOOST_TEST(s.hits == 1u);
+  BOOST_TEST(s.misses == 0u);
+  BOOST_TEST(s.expirations == 0u);
+
+  c.clock->advance(nanoseconds(1));  // exactly the deadline
+  BOOST_TEST(!cache.contains(1));
+  BOOST_TEST(cache.size() == 2u);  // contains() neither counts nor removes
+  BOOST_TEST(cache.stats().misses == 0u);
+  int calls = 0;
+  BOOST_TEST(!cache.visit(1, [&](const std::uint64_t&) { ++calls; }));
+  BOOST_TEST(calls == 0);
+  s = cache.stats();
+  BOOST_TEST(s.hits == 1u);
+  BOOST_TEST(s.misses == 1u);       // the expired read is a miss...
+  BOOST_TEST(s.expirations == 1u);  // ...and an expiration...
+  BOOST_TEST(cache.size() == 1u);   // ...and it removed the entry
+  BOOST_TEST(s.size == 1u);
+  BOOST_TEST(!cache.get(1).has_value());
+  s = cache.stats();
+  BOOST_TEST(s.misses == 2u);
+  BOOST_TEST(s.expirations == 1u);  // counted once
+  BOOST_TEST(cache.snapshot().size() == 1u);
+
+  c.clock->advance(std::chrono::hours(24 * 365 * 100));
+  BOOST_TEST(cache.get(2).value_or(0) == 20u);
+}
+
+BOOST_AUTO_TEST_CASE(expired_entries_are_invisible_everywhere) {
+  Clocked c;
+  IntCache& cache = c.cache;
+  for (std::uint64_t k = 0; k < 10; ++k) cache.put(k, k, nanoseconds(50));
+  for (std::uint64_t k = 10; k < 20; ++k) cache.put(k, k);
+  c.clock->advance(nanoseconds(50));
+  BOOST_TEST(cache.snapshot().size() == 10u);
+  for (const auto& [k, v] : cache.snapshot()) BOOST_TEST_REQUIRE(k >= 10u);
+  // erase of an expired key: reported absent, but removed and counted as an expiration.
+  BOOST_TEST(!cache.erase(3));
+  BOOST_TEST(cache.size() == 19u);
+  BOOST_TEST(cache.stats().expirations == 1u);
+  // get_or_insert over an expired key calls the factory and stores the new value.
+  int calls = 0;
+  BOOST_TEST(cache.get_or_insert(4, [&] {
+    ++calls;
+    return std::uint64_t{44};
+  }) == 44u);
+  BOOST_TEST(calls == 1);
+  BOOST_TEST(cache.get(4).value_or(0) == 44u);
+}
+
+BOOST_AUTO_TEST_CASE(deadline_saturates_instead_of_wrapping) {
+  Clocked c;
+  c.cache.put(1, 1, nanoseconds::max());
+  c.clock->advance(std::chrono::hours(24 * 365 * 200));
+  BOOST_TEST(c.cache.contains(1));
+}
+
+BOOST_AUTO_TEST_CASE(entry_ttl_overrides_the_default) {
+  Clocked c(1000, Policy::kLru, nanoseconds(100));
+  IntCache& cache = c.cache;
+  BOOST_TEST((cache.default_ttl() == nanoseconds(100)));
+  cache.put(1, 1);                     // default: 100
+  cache.put(2, 2, nanoseconds(1000));  // longer than the default
+  cache.put(3, 3, nanoseconds(10));    // shorter than the default
+  c.clock->advance(nanoseconds(10));
+  BOOST_TEST(Present(cache, 1));
+  BOOST_TEST(Present(cache, 2));
+  BOOST_TEST(!Present(cache, 3));
+  c.clock->advance(nanoseconds(90));
+  BOOST_TEST(!Present(cache, 1));
+  BOOST_TEST(Present(cache, 2));
+  c.clock->advance(nanoseconds(900));
+  BOOST_TEST(!Present(cache, 2));
+
+  // An overwrite takes the new ttl (or the default), not the old deadline.
+  cache.put(5, 5, nanoseconds(10));
+  cache.put(5, 6, nanoseconds(1000));
+  c.clock->advance(nanoseconds(500));
+  BOOST_TEST(cache.get(5).value_or(0) == 6u);
+  cache.put(5, 7);  // back to the default of 100
+  c.clock->advance(nanoseconds(100));
+  BOOST_TEST(!Present(cache, 5));
+}
+
+BOOST_AUTO_TEST_CASE(set_default_ttl_affects_only_later_puts) {
+  Clocked c;
+  IntCache& cache = c.cache;
+  BOOST_TEST(!cache.default_ttl().has_value());
+  cache.put(1, 1);
+  cache.set_default_ttl(nanoseconds(50));
+  BOOST_TEST((cache.default_ttl() == nanoseconds(50)));
+  cache.put(2, 2);
+  c.clock->advance(nanoseconds(50));
+  BOOST_TEST(Present(cache, 1));  // stored before the default existed
+  BOOST_TEST(!Present(cache, 2));
+
+  cache.put(3, 3);  // 50 from now
+  cache.set_default_ttl(nanoseconds(1000));
+  cache.put(4, 4);  // 1000 from now
+  c.clock->advance(nanoseconds(50));
+  BOOST_TEST(!Present(cache, 3));  // kept its own deadline
+  BOOST_TEST(Present(cache, 4));
+
+  cache.set_default_ttl(std::nullopt);
+  BOOST_TEST(!cache.default_ttl().has_value());
+  cache.put(5, 5);
+  c.clock->advance(std::chrono::hours(1));
+  BOOST_TEST(Present(cache, 5));
+  BOOST_TEST(Present(cache, 1));
+  BOOST_TEST(!Present(cache, 4));
+
+  BOOST_CHECK_THROW(cache.set_default_ttl(nanoseconds(0)), std::invalid_argument);
+  BOOST_CHECK_THROW(cache.set_default_ttl(nanoseconds(-5)), std::invalid_argument);
+  BOOST_TEST(!cache.default_ttl().has_value());
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(cleanup_removes_every_expired_entry, P, AllPolicies) {
+  Clocked c(1000, P::kPolicy);
+  IntCache& cache = c.cache;
+  BOOST_TEST(cache.cleanup() == 0u);
+  for (std::uint64_t k = 0; k < 300; ++k) cache.put(k, k, nanoseconds(100));
+  for (std::uint64_t k = 300; k < 400; ++k) cache.put(k, k, nanoseconds(200));
+  for (std::uint64_t k = 400; k < 500; ++k) cache.put(k, k);
+  BOOST_TEST(cache.cleanup() == 0u);  // nothing expired yet
+  BOOST_TEST(cache.size() == 500u);
+
+  c.clock->advance(nanoseconds(100));
+  BOOST_TEST(cache.stats().expirations == 0u);
+  BOOST_TEST(cache.cleanup() == 300u);
+  BOOST_TEST(cache.size() == 200u);
+  BOOST_TEST(cache.stats().expirations == 300u);
+  BOOST_TEST(cache.cleanup() == 0u);
+
+  c.clock->advance(nanoseconds(100));
+  BOOST_TEST(cache.cleanup() == 100u);
+  BOOST_TEST(cache.size() == 100u);
+  for (std::uint64_t k = 400; k < 500; ++k) BOOST_TEST_REQUIRE(cache.contains(k));
+  const CacheStats s = cache.stats();
+  BOOST_TEST(s.expirations == 400u);
+  BOOST_TEST(s.evictions == 0u);
+  BOOST_TEST(s.misses == 0u);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(expire_sample_removes_expired_entries_proactively, P, AllPolicies) {
+  Clocked c(1000, P::kPolicy);
+  IntCache& cache = c.cache;
+  for (std::uint64_t k = 0; k < 500; ++k) cache.put(k, k, nanoseconds(100));
+  for (std::uint64_t k = 500; k < 600; ++k) cache.put(k, k);
+  BOOST_TEST(cache.expire_sample() == 0u);
+  c.clock->advance(nanoseconds(100));
+
+  const std::size_t first = cache.expire_sample();
+  BOOST_TEST(first > 0u);  // 5/6 of the entries are expired: a round cannot miss them all
+  BOOST_TEST(cache.size() == 600u - first);
+  std::size_t removed = first;
+  for (int round = 0; round < 10000 && cache.size() > 100; ++round) {
+    removed += cache.expire_sample();
+  }
+  BOOST_TEST(removed == 500u);
+  BOOST_TEST(cache.size() == 100u);
+  BOOST_TEST(cache.stats().expirations == 500u);
+  BOOST_TEST(cache.stats().misses == 0u);
+  for (std::uint64_t k = 500; k < 600; ++k) BOOST_TEST_REQUIRE(cache.contains(k));
+  BOOST_TEST(cache.expire_sample() == 0u);
+}
+
+// Half of a full cache expires; the live half is the one a policy ignoring deadlines would
+// evict (older, and read less often than the entries that expire). Room for new entries must
+// then come from the expired entries first. With the largest sample (64) an expired entry is
+// in every sample while a quarter of the cache is expired, so no live entry may go.
+BOOST_AUTO_TEST_CASE_TEMPLATE(eviction_prefers_expired_entries, P, AllPolicies) {
+  for (const std::size_t sample_size : {64, 5}) {
+    BOOST_TEST_CONTEXT("sample_size " << sample_size) {
+      auto clock = std::make_shared<ManualClock>(1'000'000);
+      CacheConfig config;
+      config.max_size = 200;
+      config.policy = P::kPolicy;
+      config.sample_size = sample_size;
+      config.clock = clock;
+      IntCache cache(config);
+      for (std::uint64_t k = 0; k < 100; ++k) cache.put(k, k);
+      for (std::uint64_t k = 1000; k < 1100; ++k) cache.put(k, k, nanoseconds(1000));
+      for (int round = 0; round < 3; ++round) {
+        for (std::uint64_t k = 1000; k < 1100; ++k) BOOST_TEST_REQUIRE(Present(cache, k));
+      }
+      clock->advance(nanoseconds(1000));
+
+      for (std::uint64_t k = 2000; k < 2050; ++k) cache.put(k, k);  // half the expired count
+      std::size_t live_lost = 0;
+      for (std::uint64_t k = 0; k < 100; ++k) live_lost += cache.contains(k) ? 0 : 1;
+      for (std::uint64_t k = 2000; k < 2050; ++k) live_lost += cache.contains(k) ? 0 : 1;
+      BOOST_TEST_MESSAGE(cuckoocache::to_string(P::kPolicy)
+                         << " sample " << sample_size << ": " << live_lost
+                         << " live entries evicted, " << cache.stats().expirations
+                         << " expired removed");
+      BOOST_TEST(cache.size() <= 200u);
+      if (sample_size == 64) {
+        BOOST_TEST(live_lost == 0u);
+        BOOST_TEST(cache.stats().expirations >= 49u);
+      } else {
+        // Five samples miss every expired entry now and then ((3/4)^5 at worst here), but a
+        // policy ignoring deadlines would have evicted 50 live entries.
+        BOOST_TEST(live_lost <= 20u);
+        BOOST_TEST(cache.stats().expirations >= 30u);
+      }
+    }
+  }
+}
+
+// An expired entry counts as absent for writes: put_if_absent stores over it and both
+// put_if_absent and put report a new key; the stats see an expiration and an insert.
+BOOST_AUTO_TEST_CASE_TEMPLATE(writes_treat_an_expired_key_as_absent, P, AllPolicies) {
+  Clocked c(100, P::kPolicy);
+  IntCache& cache = c.cache;
+  cache.put(1, 10, nanoseconds(100));
+  cache.put(2, 20, nanoseconds(100));
+  BOOST_TEST(!cache.put_if_absent(1, 11));  // live: refused
+  BOOST_TEST(cache.get(1).value_or(0) == 10u);
+  c.clock->advance(nanoseconds(100));
+
+  BOOST_TEST(cache.put_if_absent(1, 12));
+  BOOST_TEST(cache.put(2, 22));
+  BOOST_TEST(cache.size() == 2u);
+  const CacheStats s = cache.stats();
+  BOOST_TEST(s.inserts == 4u);
+  BOOST_TEST(s.updates == 0u);
+  BOOST_TEST(s.expirations == 2u);
+  BOOST_TEST(s.evictions + s.rejections + s.expirations == s.inserts - s.size);
+  // The new entries have no deadline.
+  c.clock->advance(std::chrono::hours(1));
+  BOOST_TEST(cache.get(1).value_or(0) == 12u);
+  BOOST_TEST(cache.get(2).value_or(0) == 22u);
+}
+
+// ---- Background sweeper -----------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(background_sweeper_removes_expired_entries_without_reads) {
+  auto clock = std::make_shared<ManualClock>(1'000'000);
+  CacheConfig config;
+  config.max_size = 1000;
+  config.clock = clock;
+  config.expiry_interval = std::chrono::milliseconds(1);
+  IntCache cache(config);
+  for (std::uint64_t k = 0; k < 200; ++k) cache.put(k, k, nanoseconds(100));
+  for (std::uint64_t k = 200; k < 250; ++k) cache.put(k, k);
+  clock->advance(nanoseconds(99));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // sweeps that must find nothing
+  BOOST_TEST(cache.size() == 250u);
+  BOOST_TEST(cache.stats().expirations == 0u);
+
+  clock->advance(nanoseconds(1));
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (cache.size() > 50 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  BOOST_TEST(cache.size() == 50u);
+  const CacheStats s = cache.stats();
+  BOOST_TEST(s.expirations == 200u);
+  BOOST_TEST(s.hits + s.misses == 0u);  // nobody read
+  cache.stop_expiry_thread();
+  for (std::uint64_t k = 200; k < 250; ++k) BOOST_TEST_REQUIRE(cache.contains(k));
+}
+
+BOOST_AUTO_TEST_CASE(sweeper_can_be_started_restarted_and_stopped) {
+  Clocked c;
+  IntCache& cache = c.cache;
+  BOOST_CHECK_THROW(cache.start_expiry_thread(nanoseconds(0)), std::invalid_argument);
+  BOOST_CHECK_THROW(cache.start_expiry_thread(nanoseconds(-1)), std::invalid_argument);
+  cache.start_expiry_thread(std::chrono::microseconds(100));
+  cache.start_expiry_thread(std::chrono::microseconds(50));  // restart with a new interval
+  for (std::uint64_t k = 0; k < 100; ++k) cache.put(k, k, nanoseconds(10));
+  c.clock->advance(nanoseconds(10));
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (cache.size() > 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  BOOST_TEST(cache.size() == 0u);
+  cache.stop_expiry_thread();
+  cache.stop_expiry_thread();  // idempotent
+  cache.put(1, 1, nanoseconds(10));
+  c.clock->advance(nanoseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  BOOST_TEST(cache.size() == 1u);  // stopped: nothing sweeps any more
+}
+
+// Destroying a cache while its sweeper runs (mid-sweep, or waiting) must stop and join the
+// thread before the entries go. Under ASan this catches a sweep touching a dead cache.
+BOOST_AUTO_TEST_CASE(cache_destructs_cleanly_while_the_sweeper_runs) {
+  for (int i = 0; i < 50; ++i) {
+    auto clock = std::make_shared<ManualClock>(1'000'000);
+    CacheConfig config;
+    config.max_size = 500;
+    config.clock = clock;
+    config.expiry_interval = std::chrono::microseconds(1 + i % 5);
+    config.policy = i % 2 == 0 ? Policy::kLru : Policy::kAdaptive;
+    auto cache = std::make_unique<IntCache>(config);
+    for (std::uint64_t k = 0; k < 500; ++k) cache->put(k, k, nanoseconds(1 + k % 7));
+    clock->advance(nanoseconds(i % 8));
+    if (i % 3 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    cache.reset();
+  }
+  BOOST_TEST(true);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
