@@ -99,8 +99,9 @@ class Cache {
 
   // Calls fn(const Value&) under the key's bucket lock if the key is present and not expired;
   // returns whether it did. Counts a hit or a miss and marks the entry used. fn must be short
-  // and must not block or use this cache. Exceptions from Hash/KeyEqual/fn propagate (a
-  // throwing fn still counts as a hit).
+  // and must not block or use this cache. Exceptions from Hash/KeyEqual/fn propagate and leave
+  // the stats as they were (the lookup is not counted), so get() keeps the strong guarantee
+  // when copying the value throws.
   template <class F>
   bool visit(const Key& key, F&& fn) {
     const std::uint64_t hash = hash_of(key);
@@ -192,6 +193,7 @@ class Cache {
   // stored then.
   template <class Factory>
   Value get_or_insert(const Key& key, Factory&& factory, Ttl ttl = std::nullopt) {
+    check_ttl(ttl);
     if (std::optional<Value> hit = get(key)) return std::move(*hit);
     Value made = std::forward<Factory>(factory)();
     std::optional<Value> existing;
@@ -416,6 +418,10 @@ class Cache {
     return std::min<std::size_t>(max_size, 16) + 4 * threads;
   }
 
+  static void check_ttl(const Ttl& ttl) {
+    if (ttl && ttl->count() <= 0) throw std::invalid_argument("ttl must be positive");
+  }
+
   [[nodiscard]] std::uint64_t hash_of(const Key& key) const {
     return mix_hash(static_cast<std::uint64_t>(hasher_(key)));
   }
@@ -450,7 +456,7 @@ class Cache {
   template <class K, class V>
   WriteOutcome write(K&& key, V&& value, Ttl ttl, WriteMode mode,
                      std::optional<Value>* existing_out) {
-    if (ttl && ttl->count() <= 0) throw std::invalid_argument("ttl must be positive");
+    check_ttl(ttl);
     const std::uint64_t hash = hash_of(key);
     const auto default_ns = default_ttl_ns_.load(std::memory_order_relaxed);
     const bool has_deadline = ttl.has_value() || default_ns != 0;

@@ -545,16 +545,10 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(small_cache_overhead_is_under_64_kib, P, AllPolici
 
 BOOST_AUTO_TEST_SUITE_END()
 
-// Known engine bugs. Each case fails today and is disabled. They live in a suite of their own
-// because naming a suite in --run_test also runs its disabled cases: --run_test=cache_contract
-// stays green, --run_test=cache_contract_engine_bugs shows the bugs.
-BOOST_AUTO_TEST_SUITE(cache_contract_engine_bugs)
+// get_or_insert rejects a non-positive ttl before any effect: no lookup counted, no factory
+// call, whether or not the key is present (as put and put_if_absent do).
+BOOST_AUTO_TEST_SUITE(cache_contract_ttl_validation)
 
-// ENGINE BUG: get_or_insert validates the per-entry ttl only after the lookup and the factory
-// ran (engine/cache.h, get_or_insert -> write()), so with a non-positive ttl on an absent key
-// it counts a miss and calls the factory before throwing std::invalid_argument; on a present
-// key it does not throw at all. put/put_if_absent reject the ttl before any effect.
-BOOST_TEST_DECORATOR(*boost::unit_test::disabled())
 BOOST_AUTO_TEST_CASE(get_or_insert_rejects_bad_ttl_before_any_effect) {
   IntCache cache(Config(Policy::kLru, 10));
   cache.put(1, 1);

@@ -27,6 +27,7 @@ unset _cc_ninja
 CUCKOOCACHE_JOBS=${CUCKOOCACHE_JOBS:-2}
 
 # cuckoocache_configure_build <build-dir> [extra cmake -D args...]
+# Builds every target, or only those named in CUCKOOCACHE_TARGETS (space-separated).
 cuckoocache_configure_build() {
   local dir=$1
   shift
@@ -43,5 +44,6 @@ cuckoocache_configure_build() {
   fi
   "$CUCKOOCACHE_CMAKE" -S . -B "$dir" -G "$CUCKOOCACHE_GENERATOR" \
     "${CUCKOOCACHE_GENERATOR_ARGS[@]}" "$@" &&
-    "$CUCKOOCACHE_CMAKE" --build "$dir" -j "$CUCKOOCACHE_JOBS"
+    "$CUCKOOCACHE_CMAKE" --build "$dir" -j "$CUCKOOCACHE_JOBS" \
+      ${CUCKOOCACHE_TARGETS:+--target $CUCKOOCACHE_TARGETS}
 }

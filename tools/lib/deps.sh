@@ -4,7 +4,7 @@
 # what is missing and fails.
 
 CUCKOOCACHE_DEB_PACKAGES=(
-  cmake g++ make
+  cmake g++ make ninja-build
   libcuckoo-dev libboost-test-dev libbenchmark-dev libboost-python-dev zlib1g-dev
 )
 
