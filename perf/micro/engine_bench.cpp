@@ -39,6 +39,7 @@
 
 #include "engine/cache.h"
 #include "engine/cache_config.h"
+#include "engine/page_allocator.h"
 #include "perf/micro/mutex_lru.h"
 
 namespace {
@@ -47,6 +48,11 @@ using cuckoocache::CacheConfig;
 using cuckoocache::Policy;
 using EngineCache = cuckoocache::Cache<std::uint64_t, std::uint64_t>;
 using RawMap = libcuckoo::cuckoohash_map<std::uint64_t, std::uint64_t>;
+// The same table on the engine's huge-page allocator: separates what the engine adds from what
+// transparent huge pages save (the engine backs its own table with them).
+using RawHugeMap = libcuckoo::cuckoohash_map<
+    std::uint64_t, std::uint64_t, std::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
+    cuckoocache::HugePageAllocator<std::pair<const std::uint64_t, std::uint64_t>>>;
 using LruCache = cuckoocache::perf::MutexLru<std::uint64_t, std::uint64_t>;
 
 // ---- Keys ------------------------------------------------------------------------------------
@@ -166,8 +172,9 @@ struct EngineImpl {
 using EngineLru = EngineImpl<Policy::kLru>;
 using EngineAdaptive = EngineImpl<Policy::kAdaptive>;
 
-struct RawCuckoo {
-  using Table = RawMap;
+template <class Map>
+struct RawCuckooOn {
+  using Table = Map;
   static constexpr bool kEvicts = false;
   // Sized up front with the engine's headroom (engine/entry_map.h: n + n/4 + 16), so both
   // tables have the same bucket count and neither grows or runs at ~95% load, where libcuckoo
@@ -180,6 +187,9 @@ struct RawCuckoo {
     return t.insert_or_assign(key, value);
   }
 };
+
+using RawCuckoo = RawCuckooOn<RawMap>;
+using RawCuckooHuge = RawCuckooOn<RawHugeMap>;
 
 struct MutexLruImpl {
   using Table = LruCache;
@@ -331,6 +341,7 @@ void PutCapacities(benchmark::internal::Benchmark* b) {
 
 BENCHMARK_TEMPLATE(BM_GetHit, EngineLru)->Name("get_hit/engine")->Apply(Sizes);
 BENCHMARK_TEMPLATE(BM_GetHit, RawCuckoo)->Name("get_hit/libcuckoo")->Apply(Sizes);
+BENCHMARK_TEMPLATE(BM_GetHit, RawCuckooHuge)->Name("get_hit/libcuckoo_hugepages")->Apply(Sizes);
 BENCHMARK_TEMPLATE(BM_GetHit, MutexLruImpl)->Name("get_hit/mutex_lru")->Apply(Sizes);
 
 BENCHMARK_TEMPLATE(BM_GetMiss, EngineLru)->Name("get_miss/engine")->Apply(Sizes);
