@@ -18,28 +18,11 @@
 #include <vector>
 
 #include "engine/cache.h"
-
-// Policy tags: template test cases run once per tag (a named namespace keeps the test names
-// readable, e.g. "put_reports_new_key_and_overwrite_keeps_size<contract__Lru>").
-namespace contract {
-struct Lru {
-  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kLru;
-};
-struct Lfu {
-  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kLfu;
-};
-struct Ttl {
-  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kTtl;
-};
-struct Adaptive {
-  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kAdaptive;
-};
-using AllPolicies = std::tuple<Lru, Lfu, Ttl, Adaptive>;
-}  // namespace contract
+#include "support/policy_tags.h"
 
 namespace {
 
-using contract::AllPolicies;
+using AllPolicies = policy::All;
 using cuckoocache::Cache;
 using cuckoocache::CacheConfig;
 using cuckoocache::CacheStats;

@@ -19,23 +19,7 @@
 #include <vector>
 
 #include "engine/cache.h"
-
-// Policy tags (a named namespace keeps the test names readable).
-namespace hostile {
-struct Lru {
-  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kLru;
-};
-struct Lfu {
-  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kLfu;
-};
-struct Ttl {
-  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kTtl;
-};
-struct Adaptive {
-  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kAdaptive;
-};
-using AllPolicies = std::tuple<Lru, Lfu, Ttl, Adaptive>;
-}  // namespace hostile
+#include "support/policy_tags.h"
 
 namespace {
 
@@ -43,7 +27,7 @@ using cuckoocache::Cache;
 using cuckoocache::CacheConfig;
 using cuckoocache::CacheStats;
 using cuckoocache::Policy;
-using hostile::AllPolicies;
+using AllPolicies = policy::All;
 
 CacheConfig Config(Policy policy, std::size_t max_size) {
   CacheConfig config;

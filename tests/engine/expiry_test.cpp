@@ -14,23 +14,7 @@
 #include <tuple>
 
 #include "engine/cache.h"
-
-// Policy tags (a named namespace keeps the test names readable).
-namespace expiring {
-struct Lru {
-  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kLru;
-};
-struct Lfu {
-  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kLfu;
-};
-struct Ttl {
-  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kTtl;
-};
-struct Adaptive {
-  static constexpr cuckoocache::Policy kPolicy = cuckoocache::Policy::kAdaptive;
-};
-using AllPolicies = std::tuple<Lru, Lfu, Ttl, Adaptive>;
-}  // namespace expiring
+#include "support/policy_tags.h"
 
 namespace {
 
@@ -39,7 +23,7 @@ using cuckoocache::CacheConfig;
 using cuckoocache::CacheStats;
 using cuckoocache::ManualClock;
 using cuckoocache::Policy;
-using expiring::AllPolicies;
+using AllPolicies = policy::All;
 using std::chrono::nanoseconds;
 
 using IntCache = Cache<std::uint64_t, std::uint64_t>;
