@@ -392,11 +392,6 @@ class Cache {
 
   [[nodiscard]] const CacheConfig& config() const noexcept { return config_; }
 
-  // ADAPTIVE's current window target in entries (for tests, tools and docs).
-  [[nodiscard]] std::size_t adaptive_window_target() const noexcept {
-    return adaptive_.window_target();
-  }
-
  private:
   enum class WriteMode { kOverwrite, kIfAbsent };
   // kRevived: the key held an expired entry, which the write replaced (the key was absent).

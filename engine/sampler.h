@@ -143,15 +143,6 @@ class Sampler {
     return best;
   }
 
-  void clear_pools() noexcept {
-    for (Pool& p : pools_) {
-      while (p.busy.test_and_set(std::memory_order_acquire)) {
-      }
-      p.count = 0;
-      p.busy.clear(std::memory_order_release);
-    }
-  }
-
  private:
   struct alignas(kCacheLine) Pool {
     std::atomic_flag busy = ATOMIC_FLAG_INIT;

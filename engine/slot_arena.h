@@ -3,17 +3,16 @@
 // libcuckoo gives random access to its slots only through locked_table, which takes every
 // lock. Eviction needs to look at a few random live entries on every insert at capacity, so
 // each entry also owns a slot here: a 32-byte record of atomics (its mixed hash, deadline,
-// last-access tick and a state word). The entry map stores the slot index and the slot's
-// generation beside the value.
+// last-access tick and a state word). The entry map stores the slot index beside the value.
 //
 // Sampling reads slots with relaxed loads and may see a slot mid-change; that only makes a
-// worse choice, never a wrong removal, because removal goes back to the entry map under the
-// bucket lock and removes an entry only if it still names this slot and generation. The slot's
+// worse choice, never an inconsistent removal, because removal goes back to the entry map
+// under the bucket lock and removes only an entry of that hash that owns this slot. The slot's
 // hash is the map key, which is what lets eviction find the entry from the slot.
 //
 // State word: bit 0 live, bit 1 "in the adaptive policy's window", bits 2.. generation. The
-// generation advances on every release, so a stale (index, generation) pair never matches a
-// reused slot (wrap-around needs 2^30 reuses of one slot between a read and its check).
+// generation advances on every release, so the sampler's pool and ADAPTIVE's window ring can
+// tell that a slot they remembered was reused (wrap-around needs 2^30 reuses of one slot).
 //
 // Free slots sit on striped Treiber stacks (one per stripe, each head on its own cache line,
 // 32-bit ABA tag beside the 32-bit index) so that threads allocating and releasing at once
@@ -104,10 +103,10 @@ class SlotArena {
     return kNoSlot;
   }
 
-  // Marks the slot live with a fresh generation and the given metadata; returns the identity
-  // the entry map stores. Call before the entry becomes visible in the map.
-  std::uint32_t publish(std::uint32_t index, std::uint64_t hash, std::uint64_t deadline_ns,
-                        std::uint32_t tick, bool window) noexcept {
+  // Marks the slot live with a fresh generation and the given metadata. Call before the entry
+  // becomes visible in the map.
+  void publish(std::uint32_t index, std::uint64_t hash, std::uint64_t deadline_ns,
+               std::uint32_t tick, bool window) noexcept {
     Slot& s = (*this)[index];
     s.hash.store(hash, std::memory_order_relaxed);
     s.deadline_ns.store(deadline_ns, std::memory_order_relaxed);
@@ -116,7 +115,6 @@ class SlotArena {
     const std::uint32_t fresh = ((old & SlotState::kGenerationMask) + SlotState::kGenerationStep) |
                                 SlotState::kLive | (window ? SlotState::kWindow : 0);
     s.state.store(fresh, std::memory_order_release);
-    return SlotState::identity(fresh);
   }
 
   // Ends the slot's current life (its identity no longer matches anything) and frees it.
