@@ -22,16 +22,16 @@
 #include <vector>
 
 #include "engine/frequency_sketch.h"
+#include "engine/hash_mix.h"
 
 namespace {
 
 using cuckoocache::FrequencySketch;
 
+// The sketch expects an already mixed 64-bit hash: splitmix64 of a counter gives that, which is
+// the engine's own finalizer applied to the counter plus the golden-ratio increment.
 std::uint64_t Mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
+  return cuckoocache::mix_hash(x + 0x9e3779b97f4a7c15ULL);
 }
 
 constexpr std::size_t kKeyCount = std::size_t{1} << 20;  // power of two
