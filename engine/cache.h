@@ -70,6 +70,18 @@ class Cache {
   using key_type = Key;
   using mapped_type = Value;
   using Ttl = std::optional<std::chrono::nanoseconds>;
+  // The entries that share one 64-bit hash (see entry_map.h); handed to inspect() callbacks
+  // and to the guards of put_guarded().
+  using EntryChain = ChainType;
+
+  // What put_guarded() did.
+  enum class PutResult {
+    kInserted,  // the key was absent (or expired) and is now stored
+    kUpdated,   // the key was present; its value was replaced (kOverwrite only)
+    kPresent,   // the key was present and kept its value (kIfAbsent only)
+    kRefused,   // the guard refused to add the key to an existing chain: nothing changed
+  };
+  enum class WriteMode { kOverwrite, kIfAbsent };
 
   // Throws std::invalid_argument (naming the field) if the config is invalid.
   explicit Cache(CacheConfig config = {}, Hash hash = Hash(), KeyEqual equal = KeyEqual())
@@ -202,6 +214,63 @@ class Cache {
       return std::move(*existing);
     }
     return made;
+  }
+
+  // put() / put_if_absent() for callers whose KeyEqual cannot always decide under a lock (the
+  // Python binding: a key whose __eq__ is Python code). When `key` is not found in an existing
+  // chain for its hash, may_join(const EntryChain&) is called under the bucket lock before the
+  // key is added to that chain; if it returns false nothing changes and kRefused is returned,
+  // so the caller can resolve equality outside the lock and retry. may_join must not throw.
+  // With kIfAbsent and a live entry present, its value is copied into *existing if given.
+  template <class K, class V, class MayJoin>
+  PutResult put_guarded(K&& key, V&& value, Ttl ttl, WriteMode mode, const MayJoin& may_join,
+                        std::optional<Value>* existing = nullptr) {
+    switch (write(std::forward<K>(key), std::forward<V>(value), ttl, mode, existing, may_join)) {
+      case WriteOutcome::kInserted:
+      case WriteOutcome::kRevived:
+        return PutResult::kInserted;
+      case WriteOutcome::kUpdated:
+        return PutResult::kUpdated;
+      case WriteOutcome::kPresent:
+        return PutResult::kPresent;
+      case WriteOutcome::kRefused:
+        break;
+    }
+    return PutResult::kRefused;
+  }
+
+  // Calls fn(const EntryChain&, std::uint64_t now_ns) under the bucket lock if some entry has
+  // the same hash as `key` (KeyEqual is not called). `now_ns` is 0 when no entry can expire;
+  // is_expired(entry, now_ns) tells whether an entry of the chain is. For callers that must
+  // compare keys outside the lock. Counts nothing. fn must be short and must not block.
+  template <class F>
+  bool inspect(const Key& key, F&& fn) const {
+    const std::uint64_t hash = hash_of(key);
+    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    return map_.find(hash, [&](const ChainType& chain) { fn(chain, now); });
+  }
+
+  [[nodiscard]] bool is_expired(const Entry& e, std::uint64_t now_ns) const noexcept {
+    return expired(arena_[e.slot], now_ns);
+  }
+
+  // Removes `key` and returns its value, or nullopt if it was absent or expired (an expired
+  // entry is removed all the same and counted as an expiration).
+  std::optional<Value> take(const Key& key) {
+    const std::uint64_t hash = hash_of(key);
+    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    std::optional<Entry> removed;
+    bool was_expired = false;
+    map_.modify(hash, [&](ChainType& chain) {
+      Entry* e = chain.find(key, equal_);
+      if (e == nullptr) return false;
+      was_expired = expired(arena_[e->slot], now);
+      return chain.remove(e, removed);
+    });
+    if (!removed) return std::nullopt;
+    finish_removal(removed->slot, was_expired ? Counter::kExpirations : Counter::kCount);
+    if (was_expired) return std::nullopt;
+    return std::optional<Value>(std::move(removed->value));
   }
 
   // Removes `key`. Returns true if it was present (an expired entry counts as absent, but is
@@ -393,9 +462,13 @@ class Cache {
   [[nodiscard]] const CacheConfig& config() const noexcept { return config_; }
 
  private:
-  enum class WriteMode { kOverwrite, kIfAbsent };
   // kRevived: the key held an expired entry, which the write replaced (the key was absent).
-  enum class WriteOutcome { kInserted, kUpdated, kPresent, kRevived };
+  // kRefused: a put_guarded() guard declined to add the key to an existing chain.
+  enum class WriteOutcome { kInserted, kUpdated, kPresent, kRevived, kRefused };
+
+  struct AlwaysJoin {
+    constexpr bool operator()(const ChainType&) const noexcept { return true; }
+  };
 
   struct Lookup {
     enum Outcome { kMiss, kHit, kExpired } outcome = kMiss;
@@ -448,9 +521,9 @@ class Cache {
     }
   }
 
-  template <class K, class V>
+  template <class K, class V, class MayJoin = AlwaysJoin>
   WriteOutcome write(K&& key, V&& value, Ttl ttl, WriteMode mode,
-                     std::optional<Value>* existing_out) {
+                     std::optional<Value>* existing_out, const MayJoin& may_join = {}) {
     check_ttl(ttl);
     const std::uint64_t hash = hash_of(key);
     const auto default_ns = default_ttl_ns_.load(std::memory_order_relaxed);
@@ -477,6 +550,10 @@ class Cache {
           [&](ChainType& chain) {
             Entry* e = chain.find(fresh.key, equal_);
             if (e == nullptr) {
+              if (!may_join(std::as_const(chain))) {
+                outcome = WriteOutcome::kRefused;
+                return false;
+              }
               chain.push(std::move(fresh));  // may throw bad_alloc: chain unchanged
               outcome = WriteOutcome::kInserted;
               return false;
@@ -510,7 +587,9 @@ class Cache {
         stats_.add(Counter::kExpirations);
         stats_.add(Counter::kInserts);
       }
-      if (outcome != WriteOutcome::kPresent) record_frequency(hash);
+      if (outcome != WriteOutcome::kPresent && outcome != WriteOutcome::kRefused) {
+        record_frequency(hash);
+      }
       return outcome;
     }
 
