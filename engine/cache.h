@@ -165,6 +165,23 @@ class Cache {
     return visit(key, [&](const Value& v) { out = v; });
   }
 
+  // Calls fn(const Value&) under the bucket lock if `key` is present and not expired, like
+  // visit(), but counts nothing and does not mark the entry used (a read for bookkeeping, such
+  // as a single-flight loader re-checking the cache).
+  template <class F>
+  bool peek(const Key& key, F&& fn) const {
+    const std::uint64_t hash = hash_of(key);
+    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    bool present = false;
+    map_.find(hash, [&](const ChainType& chain) {
+      const Entry* e = chain.find(key, equal_);
+      if (e == nullptr || expired(arena_[e->slot], now)) return;
+      present = true;
+      fn(e->value);
+    });
+    return present;
+  }
+
   // Whether `key` is present and not expired. Does not count as a lookup in the stats and
   // does not mark the entry used.
   [[nodiscard]] bool contains(const Key& key) const {
@@ -450,6 +467,14 @@ class Cache {
       if (!expired(arena_[e.slot], now)) out.emplace_back(e.key, e.value);
     });
     return out;
+  }
+
+  // Calls fn(const Key&, const Value&) for every stored entry, expired ones included, while
+  // holding every bucket lock (an admin walk, e.g. a garbage collector's traversal). fn must
+  // not use this cache.
+  template <class F>
+  void for_each_entry(F&& fn) {
+    map_.for_each_locked([&](const Entry& e) { fn(e.key, e.value); });
   }
 
   // Bytes the cache allocates beyond the keys and values themselves (table, arena, sketch,

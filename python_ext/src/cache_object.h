@@ -1,0 +1,52 @@
+// CacheCore: the Python type over one PyEngine (the base class of cuckoocache.SmartCache).
+//
+// The hot operations (get, put, [], in, del, len, ...) are CPython METH_FASTCALL methods and
+// mapping slots defined in cache_object.cpp: Boost.Python's dispatch alone would cost more
+// than the lookup. The administrative API (stats, policy, capacity, TTL, clear) is attached
+// by module.cpp with Boost.Python. Both call the engine through the helpers declared here,
+// which hold the GIL throughout (engine calls are short and never wait for the GIL) and open
+// a ReleaseScope, so decrefs happen only after the engine has returned.
+#pragma once
+
+#include <Python.h>
+
+#include <memory>
+#include <optional>
+
+#include "py_engine.h"
+
+namespace cuckoocache::python {
+
+struct CacheObject {
+  PyObject_HEAD
+  std::unique_ptr<PyEngine> engine;  // null until __init__ has run
+  bool swept;                        // registered with the Sweeper
+  PyObject* weakrefs;
+};
+
+// Creates the CacheCore type (a heap type, so module.cpp can add methods to it). New reference.
+PyObject* make_cache_type(PyObject* module);
+// The type made by make_cache_type().
+PyTypeObject* cache_type() noexcept;
+
+// The engine of `self`, or nullptr with TypeError/RuntimeError set if `self` is not an
+// initialized CacheCore.
+PyEngine* engine_of(PyObject* self) noexcept;
+
+// The value for `key` (new reference) if present. On a miss returns nullptr with no error
+// set; on error returns nullptr with the error set. `count` false: a peek (no stats).
+PyObject* cache_lookup(PyEngine& engine, PyObject* key, bool count);
+
+// Stores key -> value with an optional TTL. Returns 0 if done, -1 with an error set.
+int cache_store(PyObject* self, PyEngine& engine, PyObject* key, PyObject* value,
+                const std::optional<std::chrono::nanoseconds>& ttl);
+
+// Registers a cache whose entries may expire with the background sweeper (idempotent).
+void ensure_swept(CacheObject* self);
+// Unregisters it (context-manager exit, deallocation).
+void stop_sweeping(CacheObject* self) noexcept;
+
+// Translates the exception being handled into a Python error (for use in catch (...)).
+void set_python_error_from_current_exception() noexcept;
+
+}  // namespace cuckoocache::python

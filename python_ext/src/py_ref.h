@@ -1,0 +1,150 @@
+// PyRef and deferred release: how the binding owns Python objects inside the C++ engine.
+//
+// The engine moves keys and values around under bucket spinlocks and destroys the ones it
+// removes after releasing them. Destroying a Python reference (Py_DECREF) can run arbitrary
+// Python code (__del__, weakref callbacks) that may re-enter the cache or release the GIL, so
+// a PyRef never decrefs in its destructor. It hands the object to release_later():
+//  - on a Python thread inside a ReleaseScope (every binding entry point opens one), the
+//    object goes on a thread-local list that the outermost scope decrefs when the engine call
+//    has returned completely: no engine frame, lock or half-done operation is on the stack;
+//  - on any other thread (the background expiry sweeper, which never holds the GIL), it goes
+//    to a process-wide graveyard that the next Python thread leaving a ReleaseScope drains.
+// Increfs (copies) are safe anywhere the GIL is held, including under a bucket lock: they run
+// no code. Copies therefore only happen on Python threads; the sweeper only moves and drops.
+#pragma once
+
+#include <Python.h>
+
+#include <atomic>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace cuckoocache::python {
+
+namespace detail {
+
+struct ReleaseState {
+  int depth = 0;                  // open ReleaseScopes on this thread
+  std::vector<PyObject*> pending;  // released inside the scopes; decref'd by the outermost
+};
+
+inline ReleaseState& release_state() noexcept {
+  thread_local ReleaseState state;
+  return state;
+}
+
+// Objects released on threads without the GIL. Never destroyed: at process exit it may still
+// hold pointers that must not be decref'd after the interpreter is gone.
+struct Graveyard {
+  std::mutex mutex;
+  std::vector<PyObject*> objects;
+  std::atomic<bool> nonempty{false};
+};
+
+inline Graveyard& graveyard() noexcept {
+  static Graveyard* const yard = new Graveyard();  // NOLINT: deliberately leaked (see above)
+  return *yard;
+}
+
+}  // namespace detail
+
+// Drops one reference now if that is safe, otherwise defers it (see the top of this file).
+inline void release_later(PyObject* object) noexcept {
+  detail::ReleaseState& state = detail::release_state();
+  if (state.depth > 0) {
+    try {
+      state.pending.push_back(object);
+      return;
+    } catch (...) {
+      // Out of memory for the list: fall through to the graveyard, which may also fail;
+      // leaking one reference then beats decref'ing inside the engine.
+    }
+  }
+  detail::Graveyard& yard = detail::graveyard();
+  try {
+    std::lock_guard<std::mutex> lock(yard.mutex);
+    yard.objects.push_back(object);
+    yard.nonempty.store(true, std::memory_order_release);
+  } catch (...) {
+  }
+}
+
+// Decrefs what other threads left in the graveyard. GIL held, no engine lock held.
+inline void drain_graveyard() noexcept {
+  detail::Graveyard& yard = detail::graveyard();
+  if (!yard.nonempty.load(std::memory_order_acquire)) return;
+  std::vector<PyObject*> objects;
+  {
+    std::lock_guard<std::mutex> lock(yard.mutex);
+    objects.swap(yard.objects);
+    yard.nonempty.store(false, std::memory_order_relaxed);
+  }
+  for (PyObject* o : objects) Py_DECREF(o);
+}
+
+// Opened by every binding entry point that calls the engine (GIL held). The outermost scope
+// on a thread decrefs, on exit, everything released inside it, then drains the graveyard.
+// Decrefs may re-enter the binding (a __del__ that uses the cache): those calls open their
+// own scopes, and anything they release is picked up by the loop below.
+class ReleaseScope {
+ public:
+  ReleaseScope() noexcept : state_(detail::release_state()) { ++state_.depth; }
+  ReleaseScope(const ReleaseScope&) = delete;
+  ReleaseScope& operator=(const ReleaseScope&) = delete;
+  ~ReleaseScope() {
+    if (state_.depth > 1) {
+      --state_.depth;
+      return;
+    }
+    // Still counted as open while decref'ing, so that objects released by re-entrant calls
+    // queue up here instead of recursing.
+    while (!state_.pending.empty()) {
+      std::vector<PyObject*> batch;
+      batch.swap(state_.pending);
+      for (PyObject* o : batch) Py_DECREF(o);
+    }
+    --state_.depth;
+    drain_graveyard();
+  }
+
+ private:
+  detail::ReleaseState& state_;
+};
+
+// An owned strong reference that is released through release_later(). Copying increfs, so it
+// needs the GIL; moving is free and noexcept (the engine requires that).
+class PyRef {
+ public:
+  PyRef() noexcept = default;
+  // Takes over a reference the caller owns.
+  static PyRef steal(PyObject* object) noexcept { return PyRef(object); }
+  // Adds a reference of its own.
+  static PyRef borrow(PyObject* object) noexcept {
+    Py_XINCREF(object);
+    return PyRef(object);
+  }
+
+  PyRef(const PyRef& other) noexcept : object_(other.object_) { Py_XINCREF(object_); }
+  PyRef(PyRef&& other) noexcept : object_(std::exchange(other.object_, nullptr)) {}
+  PyRef& operator=(PyRef other) noexcept {
+    std::swap(object_, other.object_);
+    return *this;
+  }
+  ~PyRef() {
+    if (object_ != nullptr) release_later(object_);
+  }
+
+  [[nodiscard]] PyObject* get() const noexcept { return object_; }
+  // A new reference for the caller (to return to Python).
+  [[nodiscard]] PyObject* new_reference() const noexcept {
+    Py_XINCREF(object_);
+    return object_;
+  }
+
+ private:
+  explicit PyRef(PyObject* object) noexcept : object_(object) {}
+  PyObject* object_ = nullptr;
+};
+
+}  // namespace cuckoocache::python
