@@ -93,9 +93,9 @@ class Cache {
         default_ttl_ns_(config_.default_ttl ? config_.default_ttl->count() : 0),
         ttl_in_use_(config_.default_ttl.has_value()),
         policy_(config_.policy),
-        map_(config_.max_size + slack_for(config_.max_size)),
-        arena_(config_.max_size + slack_for(config_.max_size)),
-        sketch_(std::make_unique<FrequencySketch>(config_.max_size)),
+        map_(initial_slots(config_.max_size)),
+        arena_(initial_slots(config_.max_size)),
+        sketch_(std::make_unique<FrequencySketch>(initial_slots(config_.max_size))),
         current_sketch_(sketch_.get()),
         adaptive_(config_.max_size, config_.adaptive_threshold) {
     if (config_.policy == Policy::kAdaptive) adaptive_.activate(config_.max_size);
@@ -399,18 +399,7 @@ class Cache {
     probe.validate();
     {
       std::lock_guard<std::mutex> lock(admin_mutex_);
-      const std::size_t wanted = new_max + slack_for(new_max);
-      if (wanted > arena_.capacity()) {
-        map_.reserve(wanted);
-        arena_.grow_to(wanted);
-      }
-      if (new_max > 2 * sketch_capacity_) {
-        auto bigger = std::make_unique<FrequencySketch>(new_max);
-        sketch_capacity_ = new_max;
-        current_sketch_.store(bigger.get(), std::memory_order_release);
-        retired_sketches_.push_back(std::move(sketch_));
-        sketch_ = std::move(bigger);
-      }
+      grow_sketch_locked(std::min<std::size_t>(new_max, arena_.capacity()));
       max_size_.store(new_max, std::memory_order_relaxed);
       adaptive_.reset(new_max, config_.adaptive_threshold);
     }
@@ -509,6 +498,15 @@ class Cache {
   static std::size_t slack_for(std::size_t max_size) noexcept {
     const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
     return std::min<std::size_t>(max_size, 16) + 4 * threads;
+  }
+
+  // The slot arena and the table start at this many entries and grow (doubling) as entries
+  // arrive, so a cache's memory follows what it holds, not its max_size. Below the limit the
+  // whole capacity is allocated at once: slot lookups stay in one chunk and the table never
+  // grows on the hot path.
+  static constexpr std::size_t kInitialSlotLimit = std::size_t{1} << 16;
+  static std::size_t initial_slots(std::size_t max_size) noexcept {
+    return std::min(max_size + slack_for(max_size), kInitialSlotLimit);
   }
 
   static void check_ttl(const Ttl& ttl) {
@@ -648,13 +646,29 @@ class Cache {
     for (int attempt = 0;; ++attempt) {
       const std::uint32_t slot = arena_.try_allocate();
       if (slot != kNoSlot) return slot;
-      if (attempt < 8) {
+      const std::size_t full = max_size() + slack_for(max_size());
+      const std::size_t capacity = arena_.capacity();
+      if (capacity < full) {
+        arena_.grow_to(std::min(full, 2 * capacity));  // not yet at max_size: grow, don't evict
+        std::lock_guard<std::mutex> lock(admin_mutex_);
+        grow_sketch_locked(std::min<std::size_t>(max_size(), arena_.capacity()));
+      } else if (attempt < 8) {
         evict_once(nullptr);
       } else {
-        std::lock_guard<std::mutex> lock(admin_mutex_);
-        arena_.grow_to(std::size_t{arena_.capacity()} + arena_.capacity() / 4 + 16);
+        arena_.grow_to(capacity + capacity / 4 + 16);  // racing inserters hold every slot
       }
     }
+  }
+
+  // Replaces the sketch with one sized for `entries` once the cache has outgrown it twice over
+  // (the history restarts, as in Caffeine's ensureCapacity). Caller holds admin_mutex_.
+  void grow_sketch_locked(std::size_t entries) {
+    if (entries <= 2 * sketch_capacity_) return;
+    auto bigger = std::make_unique<FrequencySketch>(entries);
+    sketch_capacity_ = entries;
+    current_sketch_.store(bigger.get(), std::memory_order_release);
+    retired_sketches_.push_back(std::move(sketch_));  // readers may still hold the old one
+    sketch_ = std::move(bigger);
   }
 
   // Removes the entry of chain `hash` that owns `slot`, if any; `why` is the counter to bump.
@@ -843,7 +857,7 @@ class Cache {
   std::unique_ptr<FrequencySketch> sketch_;
   std::atomic<FrequencySketch*> current_sketch_;
   std::vector<std::unique_ptr<FrequencySketch>> retired_sketches_;  // readers may still hold one
-  std::size_t sketch_capacity_ = config_.max_size;                  // guarded by admin_mutex_
+  std::size_t sketch_capacity_ = initial_slots(config_.max_size);   // guarded by admin_mutex_
   Sampler sampler_;
   AdaptivePolicy adaptive_;
   StripedStats stats_;

@@ -82,15 +82,11 @@ class SlotArena {
     if (index < first_chunk_size_) [[likely]] {
       return chunk_ptrs_[0].load(std::memory_order_relaxed)[index];
     }
-    std::size_t start = first_chunk_size_;
-    std::size_t size = first_chunk_size_;
+    // Later chunks (a cache that grew past its first chunk): few, so a short scan.
     std::size_t chunk = 1;
-    while (index >= start + size) {
-      start += size;
-      size *= 2;
-      ++chunk;
-    }
-    return chunk_ptrs_[chunk].load(std::memory_order_acquire)[index - start];
+    while (index >= chunk_ends_[chunk].load(std::memory_order_relaxed)) ++chunk;
+    return chunk_ptrs_[chunk].load(std::memory_order_acquire)[index - chunk_ends_[chunk - 1].load(
+                                                                         std::memory_order_relaxed)];
   }
 
   // A free slot, or kNoSlot when every slot is taken. Lock-free.
@@ -186,6 +182,7 @@ class SlotArena {
     size = std::min<std::size_t>(size, std::size_t{kNoSlot - 1} - start);
     if (size == 0) return;
     owned_[chunks_] = HugePageArray<Slot>(size);
+    chunk_ends_[chunks_].store(start + size, std::memory_order_relaxed);
     chunk_ptrs_[chunks_].store(owned_[chunks_].get(), std::memory_order_release);
     ++chunks_;
     capacity_.store(start + static_cast<std::uint32_t>(size), std::memory_order_release);
@@ -206,6 +203,7 @@ class SlotArena {
   std::array<Head, kStripes> heads_{};
   std::atomic<std::uint32_t> capacity_{0};
   std::array<std::atomic<Slot*>, kMaxChunks> chunk_ptrs_{};
+  std::array<std::atomic<std::size_t>, kMaxChunks> chunk_ends_{};  // one past each chunk's last
   std::array<HugePageArray<Slot>, kMaxChunks> owned_{};
   std::size_t chunks_ = 0;
   std::mutex grow_mutex_;

@@ -35,3 +35,34 @@ cuckoocache_ensure_deps() {
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
 }
+
+# Python side: a virtual environment with the build and test tools (from PyPI).
+CUCKOOCACHE_PY_TOOLS=(scikit-build-core pytest pytest-timeout hypothesis)
+
+# cuckoocache_pip <venv> <pip args...>: pip of that venv, quiet, without the version nag.
+cuckoocache_pip() {
+  local venv=$1
+  shift
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip -q "$@"
+}
+
+# cuckoocache_python_venv <dir>: creates the venv if needed and installs the Python tools
+# missing from it. Idempotent; installs Debian's python3-venv/python3-dev if venv is missing.
+cuckoocache_python_venv() {
+  local venv=$1
+  if [[ ! -x "$venv/bin/python" ]]; then
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+      rm -rf "$venv"
+      if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+          python3-venv python3-dev python3-pip
+      fi
+      python3 -m venv "$venv" || return 1
+    fi
+  fi
+  if ! "$venv/bin/python" -c "import scikit_build_core, pytest, pytest_timeout, hypothesis" \
+    2>/dev/null; then
+    echo "python: installing ${CUCKOOCACHE_PY_TOOLS[*]} into $venv"
+    cuckoocache_pip "$venv" install "${CUCKOOCACHE_PY_TOOLS[@]}" || return 1
+  fi
+}
