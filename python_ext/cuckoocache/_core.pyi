@@ -1,0 +1,170 @@
+"""Type stub for ``cuckoocache._core``, the C++ extension module (Boost.Python + CPython API).
+
+Sources: python_ext/src/module.cpp (EvictionPolicy, the administrative CacheCore methods, the
+``_sweeper_*`` functions), cache_object.cpp (CacheCore's hot methods and slots),
+cached_function.cpp (CachedFunction, make_key). Parameters are positional-only where the C
+code accepts no keywords (METH_FASTCALL without METH_KEYWORDS, and every Boost.Python method).
+"""
+
+from collections.abc import Callable, Hashable
+from types import MethodType
+from typing import Any, ClassVar, final, overload
+
+from typing_extensions import Self
+
+# ---- EvictionPolicy (Boost.Python enum_) -------------------------------------------------------
+
+class EvictionPolicy(int):
+    """How a full cache chooses what to evict (a Boost.Python enum: a subclass of int).
+
+    Only the four members are meaningful. ``EvictionPolicy(n)`` builds an int-like object that
+    compares equal to the member with value ``n`` but is not that member and has no ``name``;
+    an unpickled member is such an object too.
+    """
+
+    LRU: ClassVar[EvictionPolicy]
+    LFU: ClassVar[EvictionPolicy]
+    TTL: ClassVar[EvictionPolicy]
+    ADAPTIVE: ClassVar[EvictionPolicy]
+    names: ClassVar[dict[str, EvictionPolicy]]
+    """``{"LRU": EvictionPolicy.LRU, ...}``"""
+    values: ClassVar[dict[int, EvictionPolicy]]
+    """``{0: EvictionPolicy.LRU, 1: LFU, 2: TTL, 3: ADAPTIVE}``"""
+    @property
+    def name(self) -> str:
+        """The member's name (``"LRU"``, ...). AttributeError on a non-member value."""
+
+# ---- CacheCore ---------------------------------------------------------------------------------
+
+class CacheCore:
+    """The engine under SmartCache: a bounded concurrent cache over libcuckoo.
+
+    Keys must be hashable (TypeError otherwise) and follow dict's equality rules. Every method
+    raises RuntimeError if ``__init__`` has not run, and TypeError when called on an object
+    that is not a CacheCore.
+    """
+
+    def __init__(
+        self,
+        max_size: int = 1000,
+        policy: EvictionPolicy = ...,
+        ttl_seconds: float | None = None,
+        adaptive_threshold: float = 0.7,
+    ) -> None:
+        """``policy`` defaults to ``EvictionPolicy.LRU``.
+
+        Raises TypeError/ValueError naming a bad argument (max_size: int in [1, 2**31], no
+        bool; ttl_seconds: None or a positive finite number of seconds up to 100 years;
+        adaptive_threshold: a number in (0, 1]), RuntimeError if called a second time.
+        """
+
+    # -- hot methods (cache_object.cpp) --
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        """The value for key, or ``default`` if absent or expired. Counts a hit or a miss."""
+
+    def put(self, key: Hashable, value: Any, ttl_seconds: float | None = None) -> None:
+        """Stores value under key (replacing any); ``ttl_seconds`` overrides the default TTL."""
+
+    def contains(self, key: Hashable, /) -> bool:
+        """Whether key is present and not expired. Not counted in stats."""
+
+    def remove(self, key: Hashable, /) -> bool:
+        """Removes key; True if it was present (and not expired)."""
+
+    def pop(self, key: Hashable, default: Any = ..., /) -> Any:
+        """Removes key and returns its value; ``default`` if absent, else KeyError(key)."""
+
+    def setdefault(self, key: Hashable, default: Any = None, /) -> Any:
+        """The value of key if present, else stores ``default`` and returns it (atomically)."""
+
+    def size(self) -> int:
+        """The number of entries (same as ``len()``)."""
+
+    def _peek(self, key: Hashable, default: Any, /) -> Any:
+        """Like ``get`` but not counted in stats and not marking the entry used."""
+
+    def __getitem__(self, key: Hashable, /) -> Any: ...
+    def __setitem__(self, key: Hashable, value: Any, /) -> None: ...
+    def __delitem__(self, key: Hashable, /) -> None: ...
+    def __contains__(self, key: object, /) -> bool: ...
+    def __len__(self) -> int: ...
+
+    # -- administrative methods (module.cpp, Boost.Python: positional arguments only; a wrong
+    #    number of arguments raises Boost.Python.ArgumentError, a subclass of TypeError) --
+    def stats(self) -> dict[str, Any]:
+        """hits, misses, evictions, expirations, inserts, updates, rejections, current_size,
+        max_size (int); hit_rate, miss_rate, utilization (float); policy (EvictionPolicy)."""
+
+    def reset_stats(self) -> None: ...
+    def clear(self) -> None:
+        """Removes every entry; counters are kept."""
+
+    def cleanup(self) -> int:
+        """Removes every expired entry now; returns how many."""
+
+    def get_policy(self) -> EvictionPolicy: ...
+    def set_policy(self, policy: EvictionPolicy, /) -> None: ...
+    def get_max_size(self) -> int: ...
+    def set_max_size(self, max_size: int, /) -> None:
+        """Changes the capacity; shrinking evicts before returning."""
+
+    def get_ttl(self) -> float | None: ...
+    def set_ttl(self, ttl_seconds: float | None, /) -> None:
+        """Default TTL for entries stored from now on (None: no expiry)."""
+
+    def _items(self) -> list[tuple[Any, Any]]:
+        """A snapshot of the live, unexpired (key, value) pairs."""
+
+    def _stop_background(self) -> None:
+        """Unregisters this cache from the background expiry thread."""
+
+# ---- CachedFunction ----------------------------------------------------------------------------
+
+@final
+class CachedFunction:
+    """A function wrapped by ``@cached``: builds the key and looks it up in C (vectorcall);
+    on a miss calls ``loader(key, args, kwargs)``. Binds like a function when used as a method.
+    Has a ``__dict__`` (``functools.update_wrapper`` and the package add attributes to it)."""
+
+    __dict__: dict[str, Any]
+    def __new__(
+        cls,
+        function: Callable[..., Any],
+        cache: CacheCore,
+        typed: bool,
+        key: Callable[..., Hashable] | None,
+        loader: Callable[[Hashable, tuple[Any, ...], dict[str, Any]], Any],
+    ) -> Self:
+        """TypeError if function, loader or key (unless None) is not callable, or if cache is
+        not a CacheCore; RuntimeError if cache's ``__init__`` has not run."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    @overload
+    def __get__(self, instance: None, owner: type[Any] | None = None, /) -> Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any] | None = None, /) -> MethodType: ...
+    @property
+    def cache(self) -> CacheCore:
+        """The cache holding the results (None only while the object is being torn down)."""
+
+    @property
+    def typed(self) -> bool:
+        """Whether argument types are part of the key."""
+
+# ---- module functions --------------------------------------------------------------------------
+
+def make_key(args: tuple[Any, ...], kwargs: dict[str, Any], typed: bool, /) -> Hashable:
+    """The cache key ``@cached`` builds for a call ``f(*args, **kwargs)``: a lone positional
+    str or int (typed False, no kwargs) is its own key; otherwise a tuple of the positional
+    arguments, then a marker and the keyword (name, value) pairs sorted by name, then with
+    typed=True the argument types. TypeError if args is not a tuple or kwargs not a dict with
+    str keys."""
+
+def _sweeper_pause() -> None:
+    """Stops the shared background expiry thread and waits for it (before ``os.fork()``)."""
+
+def _sweeper_resume() -> None:
+    """Restarts it if any cache is registered (after ``os.fork()``, in parent and child)."""
+
+def _sweeper_shutdown() -> None:
+    """Stops it for good (registered with ``atexit``)."""
