@@ -819,6 +819,11 @@ class Cache {
           adaptive_.take_window_candidate(arena_, tick_.load(std::memory_order_relaxed) + 1);
       if (!candidate) break;
       if (!over_capacity()) continue;  // room enough: the candidate simply joins main
+      const std::uint64_t now = sample_now();
+      if (expired(arena_[candidate->slot], now) &&
+          remove_expired(candidate->hash, candidate->slot, now)) {
+        continue;  // an expired window entry leaves as an expiration, not a duel loser
+      }
       auto victim = pick_victim(Policy::kAdaptive, main_region());
       if (!victim || victim->slot == candidate->slot) {
         remove_entry(candidate->hash, candidate->slot, Counter::kEvictions);

@@ -6,7 +6,7 @@
 // slot_arena.h for why a stale read is harmless). An entry past its deadline is always the
 // first choice, whatever the policy.
 //
-// Like Redis, each thread keeps a pool of the 32 best candidates it has seen in earlier
+// Like Redis, each thread keeps a pool of the 16 best candidates it has seen in earlier
 // rounds: a victim is then the lowest of the pool and the fresh samples, which behaves like a
 // larger sample at the cost of one more cache line per round. Pool scores are remembered, not
 // re-read, so before a pooled candidate is returned its score is recomputed; if the entry was
@@ -118,11 +118,10 @@ class Sampler {
     }
     if (!have_pool) return best;
 
-    // The pool is sorted, lowest score first. Take the front if its score is still current;
-    // if the entry was used since it was pooled, re-rank it and look again.
+    // Take the pool's best if its score is still current; if
+    // the entry was used since it was pooled, re-rank it and look again.
     for (int attempt = 0; attempt < 8 && pool.count > 0; ++attempt) {
-      const Candidate c = pool.items[0];
-      pool.erase_front();
+      const Candidate c = pool.take_best();
       Candidate fresh;
       if (!read_candidate(arena, c.slot, now_ns, tick_now, accept, meta, fresh) ||
           fresh.identity != c.identity) {
@@ -148,34 +147,33 @@ class Sampler {
     std::atomic_flag busy = ATOMIC_FLAG_INIT;
     unsigned tag = 0;
     std::size_t count = 0;
-    std::array<Candidate, kPoolSize> items{};  // sorted by score, lowest first
+    std::array<Candidate, kPoolSize> items{};  // sorted by score, highest first
 
-    // Keeps the kPoolSize lowest-scored candidates, one per slot.
+    // Keeps the kPoolSize lowest-scored candidates. A slot sampled again while pooled may
+    // appear twice; the second copy fails the identity check once the first was evicted, so
+    // offers skip a duplicate scan.
     void offer(const Candidate& c) noexcept {
-      if (count == kPoolSize && !(c.score < items[count - 1].score)) return;
-      for (std::size_t i = 0; i < count; ++i) {
-        if (items[i].slot == c.slot) {  // re-ranked: drop the old copy
-          std::copy(items.begin() + static_cast<std::ptrdiff_t>(i + 1),
-                    items.begin() + static_cast<std::ptrdiff_t>(count),
-                    items.begin() + static_cast<std::ptrdiff_t>(i));
-          --count;
-          break;
+      if (count == kPoolSize) {
+        if (!(c.score < items[0].score)) return;
+        // Drop the worst (front) and slide the ones worse than c down to make room for it.
+        std::size_t pos = 1;
+        while (pos < count && c.score < items[pos].score) {
+          items[pos - 1] = items[pos];
+          ++pos;
         }
+        items[pos - 1] = c;
+        return;
       }
-      std::size_t pos = count < kPoolSize ? count : kPoolSize - 1;
-      while (pos > 0 && c.score < items[pos - 1].score) {
+      std::size_t pos = count;
+      while (pos > 0 && items[pos - 1].score < c.score) {
         items[pos] = items[pos - 1];
         --pos;
       }
       items[pos] = c;
-      if (count < kPoolSize) ++count;
+      ++count;
     }
 
-    void erase_front() noexcept {
-      std::copy(items.begin() + 1, items.begin() + static_cast<std::ptrdiff_t>(count),
-                items.begin());
-      --count;
-    }
+    Candidate take_best() noexcept { return items[--count]; }
   };
 
   std::array<Pool, kStripes> pools_{};

@@ -99,11 +99,11 @@ class ReleaseScope {
     }
     // Still counted as open while decref'ing, so that objects released by re-entrant calls
     // queue up here instead of recursing.
-    while (!state_.pending.empty()) {
-      std::vector<PyObject*> batch;
-      batch.swap(state_.pending);
-      for (PyObject* o : batch) Py_DECREF(o);
-    }
+    // Indexed, not iterated: re-entrant releases append (and may reallocate). The list keeps
+    // its capacity, so steady-state calls do not allocate.
+    std::vector<PyObject*>& pending = state_.pending;
+    for (std::size_t i = 0; i < pending.size(); ++i) Py_DECREF(pending[i]);
+    pending.clear();
     --state_.depth;
     drain_graveyard();
   }
