@@ -24,3 +24,18 @@ os.register_at_fork(
     after_in_child=_core._sweeper_resume,
 )
 atexit.register(_core._sweeper_shutdown)
+
+
+# Boost.Python enums do not pickle or copy by themselves: make members round-trip by name.
+def _policy_reduce(self: EvictionPolicy) -> tuple[object, tuple[object, str]]:
+    return getattr, (EvictionPolicy, self.name)
+
+
+def _policy_copy(self: EvictionPolicy, memo: object = None) -> EvictionPolicy:
+    return self
+
+
+EvictionPolicy.__reduce__ = _policy_reduce  # type: ignore[method-assign, assignment]
+EvictionPolicy.__reduce_ex__ = lambda self, protocol: _policy_reduce(self)  # type: ignore[method-assign, assignment]
+EvictionPolicy.__copy__ = _policy_copy  # type: ignore[attr-defined]
+EvictionPolicy.__deepcopy__ = _policy_copy  # type: ignore[attr-defined]

@@ -32,19 +32,8 @@ class CacheInfo(NamedTuple):
 
 
 def _make_loader(function: Callable[..., Any], cache: SmartCache) -> Callable[..., Any]:
-    flight = cache._flight
-    peek = cache._peek
-    put = cache.put
-
-    def loader(key: Hashable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return flight.load(
-            key,
-            lambda: peek(key, _MISSING),
-            lambda: function(*args, **kwargs),
-            lambda value: put(key, value),
-        )
-
-    return loader
+    # CachedFunction calls loader(key, args, kwargs) on a miss; a partial adds no frame.
+    return functools.partial(cache._flight.load, cache, function)
 
 
 def _attach_api(wrapper: Any, cache: SmartCache, parameters: dict[str, Any]) -> None:

@@ -6,11 +6,16 @@ the leader and return its value. A recursive call with the same key from the lea
 thread computes directly (it would otherwise wait for itself). If the leader's computation
 raises, the exception goes to the leader's caller only and the waiters try again (one of them
 becomes the next leader): exceptions are never cached or shared between threads.
+
+``load`` is one Python frame between the cache and the user's function, so that recursive
+cached functions reach nearly the depth they would reach with functools.lru_cache.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -27,28 +32,30 @@ class _Flight:
 
 
 class SingleFlight:
-    """Coordinates concurrent loads of the same key."""
+    """Coordinates concurrent loads of the keys of one cache."""
 
-    __slots__ = ("_flights", "_lock")
+    __slots__ = ("__weakref__", "_flights", "_lock")
 
     def __init__(self) -> None:
+        self._reset()
+        _instances.add(self)
+
+    def _reset(self) -> None:
         # An RLock: the dict operations below may run a key's __eq__, which may re-enter.
         self._lock = threading.RLock()
         self._flights: dict[Hashable, _Flight] = {}
 
     def load(
         self,
+        cache: Any,
+        function: Callable[..., Any],
         key: Hashable,
-        peek: Callable[[], Any],
-        compute: Callable[[], Any],
-        store: Callable[[Any], None],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any] | None,
+        ttl_seconds: float | None = None,
     ) -> Any:
-        """Returns the value for ``key``.
-
-        ``peek()`` returns the cached value or ``_MISSING`` (checked by each new leader, in case
-        the previous leader stored it just before), ``compute()`` makes the value and
-        ``store(value)`` caches it.
-        """
+        """Returns the value of ``key`` in ``cache``, computing ``function(*args, **kwargs)``
+        and storing it (with ``ttl_seconds``) unless another thread is already doing so."""
         me = threading.get_ident()
         while True:
             with self._lock:
@@ -59,32 +66,36 @@ class SingleFlight:
                     self._flights[key] = flight
             assert flight is not None
             if leader:
-                return self._lead(key, flight, peek, compute, store)
+                try:
+                    # The previous leader may have stored it just before we registered.
+                    value = cache._peek(key, _MISSING)
+                    if value is _MISSING:
+                        value = function(*args, **kwargs) if kwargs else function(*args)
+                        cache.put(key, value, ttl_seconds)
+                    flight.value = value
+                    return value
+                finally:
+                    with self._lock:
+                        if self._flights.get(key) is flight:
+                            del self._flights[key]
+                    flight.done.set()
             if flight.owner == me:  # recursion on the same key: waiting would deadlock
-                value = compute()
-                store(value)
+                value = function(*args, **kwargs) if kwargs else function(*args)
+                cache.put(key, value, ttl_seconds)
                 return value
             flight.done.wait()
             if flight.value is not _MISSING:
                 return flight.value
 
-    def _lead(
-        self,
-        key: Hashable,
-        flight: _Flight,
-        peek: Callable[[], Any],
-        compute: Callable[[], Any],
-        store: Callable[[Any], None],
-    ) -> Any:
-        try:
-            value = peek()
-            if value is _MISSING:
-                value = compute()
-                store(value)
-            flight.value = value
-            return value
-        finally:
-            with self._lock:
-                if self._flights.get(key) is flight:
-                    del self._flights[key]
-            flight.done.set()
+
+_instances: weakref.WeakSet[SingleFlight] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # Threads that were loading in the parent do not exist in the child: forget their flights
+    # (and their locks, which a vanished thread may hold) so the child never waits for them.
+    for flight in list(_instances):
+        flight._reset()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -62,16 +62,21 @@ class SmartCache(_core.CacheCore):
         return self._items()
 
     def __iter__(self) -> Iterator[Any]:
+        """Iterates over a snapshot of the keys (the cache may change meanwhile)."""
         return iter(self.keys())
 
-    def update(self, other: Mapping[Any, Any] | Iterable[tuple[Any, Any]] = (), /, **kwargs: Any) -> None:
-        """Stores every pair of ``other`` (a mapping or pairs) and of ``kwargs``."""
+    def update(
+        self, other: Mapping[Any, Any] | Iterable[tuple[Any, Any]] = (), /, **kwargs: Any
+    ) -> None:
+        """Stores every pair of ``other`` (a mapping, an object with ``keys()``, or pairs) and
+        of ``kwargs``, like ``dict.update``."""
         if isinstance(other, Mapping):
             for key in other:
                 self.put(key, other[key])
         elif hasattr(other, "keys"):
-            for key in other.keys():
-                self.put(key, other[key])
+            mapping: Any = other
+            for key in mapping.keys():
+                self.put(key, mapping[key])
         else:
             for key, value in other:
                 self.put(key, value)
@@ -97,19 +102,17 @@ class SmartCache(_core.CacheCore):
         raises, the exception propagates to the thread that called it, nothing is stored, and
         a waiting thread (if any) tries again.
         """
+        if ttl_seconds is not None:
+            _core._check_ttl(ttl_seconds)  # before factory() runs: a bad TTL changes nothing
         value = self.get(key, _MISSING)
         if value is not _MISSING:
             return value
-        return self._flight.load(
-            key,
-            lambda: self._peek(key, _MISSING),
-            factory,
-            lambda v: self.put(key, v, ttl_seconds),
-        )
+        return self._flight.load(self, factory, key, (), None, ttl_seconds)
 
     # ---- context manager ---------------------------------------------------------------
 
     def __enter__(self) -> SmartCache:
+        """Returns the cache itself."""
         return self
 
     def __exit__(self, *exc_info: object) -> None:

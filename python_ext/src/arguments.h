@@ -14,7 +14,8 @@ namespace cuckoocache::python {
 
 inline constexpr long long kMaxCacheSize = 1LL << 31;  // engine/cache_config.h
 // TTLs are kept in int64 nanoseconds; about 292 years fit. Allow up to 100 years.
-inline constexpr double kMaxTtlSeconds = 100.0 * 365.25 * 24 * 3600;
+inline constexpr long long kMaxTtlWholeSeconds = 3'155'760'000LL;  // 100 * 365.25 days
+inline constexpr double kMaxTtlSeconds = static_cast<double>(kMaxTtlWholeSeconds);
 
 // A positive int (bool is refused, as are floats, even integral ones). Returns false with
 // the exception set.
@@ -52,8 +53,8 @@ inline constexpr double kMaxTtlSeconds = 100.0 * 365.25 * 24 * 3600;
   if (seconds == -1.0 && PyErr_Occurred()) {
     if (PyErr_ExceptionMatches(PyExc_OverflowError)) {
       PyErr_Clear();
-      PyErr_Format(PyExc_ValueError, "%s must be at most %.0f seconds, got %R", name,
-                   kMaxTtlSeconds, o);
+      PyErr_Format(PyExc_ValueError, "%s must be at most %lld seconds, got %R", name,
+                   kMaxTtlWholeSeconds, o);
     }
     return false;
   }
@@ -63,8 +64,8 @@ inline constexpr double kMaxTtlSeconds = 100.0 * 365.25 * 24 * 3600;
     return false;
   }
   if (seconds > kMaxTtlSeconds) {
-    PyErr_Format(PyExc_ValueError, "%s must be at most %.0f seconds, got %R", name,
-                 kMaxTtlSeconds, o);
+    PyErr_Format(PyExc_ValueError, "%s must be at most %lld seconds, got %R", name,
+                 kMaxTtlWholeSeconds, o);
     return false;
   }
   const auto ns = static_cast<long long>(std::ceil(seconds * 1e9));

@@ -111,6 +111,14 @@ auto with_resolved_key(PyEngine& engine, PyKey& probe, Candidates& candidates, O
 
 CacheObject* as_cache(PyObject* self) noexcept { return reinterpret_cast<CacheObject*>(self); }
 
+// KeyError(key), as dict raises it: a tuple key is wrapped, not unpacked into the arguments.
+void set_key_error(PyObject* key) {
+  PyObject* args = PyTuple_Pack(1, key);
+  if (args == nullptr) return;
+  PyErr_SetObject(PyExc_KeyError, args);
+  Py_DECREF(args);
+}
+
 // ---- Python methods ----------------------------------------------------------------------
 
 PyObject* unpack_one(const char* fname, PyObject* const* args, Py_ssize_t nargs) {
@@ -253,7 +261,7 @@ PyObject* pop_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
     std::optional<PyRef> taken = e.take(p);
     if (taken) return taken->new_reference();
     if (fallback != nullptr) return Py_NewRef(fallback);
-    PyErr_SetObject(PyExc_KeyError, key);
+    set_key_error(key);
     return nullptr;
   });
 }
@@ -313,7 +321,7 @@ PyObject* subscript_slot(PyObject* self, PyObject* key) {
   PyEngine* engine = engine_of(self);
   if (engine == nullptr) return nullptr;
   PyObject* value = cache_lookup(*engine, key, true);
-  if (value == nullptr && !PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
+  if (value == nullptr && !PyErr_Occurred()) set_key_error(key);
   return value;
 }
 
@@ -327,7 +335,7 @@ int ass_subscript_slot(PyObject* self, PyObject* key, PyObject* value) {
   const bool was_there = removed == Py_True;
   Py_DECREF(removed);
   if (!was_there) {
-    PyErr_SetObject(PyExc_KeyError, key);
+    set_key_error(key);
     return -1;
   }
   return 0;
@@ -433,29 +441,29 @@ int init_slot(PyObject* self, PyObject* args, PyObject* kwds) {
 PyMethodDef g_methods[] = {
     {"get", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(get_method)),
      METH_FASTCALL | METH_KEYWORDS,
-     "get(key, default=None)\n--\n\nThe value stored for key, or default if it is absent or "
+     "get($self, /, key, default=None)\n--\n\nThe value stored for key, or default if it is absent or "
      "expired. Counts a hit or a miss."},
     {"put", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(put_method)),
      METH_FASTCALL | METH_KEYWORDS,
-     "put(key, value, ttl_seconds=None)\n--\n\nStores value under key, replacing any value. "
+     "put($self, /, key, value, ttl_seconds=None)\n--\n\nStores value under key, replacing any value. "
      "ttl_seconds overrides the cache's TTL for this entry. Evicts an entry by the active "
      "policy if the cache is over max_size."},
     {"contains", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(contains_method)),
      METH_FASTCALL,
-     "contains(key)\n--\n\nWhether key is present and not expired. Not counted in stats."},
+     "contains($self, key, /)\n--\n\nWhether key is present and not expired. Not counted in stats."},
     {"remove", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(remove_method)),
-     METH_FASTCALL, "remove(key)\n--\n\nRemoves key. Returns True if it was present."},
+     METH_FASTCALL, "remove($self, key, /)\n--\n\nRemoves key. Returns True if it was present."},
     {"pop", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(pop_method)),
      METH_FASTCALL,
-     "pop(key[, default])\n--\n\nRemoves key and returns its value; returns default if it is "
+     "pop(key[, default])\n\nRemoves key and returns its value; returns default if it is "
      "absent, or raises KeyError if no default is given."},
     {"setdefault", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(setdefault_method)),
      METH_FASTCALL,
-     "setdefault(key, default=None)\n--\n\nThe value of key if present; otherwise stores "
+     "setdefault($self, key, default=None, /)\n--\n\nThe value of key if present; otherwise stores "
      "default and returns it. Atomic."},
-    {"size", size_method, METH_NOARGS, "size()\n--\n\nThe number of entries (same as len())."},
+    {"size", size_method, METH_NOARGS, "size($self, /)\n--\n\nThe number of entries (same as len())."},
     {"_peek", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(peek_method)),
-     METH_FASTCALL, "_peek(key, default)\n--\n\nLike get() but not counted in stats."},
+     METH_FASTCALL, "_peek($self, key, default, /)\n--\n\nLike get() but not counted in stats."},
     {nullptr, nullptr, 0, nullptr}};
 
 PyMemberDef g_members[] = {
@@ -464,19 +472,43 @@ PyMemberDef g_members[] = {
 
 }  // namespace
 
+namespace {
+
+// cache_lookup's slow path (see the top of the file), kept out of line.
+[[gnu::noinline]] PyObject* lookup_resolved(PyEngine& engine, PyKey& probe, bool count) {
+  PyObject* found = nullptr;
+  const auto take = [&](const PyRef& v) { found = v.new_reference(); };
+  Candidates candidates;
+  if (!resolve(engine, probe, candidates)) return nullptr;
+  if (count) {
+    engine.visit(probe, take);
+  } else {
+    engine.peek(probe, take);
+  }
+  return found;
+}
+
+}  // namespace
+
 PyObject* cache_lookup(PyEngine& engine, PyObject* key, bool count) {
   ReleaseScope scope;
   PyKey probe;
   if (!PyKey::make(key, probe)) return nullptr;
   try {
-    PyObject* found = nullptr;
-    const auto take = [&](const PyRef& v) { found = v.new_reference(); };
-    Candidates candidates;
-    auto done = with_resolved_key(engine, probe, candidates, [&](const PyKey& p) {
-      return count ? engine.visit(p, take) : engine.peek(p, take);
-    });
-    if (!done) return nullptr;
-    return found;
+    if (probe.kind() == KeyKind::kSafe) {
+      PyObject* found = nullptr;
+      const auto take = [&](const PyRef& v) { found = v.new_reference(); };
+      try {
+        if (count) {
+          engine.visit(probe, take);
+        } else {
+          engine.peek(probe, take);
+        }
+        return found;
+      } catch (const Undecided&) {
+      }
+    }
+    return lookup_resolved(engine, probe, count);
   } catch (...) {
     set_python_error_from_current_exception();
     return nullptr;

@@ -239,7 +239,7 @@ PyObject* make_key_function(PyObject*, PyObject* const* args, Py_ssize_t nargs) 
 PyMethodDef g_module_functions[] = {
     {"make_key", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(make_key_function)),
      METH_FASTCALL,
-     "make_key(args, kwargs, typed)\n--\n\nThe cache key @cached uses for a call."},
+     "make_key(args, kwargs, typed, /)\n--\n\nThe cache key @cached uses for a call."},
     {nullptr, nullptr, 0, nullptr}};
 
 }  // namespace

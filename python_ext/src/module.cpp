@@ -29,7 +29,12 @@ bool parse_policy(PyObject* o, const char* name, Policy& out) {
                  Py_TYPE(o)->tp_name);
     return false;
   }
-  out = policy();
+  const Policy p = policy();
+  if (p != Policy::kLru && p != Policy::kLfu && p != Policy::kTtl && p != Policy::kAdaptive) {
+    PyErr_Format(PyExc_ValueError, "%s must be one of EvictionPolicy's members, got %R", name, o);
+    return false;
+  }
+  out = p;
   return true;
 }
 
@@ -133,6 +138,19 @@ void add_method(const bp::object& cls, const char* name, F f, const char* doc) {
   bp::objects::add_to_namespace(cls, name, bp::make_function(f), doc);
 }
 
+template <class F, class Keywords>
+void add_method(const bp::object& cls, const char* name, F f, const Keywords& keywords,
+                const char* doc) {
+  bp::objects::add_to_namespace(
+      cls, name, bp::make_function(f, bp::default_call_policies(), keywords), doc);
+}
+
+// Raises like put() would for this ttl_seconds (get_or_set checks before calling a factory).
+void check_ttl(const bp::object& ttl_seconds) {
+  std::optional<std::chrono::nanoseconds> ttl;
+  if (!parse_ttl(ttl_seconds.ptr(), "ttl_seconds", ttl)) bp::throw_error_already_set();
+}
+
 }  // namespace
 }  // namespace cuckoocache::python
 
@@ -170,20 +188,21 @@ BOOST_PYTHON_MODULE(_core) {
   add_method(cls, "cleanup", &cleanup,
              "cleanup() -> int\n\nRemoves every expired entry now; returns how many.");
   add_method(cls, "get_policy", &get_policy, "get_policy() -> EvictionPolicy");
-  add_method(cls, "set_policy", &set_policy,
+  add_method(cls, "set_policy", &set_policy, (bp::arg("self"), bp::arg("policy")),
              "set_policy(policy)\n\nSwitches the eviction policy; entries are kept.");
   add_method(cls, "get_max_size", &get_max_size, "get_max_size() -> int");
-  add_method(cls, "set_max_size", &set_max_size,
+  add_method(cls, "set_max_size", &set_max_size, (bp::arg("self"), bp::arg("max_size")),
              "set_max_size(max_size)\n\nChanges the capacity; shrinking evicts at once.");
   add_method(cls, "get_ttl", &get_ttl,
              "get_ttl() -> float | None\n\nThe default time-to-live in seconds.");
-  add_method(cls, "set_ttl", &set_ttl,
+  add_method(cls, "set_ttl", &set_ttl, (bp::arg("self"), bp::arg("ttl_seconds")),
              "set_ttl(ttl_seconds)\n\nSets the default time-to-live for entries stored from "
              "now on (None: no expiry). Existing entries keep theirs.");
   add_method(cls, "_items", &items, "_items() -> list[tuple]\n\nA snapshot of the entries.");
   add_method(cls, "_stop_background", &stop_background,
              "_stop_background()\n\nStops background expiry for this cache.");
 
+  bp::def("_check_ttl", &check_ttl);
   bp::def("_sweeper_pause", &sweeper_pause);
   bp::def("_sweeper_resume", &sweeper_resume);
   bp::def("_sweeper_shutdown", &sweeper_shutdown);

@@ -106,6 +106,12 @@ class PyKey {
  public:
   // Hashes and classifies `object`. Returns false with a Python error set if hashing fails.
   [[nodiscard]] static bool make(PyObject* object, PyKey& out) noexcept {
+    if (PyUnicode_CheckExact(object)) {  // the common key: hash cached in the object
+      Py_hash_t hash = reinterpret_cast<PyASCIIObject*>(object)->hash;
+      if (hash == -1) hash = PyObject_Hash(object);
+      out = PyKey(object, hash, KeyKind::kSafe);
+      return true;
+    }
     const Py_hash_t hash = PyObject_Hash(object);
     if (hash == -1 && PyErr_Occurred()) return false;
     out = PyKey(object, hash, detail::classify(object, 0));
