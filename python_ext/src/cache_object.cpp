@@ -111,6 +111,17 @@ auto with_resolved_key(PyEngine& engine, PyKey& probe, Candidates& candidates, O
 
 CacheObject* as_cache(PyObject* self) noexcept { return reinterpret_cast<CacheObject*>(self); }
 
+// The engine of `self` for methods and slots of CacheCore, whose `self` CPython has already
+// checked to be a CacheCore (method descriptors and type slots do): only __init__ may be
+// missing.
+PyEngine* own_engine(PyObject* self) noexcept {
+  PyEngine* engine = as_cache(self)->engine.get();
+  if (engine == nullptr) [[unlikely]] {
+    PyErr_SetString(PyExc_RuntimeError, "SmartCache.__init__ was not called");
+  }
+  return engine;
+}
+
 // KeyError(key), as dict raises it: a tuple key is wrapped, not unpacked into the arguments.
 void set_key_error(PyObject* key) {
   PyObject* args = PyTuple_Pack(1, key);
@@ -172,7 +183,7 @@ bool parse_fast(const char* fname, PyObject* const* args, Py_ssize_t nargs, PyOb
 }
 
 PyObject* get_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
-  PyEngine* engine = engine_of(self);
+  PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
   PyObject* key;
   PyObject* fallback = Py_None;
@@ -191,7 +202,7 @@ PyObject* get_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs, Py
 }
 
 PyObject* peek_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  PyEngine* engine = engine_of(self);
+  PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
   if (nargs != 2) {
     PyErr_SetString(PyExc_TypeError, "_peek() takes exactly two arguments (key, default)");
@@ -203,7 +214,7 @@ PyObject* peek_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
 }
 
 PyObject* put_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
-  PyEngine* engine = engine_of(self);
+  PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
   PyObject* slots[3] = {nullptr, nullptr, nullptr};
   if (kwnames == nullptr && nargs == 2) {
@@ -221,7 +232,7 @@ PyObject* put_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs, Py
 // contains / remove / pop share this: fn(engine, probe) on the resolved key.
 template <class Fn>
 PyObject* keyed(PyObject* self, PyObject* key, Fn&& fn) {
-  PyEngine* engine = engine_of(self);
+  PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
   ReleaseScope scope;
   PyKey probe;
@@ -273,7 +284,7 @@ PyObject* setdefault_method(PyObject* self, PyObject* const* args, Py_ssize_t na
   }
   PyObject* fallback = nargs == 2 ? args[1] : Py_None;
   CacheObject* cache = as_cache(self);
-  PyEngine* engine = engine_of(self);
+  PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
   ReleaseScope scope;
   PyKey probe;
@@ -304,7 +315,7 @@ PyObject* setdefault_method(PyObject* self, PyObject* const* args, Py_ssize_t na
 }
 
 PyObject* size_method(PyObject* self, PyObject*) {
-  PyEngine* engine = engine_of(self);
+  PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
   return PyLong_FromSize_t(engine->size());
 }
@@ -312,13 +323,13 @@ PyObject* size_method(PyObject* self, PyObject*) {
 // ---- Slots ------------------------------------------------------------------------------
 
 Py_ssize_t length_slot(PyObject* self) {
-  PyEngine* engine = engine_of(self);
+  PyEngine* engine = own_engine(self);
   if (engine == nullptr) return -1;
   return static_cast<Py_ssize_t>(engine->size());
 }
 
 PyObject* subscript_slot(PyObject* self, PyObject* key) {
-  PyEngine* engine = engine_of(self);
+  PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
   PyObject* value = cache_lookup(*engine, key, true);
   if (value == nullptr && !PyErr_Occurred()) set_key_error(key);
@@ -326,7 +337,7 @@ PyObject* subscript_slot(PyObject* self, PyObject* key) {
 }
 
 int ass_subscript_slot(PyObject* self, PyObject* key, PyObject* value) {
-  PyEngine* engine = engine_of(self);
+  PyEngine* engine = own_engine(self);
   if (engine == nullptr) return -1;
   if (value != nullptr) return cache_store(self, *engine, key, value, std::nullopt);
   PyObject* removed =
