@@ -58,27 +58,31 @@ class SingleFlight:
         and storing it (with ``ttl_seconds``) unless another thread is already doing so."""
         me = threading.get_ident()
         while True:
-            with self._lock:
-                flight = self._flights.get(key)
-                leader = flight is None
-                if leader:
-                    flight = _Flight(me)
-                    self._flights[key] = flight
-            assert flight is not None
-            if leader:
-                try:
+            mine = _Flight(me)
+            flight: _Flight | None = None
+            try:
+                with self._lock:
+                    flight = self._flights.get(key)
+                    if flight is None or flight.done.is_set():  # a done flight is stale
+                        self._flights[key] = flight = mine
+                if flight is mine:
                     # The previous leader may have stored it just before we registered.
                     value = cache._peek(key, _MISSING)
                     if value is _MISSING:
                         value = function(*args, **kwargs) if kwargs else function(*args)
                         cache.put(key, value, ttl_seconds)
-                    flight.value = value
+                    mine.value = value
                     return value
-                finally:
+            finally:
+                # First wake the waiters (whatever interrupted us, e.g. KeyboardInterrupt, they
+                # must not wait for a flight nobody runs), then unregister; a flight left
+                # registered but done is replaced by the next caller.
+                mine.done.set()
+                if flight is mine:
                     with self._lock:
-                        if self._flights.get(key) is flight:
+                        if self._flights.get(key) is mine:
                             del self._flights[key]
-                    flight.done.set()
+            assert flight is not None
             if flight.owner == me:  # recursion on the same key: waiting would deadlock
                 value = function(*args, **kwargs) if kwargs else function(*args)
                 cache.put(key, value, ttl_seconds)

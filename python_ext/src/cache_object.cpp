@@ -12,6 +12,8 @@
 
 #include <structmember.h>
 
+#include <cxxabi.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <exception>
@@ -36,9 +38,11 @@ class Candidates {
   Candidates() = default;
   Candidates(const Candidates&) = delete;
   Candidates& operator=(const Candidates&) = delete;
-  ~Candidates() { clear(); }
+  // Not noexcept: a decref may run Python code, and a thread the interpreter ends there
+  // (pthread_exit at finalization) unwinds through here.
+  ~Candidates() noexcept(false) { clear(); }
 
-  void clear() noexcept {
+  void clear() {
     for (PyObject* k : keys_) Py_DECREF(k);  // no engine lock is held here
     keys_.clear();
   }
@@ -243,6 +247,8 @@ PyObject* keyed(PyObject* self, PyObject* key, Fn&& fn) {
                                     [&](const PyKey& p) { return fn(*engine, p); });
     if (!result) return nullptr;
     return *result;
+  } catch (const abi::__forced_unwind&) {
+    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
   } catch (...) {
     set_python_error_from_current_exception();
     return nullptr;
@@ -292,22 +298,29 @@ PyObject* setdefault_method(PyObject* self, PyObject* const* args, Py_ssize_t na
   if (engine->default_ttl()) ensure_swept(cache);
   try {
     Candidates candidates;
+    std::optional<PyRef> existing;
     const auto always = [](const PyEngine::EntryChain&) { return true; };
-    for (;;) {
-      std::optional<PyRef> existing;
-      auto result = with_resolved_key(*engine, probe, candidates, [&](const PyKey& p) {
-        return p.resolved() ? engine->put_guarded(p, PyRef::borrow(fallback), std::nullopt,
-                                                  PyEngine::WriteMode::kIfAbsent,
-                                                  candidates.may_join(), &existing)
-                            : engine->put_guarded(p, PyRef::borrow(fallback), std::nullopt,
-                                                  PyEngine::WriteMode::kIfAbsent, always,
-                                                  &existing);
-      });
-      if (!result) return nullptr;
-      if (*result == PyEngine::PutResult::kRefused) continue;  // the chain changed: resolve again
-      if (existing) return existing->new_reference();
-      return Py_NewRef(fallback);
+    auto result = PyEngine::PutResult::kRefused;
+    if (probe.kind() == KeyKind::kSafe) {
+      try {
+        result = engine->put_guarded(probe, PyRef::borrow(fallback), std::nullopt,
+                                     PyEngine::WriteMode::kIfAbsent, always, &existing);
+      } catch (const Undecided&) {
+      }
     }
+    // Slow path: resolve outside the lock, then write if the chain is still the one compared;
+    // if it changed meanwhile, resolve again.
+    while (result == PyEngine::PutResult::kRefused) {
+      if (!resolve(*engine, probe, candidates)) return nullptr;
+      existing.reset();
+      result = engine->put_guarded(probe, PyRef::borrow(fallback), std::nullopt,
+                                   PyEngine::WriteMode::kIfAbsent, candidates.may_join(),
+                                   &existing);
+    }
+    if (existing) return existing->new_reference();
+    return Py_NewRef(fallback);
+  } catch (const abi::__forced_unwind&) {
+    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
   } catch (...) {
     set_python_error_from_current_exception();
     return nullptr;
@@ -381,7 +394,9 @@ int clear_slot(PyObject* self) {
     ReleaseScope scope;
     try {
       cache->engine->clear();
-    } catch (...) {
+    } catch (const abi::__forced_unwind&) {
+    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
+  } catch (...) {
       PyErr_Clear();
     }
   }
@@ -441,6 +456,8 @@ int init_slot(PyObject* self, PyObject* args, PyObject* kwds) {
   }
   try {
     cache->engine = std::make_unique<PyEngine>(config);
+  } catch (const abi::__forced_unwind&) {
+    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
   } catch (...) {
     set_python_error_from_current_exception();
     return -1;
@@ -520,6 +537,8 @@ PyObject* cache_lookup(PyEngine& engine, PyObject* key, bool count) {
       }
     }
     return lookup_resolved(engine, probe, count);
+  } catch (const abi::__forced_unwind&) {
+    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
   } catch (...) {
     set_python_error_from_current_exception();
     return nullptr;
@@ -550,6 +569,8 @@ int cache_store(PyObject* self, PyEngine& engine, PyObject* key, PyObject* value
                                              candidates.may_join());
       if (result != PyEngine::PutResult::kRefused) return 0;
     }
+  } catch (const abi::__forced_unwind&) {
+    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
   } catch (...) {
     set_python_error_from_current_exception();
     return -1;
@@ -561,6 +582,8 @@ void ensure_swept(CacheObject* self) {
   try {
     Sweeper::instance().add(self->engine.get());
     self->swept = true;
+  } catch (const abi::__forced_unwind&) {
+    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
   } catch (...) {
     // No background thread: expired entries are still removed by reads, writes and cleanup().
   }

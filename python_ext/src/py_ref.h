@@ -71,7 +71,7 @@ inline void release_later(PyObject* object) noexcept {
 }
 
 // Decrefs what other threads left in the graveyard. GIL held, no engine lock held.
-inline void drain_graveyard() noexcept {
+inline void drain_graveyard() {
   detail::Graveyard& yard = detail::graveyard();
   if (!yard.nonempty.load(std::memory_order_acquire)) return;
   std::vector<PyObject*> objects;
@@ -92,7 +92,9 @@ class ReleaseScope {
   ReleaseScope() noexcept : state_(detail::release_state()) { ++state_.depth; }
   ReleaseScope(const ReleaseScope&) = delete;
   ReleaseScope& operator=(const ReleaseScope&) = delete;
-  ~ReleaseScope() {
+  // noexcept(false): the decrefs may run Python code; a daemon thread that the interpreter
+  // ends there at finalization (pthread_exit) must be able to unwind through this frame.
+  ~ReleaseScope() noexcept(false) {
     if (state_.depth > 1) {
       --state_.depth;
       return;
