@@ -12,8 +12,9 @@ import os
 from . import _core
 from ._cached import CacheInfo, cached
 from ._smartcache import EvictionPolicy, SmartCache
+from .tiered import TieredCache
 
-__all__ = ["CacheInfo", "EvictionPolicy", "SmartCache", "cached"]
+__all__ = ["CacheInfo", "EvictionPolicy", "SmartCache", "TieredCache", "cached"]
 __version__ = "0.1.0"
 
 # The background expiry thread must not run across fork() (the child would inherit its

@@ -6,6 +6,8 @@
 CUCKOOCACHE_DEB_PACKAGES=(
   cmake g++ make ninja-build
   libcuckoo-dev libboost-test-dev libbenchmark-dev libboost-python-dev zlib1g-dev
+  # TieredCache tests: a throwaway Redis server (tests/python/tiered_support.py)
+  redis-server
 )
 
 cuckoocache_pkg_installed() {
@@ -37,7 +39,7 @@ cuckoocache_ensure_deps() {
 }
 
 # Python side: a virtual environment with the build and test tools (from PyPI).
-CUCKOOCACHE_PY_TOOLS=(scikit-build-core pytest pytest-timeout hypothesis)
+CUCKOOCACHE_PY_TOOLS=(scikit-build-core pytest pytest-timeout hypothesis redis)
 
 # cuckoocache_pip <venv> <pip args...>: pip of that venv, quiet, without the version nag.
 cuckoocache_pip() {

@@ -1,0 +1,292 @@
+"""Helpers for test_tiered.py: a throwaway redis-server, and a worker process driving a
+TieredCache over a line protocol.
+
+``RedisServer`` starts Debian's ``redis-server`` on a free loopback port, with no persistence,
+in a temporary directory, and can kill, pause (SIGSTOP), resume and restart it on the same
+port. ``python tiered_support.py worker URL NAMESPACE [lock]`` runs a TieredCache in its own
+process and answers one JSON command per stdin line with one JSON line on stdout; ``Worker``
+is the test side of that.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+LOOPBACK = "127.0.0.1"
+
+
+def find_redis_server() -> str | None:
+    """The redis-server executable, or None."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    for candidate in (
+        "/usr/bin/redis-server",
+        "/usr/sbin/redis-server",
+        "/usr/local/bin/redis-server",
+    ):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    """A TCP port that was free on the loopback interface a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+def ping(port: int, timeout: float = 0.2) -> bool:
+    """Whether a Redis server answers PING on the loopback port (raw RESP, no client)."""
+    try:
+        with socket.create_connection((LOOPBACK, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class RedisServer:
+    """One redis-server process on 127.0.0.1, no persistence, stopped by ``stop()``."""
+
+    def __init__(self, executable: str, cluster: bool = False) -> None:
+        self.executable = executable
+        self.cluster = cluster
+        self.dir = Path(tempfile.mkdtemp(prefix="cuckoocache-redis-"))
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{LOOPBACK}:{self.port}/0"
+
+    def _command(self) -> list[str]:
+        cmd = [
+            self.executable,
+            "--port", str(self.port),
+            "--bind", LOOPBACK,
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self.dir),
+            "--daemonize", "no",
+            "--protected-mode", "yes",
+            "--loglevel", "warning",
+            "--logfile", str(self.dir / "redis.log"),
+        ]  # fmt: skip
+        if self.cluster:
+            cmd += [
+                "--cluster-enabled", "yes",
+                "--cluster-config-file", str(self.dir / f"nodes-{self.port}.conf"),
+            ]  # fmt: skip
+        return cmd
+
+    def start(self, same_port: bool = False, timeout: float = 15.0) -> None:
+        """Starts the server (on a new free port unless same_port) and waits for PING."""
+        attempts = 1 if same_port else 5
+        for _ in range(attempts):
+            if not same_port:
+                self.port = free_port()
+            self.process = subprocess.Popen(
+                self._command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    break  # exited: port taken meanwhile, or a bad option
+                if ping(self.port):
+                    if self.cluster:
+                        self._assign_all_slots()
+                    return
+                time.sleep(0.02)
+            self.kill()
+        log = self.dir / "redis.log"
+        detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        raise RuntimeError(f"redis-server did not start on port {self.port}: {detail}")
+
+    def _assign_all_slots(self) -> None:
+        import redis
+
+        client = redis.Redis(host=LOOPBACK, port=self.port)
+        try:
+            client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                info = client.execute_command("CLUSTER", "INFO")
+                text = info.decode() if isinstance(info, bytes) else str(info)
+                if "cluster_state:ok" in text:
+                    return
+                time.sleep(0.05)
+            raise RuntimeError("single-node cluster did not reach cluster_state:ok")
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        """SIGKILL (a crash): no shutdown, connections reset."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def pause(self) -> None:
+        """SIGSTOP: the server accepts connections but answers nothing (a hung server)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        """Stops the server for good and removes its directory."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def wait_until(predicate: Any, timeout: float, interval: float = 0.005) -> float:
+    """Polls predicate() until it is true; returns the seconds it took, or raises
+    AssertionError after timeout seconds."""
+    start = time.monotonic()
+    deadline = start + timeout
+    while True:
+        if predicate():
+            return time.monotonic() - start
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+# ---- worker process -----------------------------------------------------------------------------
+
+
+class Worker:
+    """A TieredCache in another process, driven over stdin/stdout (JSON lines)."""
+
+    def __init__(self, url: str, namespace: str, lock: bool = False) -> None:
+        args = [sys.executable, __file__, "worker", url, namespace] + (["lock"] if lock else [])
+        self.process = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        ready = self.call("ping")
+        assert ready == "pong", ready
+
+    def call(self, op: str, *args: Any, timeout: float = 60.0) -> Any:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write((json.dumps([op, *args]) + "\n").encode())
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+            raise RuntimeError(f"worker died: {err[-3000:]}")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"worker error: {reply['error']}")
+        return reply["ok"]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.call("exit")
+            except Exception:
+                pass
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _worker_main(url: str, namespace: str, lock: bool) -> None:
+    import redis
+    from cuckoocache import SmartCache
+    from cuckoocache.tiered import TieredCache
+
+    tier = TieredCache(
+        SmartCache(1000),
+        url,
+        namespace=namespace,
+        serializer="json",
+        cross_instance_lock=lock,
+        lock_wait_seconds=30.0,
+    )
+    counter = redis.Redis.from_url(url)
+
+    def slow_compute(key: str, seconds: float) -> Any:
+        counter.incr(f"computations:{namespace}:{key}")
+        time.sleep(seconds)
+        return f"computed-{key}"
+
+    for line in sys.stdin:
+        op, *args = json.loads(line)
+        try:
+            if op == "ping":
+                result: Any = "pong"
+            elif op == "exit":
+                print(json.dumps({"ok": None}), flush=True)
+                break
+            elif op == "get":
+                result = tier.get(args[0])
+            elif op == "put":
+                tier.put(args[0], args[1])
+                result = None
+            elif op == "delete":
+                result = tier.remove(args[0])
+            elif op == "local_contains":
+                result = tier.local.contains(args[0])
+            elif op == "wait_local_gone":
+                # Seconds until the key left the local tier (or None on timeout).
+                key, timeout = args
+                start = time.monotonic()
+                result = None
+                while time.monotonic() - start < timeout:
+                    if not tier.local.contains(key):
+                        result = time.monotonic() - start
+                        break
+                    time.sleep(0.0005)
+            elif op == "get_or_set_at":
+                # Waits until the wall-clock time args[1], then get_or_set with a slow factory.
+                key, at, seconds = args
+                time.sleep(max(0.0, at - time.time()))
+                result = tier.get_or_set(key, functools.partial(slow_compute, key, seconds))
+            elif op == "stats":
+                result = {k: v for k, v in tier.stats().items() if k != "policy"}
+            else:
+                raise ValueError(f"unknown op {op!r}")
+            print(json.dumps({"ok": result}), flush=True)
+        except Exception as e:
+            print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
+    tier.close()
+    counter.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 4 and sys.argv[1] == "worker":
+        _worker_main(sys.argv[2], sys.argv[3], len(sys.argv) > 4 and sys.argv[4] == "lock")
+    else:
+        print(__doc__)
+        sys.exit(2)
