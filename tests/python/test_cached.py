@@ -633,14 +633,8 @@ def test_recursive_fibonacci_200() -> None:
     assert fib(150) == _fib_expected(150)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="package bug: each recursion level of a @cached function costs ~5 Python frames "
-    "(loader, SingleFlight.load, _lead, lambda, function), so fib(200) exceeds the default "
-    "recursion limit of 1000; functools.lru_cache computes it",
-)
 def test_recursive_fibonacci_200_default_recursion_limit() -> None:
+    # As deep as functools.lru_cache goes under the default recursion limit.
     @functools.lru_cache(maxsize=1000)
     def reference(n: int) -> int:
         return n if n < 2 else reference(n - 1) + reference(n - 2)

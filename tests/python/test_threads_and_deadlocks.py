@@ -609,10 +609,10 @@ def _interrupt_at_event(n: int, call: Callable[[], Any]) -> bool:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="package bug: a KeyboardInterrupt arriving in SingleFlight.load between "
-    "registering the flight and entering _lead's try (or in _lead's finally before "
-    "done.set()) leaves the flight registered and never done: every later load of that key "
-    "waits forever",
+    reason="package bug: a KeyboardInterrupt (Ctrl-C) arriving in SingleFlight.load after "
+    "the flight is registered and before the leader's try block (or in its finally before "
+    "flight.done.set()) leaves the flight registered and never done: every later load of "
+    "that key, from any thread, waits forever",
 )
 @pytest.mark.timeout(120, method="thread")
 @pytest.mark.parametrize("via", ["get_or_set", "cached"])
