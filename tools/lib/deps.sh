@@ -8,6 +8,8 @@ CUCKOOCACHE_DEB_PACKAGES=(
   libcuckoo-dev libboost-test-dev libbenchmark-dev libboost-python-dev zlib1g-dev
   # TieredCache tests: a throwaway Redis server (tests/python/tiered_support.py)
   redis-server
+  # tools/test's fuzz stage: clang and its libFuzzer/sanitizer runtimes (Debian 12: clang 14)
+  clang libclang-rt-14-dev
 )
 
 cuckoocache_pkg_installed() {
