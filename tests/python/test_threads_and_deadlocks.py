@@ -101,8 +101,8 @@ def run_scenario(name: str, timeout: float = 60.0) -> None:
 class SlowKey:
     """Every instance hashes alike; __eq__ lets other threads run in the middle of it.
 
-    Only user keys share the chain here: an int with the same hash in it makes setdefault
-    spin (see test_setdefault_safe_key_while_chain_changes)."""
+    Only user keys share the chain here; test_colliding_safe_and_foreign_keys_from_8_threads
+    adds the int 42 (in a subprocess: the bug it found spun holding the GIL)."""
 
     __slots__ = ("v",)
 
@@ -168,22 +168,14 @@ def test_colliding_keys_with_gil_releasing_eq_from_8_threads(fast_switching: Non
         assert value[0] == k.v
 
 
-SETDEFAULT_SPIN = (
-    "package bug: setdefault() with a key compared in C (int, str, tuple, ...) whose chain also "
-    "holds a key with a Python __eq__ loops forever, holding the GIL and allocating, when the "
-    "chain changes while that __eq__ runs: after the first resolve() the probe stays resolved, "
-    "later iterations take the fast path with the stale candidates and put_guarded refuses "
-    "every time (cache_object.cpp setdefault_method; cache_store re-resolves, setdefault does not)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=SETDEFAULT_SPIN)
+# setdefault() of a key compared in C (an int) in a chain that also holds keys with a Python
+# __eq__, while that chain changes during the comparison: it once looped forever holding the
+# GIL (a stale resolved probe refused by put_guarded on every retry).
 @pytest.mark.timeout(60, method="thread")
 def test_setdefault_safe_key_while_chain_changes() -> None:
     run_scenario("setdefault_safe_key_chain_changes", timeout=5)
 
 
-@pytest.mark.xfail(strict=True, reason=SETDEFAULT_SPIN)
 @pytest.mark.timeout(60, method="thread")
 def test_colliding_safe_and_foreign_keys_from_8_threads() -> None:
     run_scenario("colliding_safe_and_foreign_keys_threads", timeout=10)
@@ -512,13 +504,6 @@ def test_interpreter_exit_with_daemon_threads_using_caches() -> None:
         run_scenario("exit_plain", timeout=30)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: a daemon thread that runs Python code (__eq__, __hash__, __del__) "
-    "from inside the binding when the interpreter finalizes is ended by pthread_exit; the "
-    "forced unwind is swallowed by a catch (...) ('FATAL: exception not rethrown') or hits a "
-    "noexcept frame ('terminate called without an active exception'): abort, exit code 134",
-)
 @pytest.mark.timeout(120, method="thread")
 def test_interpreter_exit_with_daemon_threads_using_user_keys_and_values() -> None:
     for name in ("exit_user_eq_only", "exit_user_objects", "exit_user_objects"):
@@ -578,42 +563,37 @@ def test_keyboard_interrupt_in_factory_waiters_retry(via: str) -> None:
 
 
 def _interrupt_at_event(n: int, call: Callable[[], Any]) -> bool:
-    """Runs call() raising KeyboardInterrupt at the n-th line or call event of the package's
-    Python code, as a Ctrl-C arriving there would. Returns whether it was raised."""
+    """Runs call() raising KeyboardInterrupt at the n-th point of the package's Python code
+    where CPython can deliver an asynchronous exception (a Ctrl-C): a function's entry, and
+    just after a call returns (profile events call, return and c_return). Returns whether it
+    was raised."""
     package_dir = str(Path(sys.modules["cuckoocache"].__file__ or "").parent)
     count = 0
     fired = False
 
-    def tracer(frame: Any, event: str, arg: Any) -> Any:
+    def profiler(frame: Any, event: str, arg: Any) -> None:
         nonlocal count, fired
+        if fired or event not in ("call", "return", "c_return"):
+            return
         if not frame.f_code.co_filename.startswith(package_dir):
-            return None
-        if event in ("call", "line") and not fired:
-            count += 1
-            if count == n:
-                fired = True
-                raise KeyboardInterrupt
-        return tracer
+            return
+        count += 1
+        if count == n:
+            fired = True
+            raise KeyboardInterrupt
 
-    old = sys.gettrace()
-    sys.settrace(tracer)
+    old = sys.getprofile()
+    sys.setprofile(profiler)
     try:
         call()
     except KeyboardInterrupt:
         if not fired:
             raise
     finally:
-        sys.settrace(old)
+        sys.setprofile(old)
     return fired
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: a KeyboardInterrupt (Ctrl-C) arriving in SingleFlight.load after "
-    "the flight is registered and before the leader's try block (or in its finally before "
-    "flight.done.set()) leaves the flight registered and never done: every later load of "
-    "that key, from any thread, waits forever",
-)
 @pytest.mark.timeout(120, method="thread")
 @pytest.mark.parametrize("via", ["get_or_set", "cached"])
 def test_keyboard_interrupt_anywhere_leaves_key_loadable(via: str) -> None:
