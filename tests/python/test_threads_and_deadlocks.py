@@ -504,10 +504,21 @@ def test_interpreter_exit_with_daemon_threads_using_caches() -> None:
         run_scenario("exit_plain", timeout=30)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="package bug: a daemon thread ended by the interpreter at exit (pthread_exit in "
+    "PyEval_RestoreThread, after a Python __eq__ dropped the GIL) unwinds through "
+    "~Candidates / ~ReleaseScope, which Py_DECREF without the GIL: a key freed there "
+    "crashes the process (SIGSEGV in subtype_dealloc from Candidates::~Candidates)",
+)
 @pytest.mark.timeout(120, method="thread")
 def test_interpreter_exit_with_daemon_threads_using_user_keys_and_values() -> None:
-    for name in ("exit_user_eq_only", "exit_user_objects", "exit_user_objects"):
-        run_scenario(name, timeout=30)
+    # Daemon threads running a Python __hash__/__eq__/__del__ from inside the binding when
+    # the interpreter exits: once an abort (a swallowed forced unwind), then a crash.
+    run_scenario("exit_user_eq_only", timeout=30)
+    run_scenario("exit_user_objects", timeout=30)
+    for _ in range(8):  # a crash depends on timing: more than half of the runs crash
+        run_scenario("exit_unwind_decref", timeout=30)
 
 
 # ---- KeyboardInterrupt and single-flight ---------------------------------------------------

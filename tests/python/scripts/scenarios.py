@@ -406,6 +406,43 @@ def exit_user_eq_only() -> None:
     time.sleep(0.2)
 
 
+class ChurnKey:
+    """Few hash values, so chains are long and change all the time; __eq__ drops the GIL."""
+
+    __slots__ = ("pad", "v")
+
+    def __init__(self, v: int) -> None:
+        self.v = v
+        self.pad = [v]  # a container: its deallocation touches the collector's lists
+
+    def __hash__(self) -> int:
+        return self.v % 4
+
+    def __eq__(self, other: object) -> bool:
+        time.sleep(0)
+        return isinstance(other, ChurnKey) and other.v == self.v
+
+
+@scenario
+def exit_unwind_decref() -> None:
+    """32 daemon threads inside the slow path (holding references to keys compared outside
+    the engine locks) when the interpreter exits: the threads it ends must not touch
+    reference counts on their way out."""
+    cache = SmartCache(max_size=8)
+
+    def hammer(t: int) -> None:
+        i = t
+        while True:
+            cache.put(ChurnKey(i % 40), [i])
+            cache.get(ChurnKey((i * 7) % 40))
+            cache.pop(ChurnKey((i * 3) % 40), None)
+            i += 1
+
+    for t in range(32):
+        threading.Thread(target=hammer, args=(t,), daemon=True).start()
+    time.sleep(0.2)
+
+
 def main() -> None:
     # A runaway scenario (a spin that keeps allocating) must not take the machine with it.
     limit = 4 << 30
