@@ -43,7 +43,11 @@ class Candidates {
   ~Candidates() noexcept(false) { clear(); }
 
   void clear() {
-    for (PyObject* k : keys_) Py_DECREF(k);  // no engine lock is held here
+    // No engine lock is held here. Without the GIL only while the exiting interpreter ends
+    // this (daemon) thread: leave the references to the process's exit then.
+    if (!keys_.empty() && holds_gil()) {
+      for (PyObject* k : keys_) Py_DECREF(k);
+    }
     keys_.clear();
   }
   void add(PyObject* k) {

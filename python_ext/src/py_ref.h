@@ -70,10 +70,14 @@ inline void release_later(PyObject* object) noexcept {
   }
 }
 
+// Whether this thread holds the GIL. False on a daemon thread that the exiting interpreter is
+// ending (pthread_exit while it waited for the GIL): its unwinding must not decref.
+inline bool holds_gil() noexcept { return PyGILState_Check() != 0; }
+
 // Decrefs what other threads left in the graveyard. GIL held, no engine lock held.
 inline void drain_graveyard() {
   detail::Graveyard& yard = detail::graveyard();
-  if (!yard.nonempty.load(std::memory_order_acquire)) return;
+  if (!yard.nonempty.load(std::memory_order_acquire) || !holds_gil()) return;
   std::vector<PyObject*> objects;
   {
     std::lock_guard<std::mutex> lock(yard.mutex);
@@ -104,6 +108,13 @@ class ReleaseScope {
     // Indexed, not iterated: re-entrant releases append (and may reallocate). The list keeps
     // its capacity, so steady-state calls do not allocate.
     std::vector<PyObject*>& pending = state_.pending;
+    if (!pending.empty() && !holds_gil()) {
+      // Only while a daemon thread is being ended by the exiting interpreter (its forced
+      // unwind runs this without the GIL): leave the objects to the process's exit.
+      pending.clear();
+      --state_.depth;
+      return;
+    }
     for (std::size_t i = 0; i < pending.size(); ++i) Py_DECREF(pending[i]);
     pending.clear();
     --state_.depth;

@@ -504,13 +504,6 @@ def test_interpreter_exit_with_daemon_threads_using_caches() -> None:
         run_scenario("exit_plain", timeout=30)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: a daemon thread ended by the interpreter at exit (pthread_exit in "
-    "PyEval_RestoreThread, after a Python __eq__ dropped the GIL) unwinds through "
-    "~Candidates / ~ReleaseScope, which Py_DECREF without the GIL: a key freed there "
-    "crashes the process (SIGSEGV in subtype_dealloc from Candidates::~Candidates)",
-)
 @pytest.mark.timeout(120, method="thread")
 def test_interpreter_exit_with_daemon_threads_using_user_keys_and_values() -> None:
     # Daemon threads running a Python __hash__/__eq__/__del__ from inside the binding when
