@@ -44,7 +44,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Union, cast
 
 from . import _core
 from ._cached import CacheInfo
@@ -85,7 +85,10 @@ _FAILED: Any = object()  # an L2 call that failed (already counted and handled)
 # which no encoded key starts with.
 
 # The marker object @cached puts between positional and keyword arguments.
-_KW_MARK: Any = _core.make_key((), {"_": 0}, False)[0]
+_KW_MARK: Any = cast(tuple[Any, ...], _core.make_key((), {"_": 0}, False))[0]
+
+# Validates a TTL like SmartCache does (TypeError/ValueError naming ttl_seconds).
+_check_ttl: Callable[[float], None] = cast(Any, _core)._check_ttl
 
 
 def _encode_into(key: Any, out: list[bytes]) -> None:
@@ -138,8 +141,6 @@ def encode_key(key: Hashable) -> bytes:
     Equal keys (dict rules: ``1 == 1.0 == True``) give equal bytes. TypeError for a key of a
     type that has no canonical encoding (see the module docstring).
     """
-    if type(key) is str:
-        return b"s:" + str.encode(key, "utf-8", "surrogatepass")  # type: ignore[arg-type]
     if isinstance(key, str):
         return b"s:" + str.encode(key, "utf-8", "surrogatepass")
     out: list[bytes] = []
@@ -366,8 +367,9 @@ class TieredCache:
     - ``timeout``: seconds before a Redis call counts as failed (default 0.05). For a URL or a
       ``redis.Redis`` client, TieredCache uses its own connection pool with this timeout and
       no retries (same address and credentials as the client); ``timeout=None`` uses a passed
-      client exactly as it is. A ``RedisCluster`` client is always used as it is: give it a
-      short ``socket_timeout`` and few retries yourself.
+      client exactly as it is. A ``RedisCluster`` client, and a client with a special pool
+      (Sentinel), are always used as they are: give them a short ``socket_timeout`` and no
+      retries yourself.
     - ``cross_instance_lock``: on a miss in both tiers, take a Redis lock (``SET NX PX``,
       held at most ``lock_ttl_seconds``) so that one instance computes and the others wait
       (at most ``lock_wait_seconds``, then they compute themselves).
@@ -376,6 +378,8 @@ class TieredCache:
       ``redis.ConnectionError``.
     - ``health_check_interval``: how often the listener pings Redis (seconds); a subscription
       that does not answer for three intervals counts as lost.
+    - ``failure_threshold``: consecutive failed reads that open the breaker (default 3). A
+      failed write or delete opens it at once (its invalidation could not be published).
 
     The mapping API is SmartCache's: ``get``, ``put``, ``[]``, ``in``, ``del``, ``pop``,
     ``setdefault``, ``update``, ``get_or_set``, ``remove``, ``contains``, ``clear``,
@@ -395,6 +399,8 @@ class TieredCache:
         "_dumps",
         "_epoch",
         "_errors",
+        "_fail_streak",
+        "_failure_threshold",
         "_flight",
         "_flight_store",
         "_forked",
@@ -450,6 +456,7 @@ class TieredCache:
         lock_wait_seconds: float = 10.0,
         raise_on_error: bool = False,
         health_check_interval: float = 1.0,
+        failure_threshold: int = 3,
         connect_wait_seconds: float = 2.0,
     ) -> None:
         name, dumps, loads = _resolve_serializer(serializer)
@@ -465,11 +472,13 @@ class TieredCache:
         if ttl_seconds is _UNSET:
             ttl_seconds = local.get_ttl()
         elif ttl_seconds is not None:
-            _core._check_ttl(ttl_seconds)
+            _check_ttl(ttl_seconds)
         if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
             raise ValueError(
                 f"timeout must be a positive number of seconds or None, not {timeout!r}"
             )
+        if not isinstance(failure_threshold, int) or failure_threshold < 1:
+            raise ValueError(f"failure_threshold must be a positive int, not {failure_threshold!r}")
         for arg, v in (
             ("lock_ttl_seconds", lock_ttl_seconds),
             ("lock_wait_seconds", lock_wait_seconds),
@@ -525,6 +534,8 @@ class TieredCache:
         self._tomb: set[bytes] = set()
         self._tomb_overflow = False
         self._ok = False
+        self._fail_streak = 0
+        self._failure_threshold = int(failure_threshold)
         self._closed = False
         self._forked = False
         self._decorated = False
@@ -563,7 +574,7 @@ class TieredCache:
         """Whether ``key`` is in the local tier or in Redis (does not fill the local tier)."""
         if self._lcontains(key):
             return True
-        return self._l2_exists(key)  # type: ignore[arg-type]
+        return self._l2_exists(key)
 
     contains = __contains__
 
@@ -610,7 +621,9 @@ class TieredCache:
         data = self._pack(default, ttl)
         if not self._ok:
             return self._local_only_write(key, rkey, lambda: self.local.setdefault(key, default))
-        old = self._call(self._setnx_script, keys=[rkey], args=self._write_args(data, ttl, rkey))
+        old = self._call_write(
+            self._setnx_script, keys=[rkey], args=self._write_args(data, ttl, rkey)
+        )
         if old is _FAILED:
             return self._local_only_write(key, rkey, lambda: self.local.setdefault(key, default))
         if old is None:  # stored by us
@@ -659,9 +672,10 @@ class TieredCache:
         try:
             self._clear_l2()
         except self._errors as e:
-            self._l2_failed(e)
+            self._count(_L2_ERRORS)
             with self._lock:
                 self._tomb_overflow = True
+            self._l2_failed(e)
             if self._raise:
                 raise
 
@@ -697,7 +711,7 @@ class TieredCache:
         instances with ``cross_instance_lock=True``. If ``factory`` raises, nothing is stored
         and the exception propagates; if its result cannot be serialized, TypeError."""
         if ttl_seconds is not None:
-            _core._check_ttl(ttl_seconds)
+            _check_ttl(ttl_seconds)
         value = self._lget(key, _MISSING)
         if value is not _MISSING:
             return value
@@ -850,12 +864,34 @@ class TieredCache:
         )
 
     def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Runs one Redis call; on failure counts it, opens the breaker and returns _FAILED
-        (or raises, with raise_on_error)."""
+        """Runs one Redis read (or a write that needs no invalidation); on failure counts it
+        and returns _FAILED (or raises, with raise_on_error). ``_failure_threshold``
+        consecutive failures open the breaker (local-only until the listener recovers)."""
         try:
             result = fn(*args, **kwargs)
         except self._errors as e:
             self._count(_L2_RTT)
+            self._count(_L2_ERRORS)
+            self._fail_streak += 1
+            if self._fail_streak >= self._failure_threshold:
+                self._l2_failed(e)
+            if self._raise:
+                raise
+            return _FAILED
+        if self._fail_streak:
+            self._fail_streak = 0
+        with self._counts_lock:
+            self._counts[_L2_RTT] += 1
+        return result
+
+    def _call_write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Runs a Redis write that publishes an invalidation. A failure opens the breaker at
+        once: the key is remembered and deleted everywhere on recovery."""
+        try:
+            result = fn(*args, **kwargs)
+        except self._errors as e:
+            self._count(_L2_RTT)
+            self._count(_L2_ERRORS)
             self._l2_failed(e)
             if self._raise:
                 raise
@@ -865,9 +901,9 @@ class TieredCache:
         return result
 
     def _l2_failed(self, error: BaseException) -> None:
-        self._count(_L2_ERRORS)
+        """Opens the breaker: local-only until the listener has reconnected and flushed."""
         with self._lock:
-            self._ok = False  # local-only until the listener has reconnected and flushed
+            self._ok = False
 
     def _skip(self) -> None:
         """Notes an operation that could not use Redis (raises with raise_on_error)."""
@@ -880,7 +916,7 @@ class TieredCache:
     def _ttl_for(self, ttl_seconds: float | None) -> float | None:
         if ttl_seconds is None:
             return self._ttl
-        _core._check_ttl(ttl_seconds)
+        _check_ttl(ttl_seconds)
         return ttl_seconds
 
     def _pack(self, value: Any, ttl: float | None) -> bytes:
@@ -968,7 +1004,7 @@ class TieredCache:
                     del self._watch[key]
         return _MISSING if found is _MISSING else found[0]
 
-    def _l2_exists(self, key: Hashable) -> bool:
+    def _l2_exists(self, key: object) -> bool:
         rkey = self._prefix + encode_key(key)
         if not self._ok:
             self._skip()
@@ -1072,8 +1108,15 @@ class TieredCache:
             done = False
             try:
                 if self._ok:
-                    args = self._write_args(data, ttl, rkey)
-                    done = self._call(self._set_script, keys=[rkey], args=args) is not _FAILED
+                    if explicit:
+                        args = self._write_args(data, ttl, rkey)
+                        r = self._call_write(self._set_script, keys=[rkey], args=args)
+                    else:
+                        # A value computed on a miss in both tiers: no other instance can
+                        # hold a newer one, so no invalidation message (a plain SET).
+                        px = None if ttl is None else max(1, math.ceil(ttl * 1000))
+                        r = self._call(self._redis.set, rkey, data, px=px)
+                    done = r is not _FAILED
                     if done:
                         self._count(_L2_WRITES)
                 else:
@@ -1113,7 +1156,9 @@ class TieredCache:
             try:
                 if self._ok:
                     message = self._iid + b"k" + rkey[len(self._prefix) :]
-                    raw = self._call(self._del_script, keys=[rkey], args=[self._channel, message])
+                    raw = self._call_write(
+                        self._del_script, keys=[rkey], args=[self._channel, message]
+                    )
                 else:
                     self._skip()
             finally:
@@ -1247,6 +1292,8 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
             subscriptions = 0
             last_seen = time.monotonic()
             last_ping = last_seen
+            next_recovery = 0.0
+            recovery_delay = 0.05
             del tier
             while not stop.is_set():
                 msg = pubsub.get_message(timeout=0.1)
@@ -1269,11 +1316,18 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
                     if subscriptions == 0:
                         if now - last_seen > max(3 * interval, 2.0):
                             raise tier._redis_mod.TimeoutError("no subscription confirmation")
-                    else:
-                        tier._redis.ping()
-                        tier._recover()
-                        tier._subscribed.set()
-                        delay = 0.05
+                    elif now >= next_recovery:
+                        # Subscribed, and the data path failed (or we just subscribed): check
+                        # Redis, replay the writes made meanwhile, flush, resume.
+                        try:
+                            tier._redis.ping()
+                            tier._recover()
+                            tier._subscribed.set()
+                            delay = recovery_delay = 0.05
+                        except errors:
+                            tier._count(_L2_ERRORS)
+                            next_recovery = now + recovery_delay
+                            recovery_delay = min(recovery_delay * 2, 1.0)
                 if now - last_ping >= interval:
                     pubsub.ping()
                     last_ping = now
@@ -1284,6 +1338,7 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
             tier = ref()
             if tier is None:
                 return
+            tier._count(_L2_ERRORS)
             tier._l2_failed(e)
             tier._subscribed.set()  # the first attempt is over (failed): stop waiting in __init__
             del tier
@@ -1328,9 +1383,12 @@ def _make_client(redis_mod: Any, spec: Any, timeout: float | None) -> tuple[Any,
     if isinstance(spec, RedisCluster):
         return spec, False
     if isinstance(spec, redis_mod.Redis):
-        if timeout is None:
-            return spec, False
         pool = spec.connection_pool
+        if timeout is None or type(pool) not in (
+            redis_mod.ConnectionPool,
+            redis_mod.BlockingConnectionPool,
+        ):
+            return spec, False  # as is: asked to, or a pool of its own kind (e.g. Sentinel)
         kwargs = dict(pool.connection_kwargs)
         for k in ("orig_host_address", "orig_socket_timeout", "orig_socket_connect_timeout"):
             kwargs.pop(k, None)

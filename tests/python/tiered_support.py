@@ -48,6 +48,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to SIGTERM it when the test process dies, so that a
+    test run killed by a timeout leaves no redis-server behind."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 def ping(port: int, timeout: float = 0.2) -> bool:
     """Whether a Redis server answers PING on the loopback port (raw RESP, no client)."""
     try:
@@ -100,7 +112,10 @@ class RedisServer:
             if not same_port:
                 self.port = free_port()
             self.process = subprocess.Popen(
-                self._command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                self._command(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
@@ -119,7 +134,7 @@ class RedisServer:
     def _assign_all_slots(self) -> None:
         import redis
 
-        client = redis.Redis(host=LOOPBACK, port=self.port)
+        client: Any = redis.Redis(host=LOOPBACK, port=self.port)
         try:
             client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
             deadline = time.monotonic() + 15
@@ -233,6 +248,7 @@ def _worker_main(url: str, namespace: str, lock: bool) -> None:
         serializer="json",
         cross_instance_lock=lock,
         lock_wait_seconds=30.0,
+        timeout=1.0,
     )
     counter = redis.Redis.from_url(url)
 
@@ -256,6 +272,19 @@ def _worker_main(url: str, namespace: str, lock: bool) -> None:
                 result = None
             elif op == "delete":
                 result = tier.remove(args[0])
+            elif op == "hold":
+                # Reads until the local tier keeps a copy of the expected value for 50 ms
+                # (see test_tiered.hold); False on timeout.
+                key, expected, timeout = args
+                deadline = time.monotonic() + timeout
+                result = False
+                while time.monotonic() < deadline:
+                    if tier.get(key) == expected and tier.local.contains(key):
+                        time.sleep(0.05)
+                        if tier.local.contains(key):
+                            result = True
+                            break
+                    time.sleep(0.005)
             elif op == "local_contains":
                 result = tier.local.contains(args[0])
             elif op == "wait_local_gone":

@@ -1,0 +1,580 @@
+#!/usr/bin/env python3
+"""TieredCache benchmark: local-hit cost, L2-hit cost, and a multi-process zipf workload.
+
+Three measurements (Markdown on stdout, progress on stderr):
+
+  local-hit   ns per ``get`` hit of TieredCache against SmartCache (and ``tier[k]`` against
+              ``cache[k]``, ``tier.cached`` against ``@cached``), in one process: 1,000 str
+              keys all present, loops compiled from one template, interleaved repeats, median,
+              net of the empty loop. No Redis traffic happens on these paths.
+  l2-hit      µs per TieredCache ``get`` that misses the local tier and hits Redis (value:
+              a 100-byte str, pickled; the local tier is refilled and evicts on every call)
+              against a plain redis-py ``GET`` of the same key (and ``GET`` + ``pickle.loads``).
+  invalidation  ms from a write in one process to the copy in another process's local tier
+              being dropped (median, p99, max over 200 writes).
+  zipf        4 worker processes, each making ``--requests`` read-through requests over
+              ``--keys`` keys drawn from zipf(``--zipf-s``), 1 % of them writes; each with a
+              TieredCache (local tier of ``--local-size`` entries) against the same workload
+              on plain redis-py with no local tier (GET, and SET on a miss or a write).
+              Reports hit ratios and Redis round trips per 1,000 requests.
+
+Redis: a redis-server started here on a free loopback port with no persistence (or
+``--redis-url``). Run from the repository root with the venv that has cuckoocache and redis:
+
+  build/py-venv/bin/python perf/python/tiered_bench.py            # everything, ~1 minute
+  build/py-venv/bin/python perf/python/tiered_bench.py --quick    # smoke test
+  build/py-venv/bin/python perf/python/tiered_bench.py --only local-hit
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import gc
+import itertools
+import json
+import os
+import pickle
+import platform
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+LOOPBACK = "127.0.0.1"
+# Redis timeout of the benchmark's tiers: long enough that a loaded machine (4 workers and
+# Redis on few cores) does not trip the circuit breaker mid-measurement. l2_errors is reported.
+BENCH_TIMEOUT = 1.0
+
+
+def log(*parts: object) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+# ---- a throwaway redis-server --------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def redis_server(url: str | None) -> Iterator[str]:
+    """Yields a Redis URL: ``url`` if given, else a redis-server started for the run."""
+    if url:
+        yield url
+        return
+    exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not os.access(exe, os.X_OK):
+        sys.exit("redis-server not found: apt-get install redis-server, or pass --redis-url")
+    workdir = tempfile.mkdtemp(prefix="tiered-bench-")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no",
+         "--dir", workdir, "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        import redis
+
+        client = redis.Redis(host=LOOPBACK, port=port)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    sys.exit("redis-server did not start")
+                time.sleep(0.02)
+        client.close()
+        yield f"redis://{LOOPBACK}:{port}/0"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# ---- local-hit -----------------------------------------------------------------------------------
+
+_LOOP_TEMPLATE = """
+def loop(seq, op, perf_counter_ns):
+    t0 = perf_counter_ns()
+    for k in seq:
+        {body}
+    return perf_counter_ns() - t0
+"""
+
+
+def _compile(body: str) -> Callable[[Sequence[Any], Any, Any], int]:
+    ns: dict[str, Any] = {}
+    exec(_LOOP_TEMPLATE.format(body=body), ns)  # each loop its own code object
+    return ns["loop"]  # type: ignore[no-any-return]
+
+
+def bench_local_hit(url: str, repeats: int, n_ops: int) -> dict[str, Any]:
+    from cuckoocache import SmartCache, cached
+    from cuckoocache.tiered import TieredCache
+
+    keys = [f"key-{i}" for i in range(1000)]
+    smart = SmartCache(4096)
+    tier = TieredCache(SmartCache(4096), url, namespace="bench-local", serializer="pickle")
+    for k in keys:
+        smart[k] = k
+        tier[k] = k
+
+    @cached(max_size=4096)
+    def f_plain(x: int) -> int:
+        return x
+
+    tier_fn = TieredCache(SmartCache(4096), url, namespace="bench-local-fn", serializer="pickle")
+
+    @tier_fn.cached
+    def f_tier(x: int) -> int:
+        return x
+
+    ints = list(range(1000))
+    for i in ints:
+        f_plain(i)
+        f_tier(i)
+    assert tier.stats()["l2_available"], "TieredCache is not connected"
+    reps = max(1, n_ops // len(keys))
+    seq = keys * reps
+    iseq = ints * reps
+    cells: dict[str, tuple[Callable[..., int], Sequence[Any], Any]] = {
+        "empty": (_compile("pass"), seq, None),
+        "SmartCache.get": (_compile("op(k)"), seq, smart.get),
+        "TieredCache.get": (_compile("op(k)"), seq, tier.get),
+        "SmartCache[k]": (_compile("op[k]"), seq, smart),
+        "TieredCache[k]": (_compile("op[k]"), seq, tier),
+        "@cached hit": (_compile("op(k)"), iseq, f_plain),
+        "tier.cached hit": (_compile("op(k)"), iseq, f_tier),
+    }
+    rounds: dict[str, list[float]] = {name: [] for name in cells}
+    before = tier.stats()["l2_round_trips"]
+    gc.disable()
+    try:
+        for loop, s, op in cells.values():
+            loop(s, op, time.perf_counter_ns)  # warm up
+        for _ in range(repeats):
+            for name, (loop, s, op) in cells.items():
+                rounds[name].append(loop(s, op, time.perf_counter_ns) / len(s))
+    finally:
+        gc.enable()
+    assert tier.stats()["l2_round_trips"] == before, "a local hit went to Redis"
+    empty = statistics.median(rounds["empty"])
+    net = {name: statistics.median(v) - empty for name, v in rounds.items() if name != "empty"}
+    tier.close()
+    tier_fn.close()
+    return {"empty_ns": empty, "net_ns": net, "repeats": repeats, "ops_per_sample": len(seq)}
+
+
+# ---- l2-hit --------------------------------------------------------------------------------------
+
+
+def bench_l2_hit(url: str, repeats: int, n_ops: int) -> dict[str, Any]:
+    import redis
+    from cuckoocache import SmartCache
+    from cuckoocache.tiered import TieredCache, encode_key
+
+    tier = TieredCache(
+        SmartCache(16), url, namespace="bench-l2", serializer="pickle", timeout=BENCH_TIMEOUT
+    )
+    plain: Any = redis.Redis.from_url(url)
+    keys = [f"key-{i}" for i in range(2000)]
+    value = "x" * 100
+    for k in keys:
+        tier[k] = value
+    tier.local.clear()
+    rkeys = [b"{bench-l2}:" + encode_key(k) for k in keys]
+    raw_len = len(plain.get(rkeys[0]))
+    n = min(n_ops, len(keys))
+
+    def run_tier() -> float:
+        t0 = time.perf_counter_ns()
+        get = tier.get
+        for k in keys[:n]:
+            get(k)
+        return (time.perf_counter_ns() - t0) / n / 1000
+
+    def run_get() -> float:
+        t0 = time.perf_counter_ns()
+        get = plain.get
+        for k in rkeys[:n]:
+            get(k)
+        return (time.perf_counter_ns() - t0) / n / 1000
+
+    def run_get_loads() -> float:
+        t0 = time.perf_counter_ns()
+        get = plain.get
+        loads = pickle.loads
+        for k in rkeys[:n]:
+            loads(get(k)[9:])
+        return (time.perf_counter_ns() - t0) / n / 1000
+
+    runs = {
+        "TieredCache.get (L2 hit)": run_tier,
+        "redis-py GET": run_get,
+        "redis-py GET + pickle.loads": run_get_loads,
+    }
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    hits0 = tier.stats()["l2_hits"]
+    for fn in runs.values():
+        fn()  # warm up
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            samples[name].append(fn())
+    stats = tier.stats()
+    if stats["l2_hits"] - hits0 != n * (repeats + 1):
+        log(f"warning: not every get was an L2 hit (l2_errors: {stats['l2_errors']})")
+    tier.close()
+    plain.close()
+    return {
+        "median_us": {name: statistics.median(v) for name, v in samples.items()},
+        "stored_bytes": raw_len,
+        "repeats": repeats,
+        "ops_per_sample": n,
+    }
+
+
+# ---- zipf, 4 processes ---------------------------------------------------------------------------
+
+
+def zipf_sequence(n_keys: int, s: float, count: int, seed: int) -> list[int]:
+    weights = [1.0 / (i + 1) ** s for i in range(n_keys)]
+    cdf = list(itertools.accumulate(weights))
+    total = cdf[-1]
+    rng = random.Random(seed)
+    return [bisect.bisect_left(cdf, rng.random() * total) for _ in range(count)]
+
+
+def zipf_worker(args: argparse.Namespace) -> None:
+    """One worker process: waits for the start time, runs the workload, prints JSON."""
+    import redis
+
+    keys = zipf_sequence(args.keys, args.zipf_s, args.requests, args.seed)
+    rng = random.Random(args.seed + 1)
+    writes = [rng.random() < args.write_ratio for _ in keys]
+    value = "v" * 100
+    time.sleep(max(0.0, args.start_at - time.time()))
+    t0 = time.perf_counter()
+    if args.mode == "tiered":
+        from cuckoocache import SmartCache
+        from cuckoocache.tiered import TieredCache
+
+        tier = TieredCache(
+            SmartCache(args.local_size),
+            args.url,
+            namespace=args.namespace,
+            serializer="pickle",
+            timeout=BENCH_TIMEOUT,
+        )
+        t0 = time.perf_counter()
+        for k, w in zip(keys, writes):
+            if w:
+                tier.put(k, value)
+            else:
+                tier.get_or_set(k, lambda: value)
+        elapsed = time.perf_counter() - t0
+        s = tier.stats()
+        result = {
+            "elapsed": elapsed,
+            "local_hits": s["hits"],
+            "local_misses": s["misses"],
+            "l2_hits": s["l2_hits"],
+            "l2_misses": s["l2_misses"],
+            "round_trips": s["l2_round_trips"],
+            "computations": s["computations"],
+            "invalidations": s["invalidations"],
+            "l2_errors": s["l2_errors"],
+        }
+        tier.close()
+    else:
+        client: Any = redis.Redis.from_url(args.url)
+        prefix = args.namespace.encode() + b":"
+        hits = misses = trips = 0
+        data = pickle.dumps(value)
+        for k, w in zip(keys, writes):
+            rk = prefix + b"%d" % k
+            if w:
+                client.set(rk, data)
+                trips += 1
+                continue
+            raw = client.get(rk)
+            trips += 1
+            if raw is None:
+                misses += 1
+                client.set(rk, data)
+                trips += 1
+            else:
+                hits += 1
+                pickle.loads(raw)
+        elapsed = time.perf_counter() - t0
+        result = {"elapsed": elapsed, "l2_hits": hits, "l2_misses": misses, "round_trips": trips}
+        client.close()
+    print(json.dumps(result))
+
+
+def bench_zipf(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for mode in ("redis-only", "tiered"):
+        namespace = f"bench-zipf-{mode}-{os.getpid()}"
+        start_at = time.time() + 1.5
+        procs = []
+        for w in range(args.workers):
+            cmd = [
+                sys.executable, __file__, "_zipf_worker", "--url", url, "--mode", mode,
+                "--namespace", namespace, "--seed", str(1000 + w), "--start-at", str(start_at),
+                "--requests", str(args.requests), "--keys", str(args.keys),
+                "--zipf-s", str(args.zipf_s), "--local-size", str(args.local_size),
+                "--write-ratio", str(args.write_ratio),
+            ]  # fmt: skip
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE))
+        results = []
+        for p in procs:
+            stdout, _ = p.communicate(timeout=600)
+            if p.returncode != 0:
+                sys.exit(f"zipf worker failed ({mode})")
+            results.append(json.loads(stdout))
+        total = {k: sum(r[k] for r in results) for k in results[0]}
+        total["elapsed"] = max(r["elapsed"] for r in results)
+        out[mode] = total
+    requests = args.workers * args.requests
+    summary: dict[str, Any] = {"requests": requests}
+    for mode, t in out.items():
+        reads = (t.get("local_hits", 0) + t.get("local_misses", 0)) or (
+            t["l2_hits"] + t["l2_misses"]
+        )
+        summary[mode] = {
+            **t,
+            "round_trips_per_1000": 1000 * t["round_trips"] / requests,
+            "requests_per_s": requests / t["elapsed"],
+            "local_hit_ratio": t.get("local_hits", 0) / reads if reads else 0.0,
+            "overall_hit_ratio": (
+                (t.get("local_hits", 0) + t["l2_hits"]) / reads if reads else 0.0
+            ),
+        }
+    saved = (
+        summary["redis-only"]["round_trips_per_1000"] - summary["tiered"]["round_trips_per_1000"]
+    )
+    summary["round_trips_saved_per_1000"] = saved
+    return summary
+
+
+# ---- invalidation delay --------------------------------------------------------------------------
+
+
+def inval_reader(url: str, namespace: str, rounds: int) -> None:
+    """Reader process: for each round, hold key r<i> locally, say so, then spin until the
+    writer's invalidation drops it; print the delays (s) as JSON. The new value is the
+    writer's time.time() just before its write call."""
+    import redis
+    from cuckoocache import SmartCache
+    from cuckoocache.tiered import TieredCache
+
+    tier = TieredCache(SmartCache(1000), url, namespace=namespace, serializer="pickle", timeout=1.0)
+    control: Any = redis.Redis.from_url(url)
+    delays = []
+    for i in range(rounds):
+        key = f"r{i}"
+        while not (tier.get(key) == "init" and tier.local.contains(key)):
+            time.sleep(0.001)
+        time.sleep(0.01)
+        if not tier.local.contains(key):
+            continue  # dropped by the init write's own invalidation: skip this round
+        control.set(f"{namespace}:ready", i)
+        while tier.local.contains(key):
+            time.sleep(0.00005)  # lets the listener thread take the GIL (a busy loop would not)
+        dropped = time.time()
+        written = tier.get(key)
+        delays.append(dropped - written)
+    print(json.dumps(delays))
+    tier.close()
+    control.close()
+
+
+def bench_invalidation(url: str, rounds: int) -> dict[str, Any]:
+    import redis
+    from cuckoocache import SmartCache
+    from cuckoocache.tiered import TieredCache
+
+    namespace = f"bench-inval-{os.getpid()}"
+    writer = TieredCache(SmartCache(1000), url, namespace=namespace, serializer="pickle")
+    control: Any = redis.Redis.from_url(url)
+    for i in range(rounds):
+        writer[f"r{i}"] = "init"
+    reader = subprocess.Popen(
+        [sys.executable, __file__, "_inval_reader", url, namespace, str(rounds)],
+        stdout=subprocess.PIPE,
+    )
+    last = -1
+    deadline = time.monotonic() + 120
+    while reader.poll() is None and time.monotonic() < deadline:
+        ready = control.get(f"{namespace}:ready")
+        if ready is not None and int(ready) > last:
+            last = int(ready)
+            time.sleep(0.002)
+            writer[f"r{last}"] = time.time()
+        else:
+            time.sleep(0.0005)
+    stdout, _ = reader.communicate(timeout=60)
+    delays = sorted(json.loads(stdout))
+    writer.close()
+    control.close()
+    ms = [d * 1000 for d in delays]
+    return {
+        "rounds": len(ms),
+        "median_ms": statistics.median(ms),
+        "p99_ms": ms[min(len(ms) - 1, int(len(ms) * 0.99))],
+        "max_ms": ms[-1],
+    }
+
+
+# ---- report --------------------------------------------------------------------------------------
+
+
+def report(results: dict[str, Any], args: argparse.Namespace) -> str:
+    lines = [
+        f"Python {platform.python_version()}, {platform.platform()}, {os.cpu_count()} CPUs",
+        "",
+    ]
+    if "local-hit" in results:
+        r = results["local-hit"]["net_ns"]
+        lines += [
+            f"### Local hit (ns/op, net of the empty loop, median of {args.repeats})",
+            "",
+            "| operation | SmartCache | TieredCache | ratio |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for label, a, b in (
+            ("get(k)", "SmartCache.get", "TieredCache.get"),
+            ("[k]", "SmartCache[k]", "TieredCache[k]"),
+            ("decorated call", "@cached hit", "tier.cached hit"),
+        ):
+            lines.append(f"| {label} | {r[a]:.1f} | {r[b]:.1f} | {r[b] / r[a]:.2f} |")
+        lines.append("")
+    if "l2-hit" in results:
+        r = results["l2-hit"]
+        lines += [
+            f"### L2 hit (µs/op, median of {r['repeats']} rounds of {r['ops_per_sample']} gets; "
+            f"{r['stored_bytes']} bytes stored per value)",
+            "",
+            "| operation | µs/op |",
+            "| --- | ---: |",
+        ]
+        for name, us in r["median_us"].items():
+            lines.append(f"| {name} | {us:.1f} |")
+        lines.append("")
+    if "invalidation" in results:
+        r = results["invalidation"]
+        lines += [
+            f"### Invalidation delay between two processes ({r['rounds']} writes)",
+            "",
+            "From the writer's call to the reader's local copy being dropped: median "
+            f"{r['median_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.2f} ms.",
+            "",
+        ]
+    if "zipf" in results:
+        z = results["zipf"]
+        lines += [
+            f"### zipf({args.zipf_s}) over {args.keys} keys, {args.workers} processes x "
+            f"{args.requests} requests, {args.write_ratio:.0%} writes, local tier "
+            f"{args.local_size} entries",
+            "",
+            "| setup | local hit ratio | hit ratio (both tiers) | Redis round trips / 1,000 "
+            "requests | requests/s (all processes) |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for mode, label in (("redis-only", "redis-py, no local tier"), ("tiered", "TieredCache")):
+            t = z[mode]
+            lines.append(
+                f"| {label} | {t['local_hit_ratio']:.3f} | {t['overall_hit_ratio']:.3f} | "
+                f"{t['round_trips_per_1000']:.0f} | {t['requests_per_s']:.0f} |"
+            )
+        lines += [
+            "",
+            f"Round trips saved per 1,000 requests: {z['round_trips_saved_per_1000']:.0f}. "
+            f"Invalidations received (all processes): {z['tiered'].get('invalidations', 0)}; "
+            f"computations: {z['tiered'].get('computations', 0)}; "
+            f"Redis errors: {z['tiered'].get('l2_errors', 0)}.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--redis-url", help="use this Redis instead of starting one")
+    parser.add_argument(
+        "--only", default="local-hit,l2-hit,invalidation,zipf", help="comma-separated parts"
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=50_000, help="per worker")
+    parser.add_argument("--keys", type=int, default=10_000)
+    parser.add_argument("--zipf-s", type=float, default=1.0)
+    parser.add_argument("--local-size", type=int, default=1_000)
+    parser.add_argument("--write-ratio", type=float, default=0.01)
+    parser.add_argument("--json", help="also write the raw results here")
+    args = parser.parse_args()
+    if args.quick:
+        args.repeats = 3
+        args.requests = 5_000
+    parts = args.only.split(",")
+    results: dict[str, Any] = {}
+    with redis_server(args.redis_url) as url:
+        if "local-hit" in parts:
+            log("local-hit ...")
+            results["local-hit"] = bench_local_hit(
+                url, args.repeats, 20_000 if args.quick else 200_000
+            )
+        if "l2-hit" in parts:
+            log("l2-hit ...")
+            results["l2-hit"] = bench_l2_hit(url, args.repeats, 500 if args.quick else 2000)
+        if "invalidation" in parts:
+            log("invalidation ...")
+            results["invalidation"] = bench_invalidation(url, 30 if args.quick else 200)
+        if "zipf" in parts:
+            log("zipf ...")
+            results["zipf"] = bench_zipf(url, args)
+    print(report(results, args))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"args": vars(args), "results": results}, f, indent=2)
+
+
+def _worker_entry() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--url")
+    p.add_argument("--mode")
+    p.add_argument("--namespace")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--start-at", type=float)
+    p.add_argument("--requests", type=int)
+    p.add_argument("--keys", type=int)
+    p.add_argument("--zipf-s", type=float)
+    p.add_argument("--local-size", type=int)
+    p.add_argument("--write-ratio", type=float)
+    zipf_worker(p.parse_args(sys.argv[2:]))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_zipf_worker":
+        _worker_entry()
+    elif len(sys.argv) > 1 and sys.argv[1] == "_inval_reader":
+        inval_reader(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    else:
+        main()
