@@ -1437,8 +1437,13 @@ def _after_fork_in_child() -> None:
 
 
 def _close_all() -> None:
+    # At exit: stop and join the listener threads, so that none is inside the extension
+    # while the interpreter finalizes.
     for tier in list(_live):
-        tier._stop.set()
+        try:
+            tier.close()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
