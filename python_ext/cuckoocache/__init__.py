@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import os
+from typing import Any
 
 from . import _core
 from ._cached import CacheInfo, cached
@@ -32,11 +33,16 @@ def _policy_reduce(self: EvictionPolicy) -> tuple[object, tuple[object, str]]:
     return getattr, (EvictionPolicy, self.name)
 
 
+def _policy_reduce_ex(self: EvictionPolicy, protocol: object) -> tuple[object, tuple[object, str]]:
+    return _policy_reduce(self)
+
+
 def _policy_copy(self: EvictionPolicy, memo: object = None) -> EvictionPolicy:
     return self
 
 
-EvictionPolicy.__reduce__ = _policy_reduce  # type: ignore[method-assign, assignment]
-EvictionPolicy.__reduce_ex__ = lambda self, protocol: _policy_reduce(self)  # type: ignore[method-assign, assignment]
-EvictionPolicy.__copy__ = _policy_copy  # type: ignore[attr-defined]
-EvictionPolicy.__deepcopy__ = _policy_copy  # type: ignore[attr-defined]
+_policy_type: Any = EvictionPolicy
+_policy_type.__reduce__ = _policy_reduce
+_policy_type.__reduce_ex__ = _policy_reduce_ex
+_policy_type.__copy__ = _policy_copy
+_policy_type.__deepcopy__ = _policy_copy

@@ -115,6 +115,7 @@ def cached(
     ttl_seconds: float | None = None,
     typed: bool = False,
     key: Callable[..., Hashable] | None = None,
+    backend: Any = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -127,6 +128,7 @@ def cached(
     ttl_seconds: float | None = None,
     typed: bool = False,
     key: Callable[..., Hashable] | None = None,
+    backend: Any = None,
 ) -> Any:
     """Memoizes a function in a SmartCache.
 
@@ -135,6 +137,10 @@ def cached(
     the arguments with ``key(*args, **kwargs)``. Keyword-argument order does not matter.
     Exceptions are not cached; ``None`` results are. Concurrent calls that miss the same
     arguments compute once. ``async def`` functions cache the awaited result.
+
+    ``backend=tier`` memoizes in that TieredCache instead (a local SmartCache in front of
+    Redis); its local cache and TTL apply, so ``max_size``, ``policy`` and ``ttl_seconds`` are
+    ignored then.
 
     The wrapper offers functools' ``cache_info()``, ``cache_clear()``, ``cache_parameters()``
     and ``__wrapped__``, and the seed API's ``cache_stats()``, ``cache_size()`` and ``.cache``.
@@ -145,6 +151,13 @@ def cached(
         raise TypeError(f"key must be callable or None, not {type(key).__name__}")
     if not isinstance(typed, bool):
         raise TypeError(f"typed must be a bool, not {type(typed).__name__}")
+    if backend is not None:
+        from .tiered import TieredCache  # local import: tiered imports this module
+
+        if not isinstance(backend, TieredCache):
+            raise TypeError(f"backend must be a TieredCache, not {type(backend).__name__}")
+        tier_decorator = backend.cached(typed=typed, key=key)
+        return tier_decorator(function) if function is not None else tier_decorator
 
     def decorate(func: Callable[..., Any]) -> Any:
         if not callable(func):

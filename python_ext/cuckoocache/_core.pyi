@@ -160,6 +160,9 @@ def make_key(args: tuple[Any, ...], kwargs: dict[str, Any], typed: bool, /) -> H
     typed=True the argument types. TypeError if args is not a tuple or kwargs not a dict with
     str keys."""
 
+def _check_ttl(ttl_seconds: object, /) -> None:
+    """Raises TypeError/ValueError as put() would for this ttl_seconds."""
+
 def _sweeper_pause() -> None:
     """Stops the shared background expiry thread and waits for it (before ``os.fork()``)."""
 

@@ -693,3 +693,27 @@ def test_client_forms(server: RedisServer, ns: str, make_tier: Any) -> None:
         assert as_is["k"] == 1
     finally:
         user.close()
+
+
+def test_cached_backend_option_uses_the_tier(server: RedisServer, ns: str, make_tier: Any) -> None:
+    from cuckoocache import cached
+
+    a = make_tier(server.url, ns)
+    b = make_tier(server.url, ns)
+    calls: list[int] = []
+
+    @cached(backend=a)
+    def square(x: int) -> int:
+        calls.append(x)
+        return x * x
+
+    @cached(backend=b)
+    def square_b(x: int) -> int:
+        calls.append(-x)
+        return x * x
+
+    assert square(4) == 16 and square(4) == 16 and calls == [4]
+    assert square_b(4) == 16 and calls == [4]  # b finds a's result in Redis
+    assert square.cache is a.local
+    with pytest.raises(TypeError, match="backend must be a TieredCache"):
+        cached(backend="redis://localhost")

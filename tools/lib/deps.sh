@@ -64,7 +64,7 @@ cuckoocache_python_venv() {
       python3 -m venv "$venv" || return 1
     fi
   fi
-  if ! "$venv/bin/python" -c "import scikit_build_core, pytest, pytest_timeout, hypothesis" \
+  if ! "$venv/bin/python" -c "import scikit_build_core, pytest, pytest_timeout, hypothesis, redis" \
     2>/dev/null; then
     echo "python: installing ${CUCKOOCACHE_PY_TOOLS[*]} into $venv"
     cuckoocache_pip "$venv" install "${CUCKOOCACHE_PY_TOOLS[@]}" || return 1
