@@ -73,7 +73,9 @@ def _wrap_coroutine(
     key: Callable[..., Hashable] | None,
 ) -> Any:
     # One in-flight task per (event loop, key): awaiters on the same loop share it.
-    in_flight: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Hashable, asyncio.Task[Any]]]
+    in_flight: weakref.WeakKeyDictionary[
+        asyncio.AbstractEventLoop, dict[Hashable, asyncio.Task[Any]]
+    ]
     in_flight = weakref.WeakKeyDictionary()
 
     @functools.wraps(function)
