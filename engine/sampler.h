@@ -6,7 +6,7 @@
 // slot_arena.h for why a stale read is harmless). An entry past its deadline is always the
 // first choice, whatever the policy.
 //
-// Like Redis, each thread keeps a pool of the 16 best candidates it has seen in earlier
+// Like Redis, each thread keeps a pool of the 32 best candidates it has seen in earlier
 // rounds: a victim is then the lowest of the pool and the fresh samples, which behaves like a
 // larger sample at the cost of one more cache line per round. Pool scores are remembered, not
 // re-read, so before a pooled candidate is returned its score is recomputed; if the entry was
@@ -85,6 +85,7 @@ class Sampler {
 
     // Fresh samples go into the pool (or, without one, compete directly).
     std::optional<Candidate> best;
+    std::optional<Candidate> fresh_best;  // the lowest of this round's samples: current scores
     FastRandom& rng = thread_random();
     const std::uint32_t capacity = arena.capacity();
     EntryMeta meta;
@@ -109,14 +110,11 @@ class Sampler {
           return c;
         }
         c.score = score(meta);
-        if (have_pool) {
-          pool.offer(c);
-        } else if (!best || c.score < best->score) {
-          best = c;
-        }
+        if (!fresh_best || c.score < fresh_best->score) fresh_best = c;
+        if (have_pool) pool.offer(c);
       }
     }
-    if (!have_pool) return best;
+    if (!have_pool) return fresh_best;
 
     // Take the pool's best if its score is still current; if
     // the entry was used since it was pooled, re-rank it and look again.
@@ -138,6 +136,9 @@ class Sampler {
       }
       pool.offer(fresh);
     }
+    // Every pooled candidate tried had been used since it was pooled (scores move all the time
+    // under LFU): fall back on this round's best sample rather than on no choice at all.
+    if (!best) best = fresh_best;
     pool.busy.clear(std::memory_order_release);
     return best;
   }

@@ -85,8 +85,8 @@ class SlotArena {
     // Later chunks (a cache that grew past its first chunk): few, so a short scan.
     std::size_t chunk = 1;
     while (index >= chunk_ends_[chunk].load(std::memory_order_relaxed)) ++chunk;
-    return chunk_ptrs_[chunk].load(std::memory_order_acquire)[index - chunk_ends_[chunk - 1].load(
-                                                                         std::memory_order_relaxed)];
+    return chunk_ptrs_[chunk].load(
+        std::memory_order_acquire)[index - chunk_ends_[chunk - 1].load(std::memory_order_relaxed)];
   }
 
   // A free slot, or kNoSlot when every slot is taken. Lock-free.

@@ -59,8 +59,8 @@ inline constexpr double kMaxTtlSeconds = static_cast<double>(kMaxTtlWholeSeconds
     return false;
   }
   if (!std::isfinite(seconds) || seconds <= 0.0) {
-    PyErr_Format(PyExc_ValueError, "%s must be a positive, finite number of seconds, got %R",
-                 name, o);
+    PyErr_Format(PyExc_ValueError, "%s must be a positive, finite number of seconds, got %R", name,
+                 o);
     return false;
   }
   if (seconds > kMaxTtlSeconds) {

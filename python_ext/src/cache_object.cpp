@@ -8,11 +8,13 @@
 // that would add the key to a chain also checks, under the lock, that the chain holds no key
 // resolve() did not compare against (put_guarded); if one arrived meanwhile (another thread
 // ran while a user __eq__ released the GIL), it resolves again.
+//
+// Error handling catches the exception types the engine and binding throw (std::exception,
+// PythonError, Undecided) and never catch (...): a daemon thread that the exiting interpreter
+// ends with pthread_exit unwinds through these frames, and that forced unwind must pass.
 #include "cache_object.h"
 
 #include <structmember.h>
-
-#include <cxxabi.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -117,7 +119,9 @@ auto with_resolved_key(PyEngine& engine, PyKey& probe, Candidates& candidates, O
   return op(probe);
 }
 
-CacheObject* as_cache(PyObject* self) noexcept { return reinterpret_cast<CacheObject*>(self); }
+CacheObject* as_cache(PyObject* self) noexcept {
+  return reinterpret_cast<CacheObject*>(self);
+}
 
 // The engine of `self` for methods and slots of CacheCore, whose `self` CPython has already
 // checked to be a CacheCore (method descriptors and type slots do): only __init__ may be
@@ -151,15 +155,14 @@ PyObject* unpack_one(const char* fname, PyObject* const* args, Py_ssize_t nargs)
 // Positional and keyword arguments of a METH_FASTCALL|METH_KEYWORDS method into `slots`
 // (nullptr where absent). `names` are the parameter names; the first `required` must be given.
 bool parse_fast(const char* fname, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames,
-                std::initializer_list<const char*> names, std::size_t required,
-                PyObject** slots) {
+                std::initializer_list<const char*> names, std::size_t required, PyObject** slots) {
   const std::size_t n = names.size();
   if (nargs > static_cast<Py_ssize_t>(n)) {
-    PyErr_Format(PyExc_TypeError, "%s() takes at most %zu arguments (%zd given)", fname, n,
-                 nargs);
+    PyErr_Format(PyExc_TypeError, "%s() takes at most %zu arguments (%zd given)", fname, n, nargs);
     return false;
   }
-  for (std::size_t i = 0; i < n; ++i) slots[i] = i < static_cast<std::size_t>(nargs) ? args[i] : nullptr;
+  for (std::size_t i = 0; i < n; ++i)
+    slots[i] = i < static_cast<std::size_t>(nargs) ? args[i] : nullptr;
   if (kwnames != nullptr) {
     const Py_ssize_t nkw = PyTuple_GET_SIZE(kwnames);
     for (Py_ssize_t j = 0; j < nkw; ++j) {
@@ -251,9 +254,13 @@ PyObject* keyed(PyObject* self, PyObject* key, Fn&& fn) {
                                     [&](const PyKey& p) { return fn(*engine, p); });
     if (!result) return nullptr;
     return *result;
-  } catch (const abi::__forced_unwind&) {
-    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
-  } catch (...) {
+  } catch (const std::exception&) {
+    set_python_error_from_current_exception();
+    return nullptr;
+  } catch (const PythonError&) {
+    set_python_error_from_current_exception();
+    return nullptr;
+  } catch (const Undecided&) {
     set_python_error_from_current_exception();
     return nullptr;
   }
@@ -262,7 +269,8 @@ PyObject* keyed(PyObject* self, PyObject* key, Fn&& fn) {
 PyObject* contains_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   PyObject* key = unpack_one("contains", args, nargs);
   if (key == nullptr) return nullptr;
-  return keyed(self, key, [](PyEngine& e, const PyKey& p) { return PyBool_FromLong(e.contains(p)); });
+  return keyed(self, key,
+               [](PyEngine& e, const PyKey& p) { return PyBool_FromLong(e.contains(p)); });
 }
 
 PyObject* remove_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
@@ -317,15 +325,19 @@ PyObject* setdefault_method(PyObject* self, PyObject* const* args, Py_ssize_t na
     while (result == PyEngine::PutResult::kRefused) {
       if (!resolve(*engine, probe, candidates)) return nullptr;
       existing.reset();
-      result = engine->put_guarded(probe, PyRef::borrow(fallback), std::nullopt,
-                                   PyEngine::WriteMode::kIfAbsent, candidates.may_join(),
-                                   &existing);
+      result =
+          engine->put_guarded(probe, PyRef::borrow(fallback), std::nullopt,
+                              PyEngine::WriteMode::kIfAbsent, candidates.may_join(), &existing);
     }
     if (existing) return existing->new_reference();
     return Py_NewRef(fallback);
-  } catch (const abi::__forced_unwind&) {
-    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
-  } catch (...) {
+  } catch (const std::exception&) {
+    set_python_error_from_current_exception();
+    return nullptr;
+  } catch (const PythonError&) {
+    set_python_error_from_current_exception();
+    return nullptr;
+  } catch (const Undecided&) {
     set_python_error_from_current_exception();
     return nullptr;
   }
@@ -398,10 +410,8 @@ int clear_slot(PyObject* self) {
     ReleaseScope scope;
     try {
       cache->engine->clear();
-    } catch (const abi::__forced_unwind&) {
-    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
-  } catch (...) {
-      PyErr_Clear();
+    } catch (const std::exception&) {
+      PyErr_Clear();  // tp_clear cannot fail; clear() only throws bad_alloc in theory
     }
   }
   return 0;
@@ -460,9 +470,13 @@ int init_slot(PyObject* self, PyObject* args, PyObject* kwds) {
   }
   try {
     cache->engine = std::make_unique<PyEngine>(config);
-  } catch (const abi::__forced_unwind&) {
-    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
-  } catch (...) {
+  } catch (const std::exception&) {
+    set_python_error_from_current_exception();
+    return -1;
+  } catch (const PythonError&) {
+    set_python_error_from_current_exception();
+    return -1;
+  } catch (const Undecided&) {
     set_python_error_from_current_exception();
     return -1;
   }
@@ -473,27 +487,30 @@ int init_slot(PyObject* self, PyObject* args, PyObject* kwds) {
 PyMethodDef g_methods[] = {
     {"get", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(get_method)),
      METH_FASTCALL | METH_KEYWORDS,
-     "get($self, /, key, default=None)\n--\n\nThe value stored for key, or default if it is absent or "
+     "get($self, /, key, default=None)\n--\n\nThe value stored for key, or default if it is absent "
+     "or "
      "expired. Counts a hit or a miss."},
     {"put", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(put_method)),
      METH_FASTCALL | METH_KEYWORDS,
-     "put($self, /, key, value, ttl_seconds=None)\n--\n\nStores value under key, replacing any value. "
+     "put($self, /, key, value, ttl_seconds=None)\n--\n\nStores value under key, replacing any "
+     "value. "
      "ttl_seconds overrides the cache's TTL for this entry. Evicts an entry by the active "
      "policy if the cache is over max_size."},
     {"contains", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(contains_method)),
      METH_FASTCALL,
-     "contains($self, key, /)\n--\n\nWhether key is present and not expired. Not counted in stats."},
+     "contains($self, key, /)\n--\n\nWhether key is present and not expired. Not counted in "
+     "stats."},
     {"remove", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(remove_method)),
      METH_FASTCALL, "remove($self, key, /)\n--\n\nRemoves key. Returns True if it was present."},
-    {"pop", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(pop_method)),
-     METH_FASTCALL,
+    {"pop", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(pop_method)), METH_FASTCALL,
      "pop(key[, default])\n\nRemoves key and returns its value; returns default if it is "
      "absent, or raises KeyError if no default is given."},
     {"setdefault", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(setdefault_method)),
      METH_FASTCALL,
      "setdefault($self, key, default=None, /)\n--\n\nThe value of key if present; otherwise stores "
      "default and returns it. Atomic."},
-    {"size", size_method, METH_NOARGS, "size($self, /)\n--\n\nThe number of entries (same as len())."},
+    {"size", size_method, METH_NOARGS,
+     "size($self, /)\n--\n\nThe number of entries (same as len())."},
     {"_peek", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(peek_method)),
      METH_FASTCALL, "_peek($self, key, default, /)\n--\n\nLike get() but not counted in stats."},
     {nullptr, nullptr, 0, nullptr}};
@@ -541,9 +558,13 @@ PyObject* cache_lookup(PyEngine& engine, PyObject* key, bool count) {
       }
     }
     return lookup_resolved(engine, probe, count);
-  } catch (const abi::__forced_unwind&) {
-    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
-  } catch (...) {
+  } catch (const std::exception&) {
+    set_python_error_from_current_exception();
+    return nullptr;
+  } catch (const PythonError&) {
+    set_python_error_from_current_exception();
+    return nullptr;
+  } catch (const Undecided&) {
     set_python_error_from_current_exception();
     return nullptr;
   }
@@ -568,14 +589,17 @@ int cache_store(PyObject* self, PyEngine& engine, PyObject* key, PyObject* value
     Candidates candidates;
     for (;;) {
       if (!resolve(engine, probe, candidates)) return -1;
-      const auto result = engine.put_guarded(probe, PyRef::borrow(value), ttl,
-                                             PyEngine::WriteMode::kOverwrite,
-                                             candidates.may_join());
+      const auto result = engine.put_guarded(
+          probe, PyRef::borrow(value), ttl, PyEngine::WriteMode::kOverwrite, candidates.may_join());
       if (result != PyEngine::PutResult::kRefused) return 0;
     }
-  } catch (const abi::__forced_unwind&) {
-    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
-  } catch (...) {
+  } catch (const std::exception&) {
+    set_python_error_from_current_exception();
+    return -1;
+  } catch (const PythonError&) {
+    set_python_error_from_current_exception();
+    return -1;
+  } catch (const Undecided&) {
     set_python_error_from_current_exception();
     return -1;
   }
@@ -586,9 +610,7 @@ void ensure_swept(CacheObject* self) {
   try {
     Sweeper::instance().add(self->engine.get());
     self->swept = true;
-  } catch (const abi::__forced_unwind&) {
-    throw;  // a thread ended by the interpreter (pthread_exit) must finish unwinding
-  } catch (...) {
+  } catch (const std::exception&) {
     // No background thread: expired entries are still removed by reads, writes and cleanup().
   }
 }
@@ -611,7 +633,9 @@ PyEngine* engine_of(PyObject* self) noexcept {
   return engine;
 }
 
-PyTypeObject* cache_type() noexcept { return g_cache_type; }
+PyTypeObject* cache_type() noexcept {
+  return g_cache_type;
+}
 
 void set_python_error_from_current_exception() noexcept {
   try {
@@ -633,8 +657,8 @@ void set_python_error_from_current_exception() noexcept {
 
 PyObject* make_cache_type(PyObject* module) {
   PyType_Slot slots[] = {
-      {Py_tp_doc,
-       const_cast<char*>("The engine under SmartCache: a bounded concurrent cache over libcuckoo.")},
+      {Py_tp_doc, const_cast<char*>(
+                      "The engine under SmartCache: a bounded concurrent cache over libcuckoo.")},
       {Py_tp_new, reinterpret_cast<void*>(new_slot)},
       {Py_tp_init, reinterpret_cast<void*>(init_slot)},
       {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_slot)},

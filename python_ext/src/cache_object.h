@@ -18,9 +18,8 @@
 namespace cuckoocache::python {
 
 struct CacheObject {
-  PyObject_HEAD
-  std::unique_ptr<PyEngine> engine;  // null until __init__ has run
-  bool swept;                        // registered with the Sweeper
+  PyObject_HEAD std::unique_ptr<PyEngine> engine;  // null until __init__ has run
+  bool swept;                                      // registered with the Sweeper
   PyObject* weakrefs;
 };
 

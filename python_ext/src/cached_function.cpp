@@ -22,8 +22,7 @@ namespace cuckoocache::python {
 namespace {
 
 struct CachedFunctionObject {
-  PyObject_HEAD
-  vectorcallfunc vectorcall;
+  PyObject_HEAD vectorcallfunc vectorcall;
   PyObject* function;  // the user's function
   PyObject* cache;     // the SmartCache holding the results
   PyObject* key;       // None, or a callable building the key from the arguments
@@ -71,8 +70,7 @@ PyObject* build_key(PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, 
       PyTuple_SET_ITEM(key, at++, Py_NewRef(reinterpret_cast<PyObject*>(Py_TYPE(args[i]))));
     }
     for (Py_ssize_t i : order) {
-      PyTuple_SET_ITEM(key, at++,
-                       Py_NewRef(reinterpret_cast<PyObject*>(Py_TYPE(args[nargs + i]))));
+      PyTuple_SET_ITEM(key, at++, Py_NewRef(reinterpret_cast<PyObject*>(Py_TYPE(args[nargs + i]))));
     }
   }
   return key;
@@ -186,7 +184,9 @@ PyObject* get_cache(PyObject* self, void*) {
   return Py_NewRef(cache);
 }
 
-PyObject* get_typed(PyObject* self, void*) { return PyBool_FromLong(as_cached(self)->typed); }
+PyObject* get_typed(PyObject* self, void*) {
+  return PyBool_FromLong(as_cached(self)->typed);
+}
 
 PyGetSetDef g_getset[] = {
     {"cache", get_cache, nullptr, "The SmartCache holding the results.", nullptr},
@@ -198,8 +198,7 @@ PyMemberDef g_members[] = {
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(CachedFunctionObject, vectorcall), READONLY,
      nullptr},
     {"__dictoffset__", T_PYSSIZET, offsetof(CachedFunctionObject, dict), READONLY, nullptr},
-    {"__weaklistoffset__", T_PYSSIZET, offsetof(CachedFunctionObject, weakrefs), READONLY,
-     nullptr},
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(CachedFunctionObject, weakrefs), READONLY, nullptr},
     {nullptr, 0, 0, 0, nullptr}};
 
 PyObject* make_key_function(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
@@ -248,17 +247,16 @@ PyObject* make_cached_function_type(PyObject* module) {
   g_keyword_marker = PyObject_CallNoArgs(reinterpret_cast<PyObject*>(&PyBaseObject_Type));
   if (g_keyword_marker == nullptr) return nullptr;
   if (PyModule_AddFunctions(module, g_module_functions) < 0) return nullptr;
-  PyType_Slot slots[] = {
-      {Py_tp_doc, const_cast<char*>("A function wrapped by @cached.")},
-      {Py_tp_new, reinterpret_cast<void*>(new_slot)},
-      {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_slot)},
-      {Py_tp_traverse, reinterpret_cast<void*>(traverse_slot)},
-      {Py_tp_clear, reinterpret_cast<void*>(clear_slot)},
-      {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
-      {Py_tp_descr_get, reinterpret_cast<void*>(descr_get_slot)},
-      {Py_tp_getset, g_getset},
-      {Py_tp_members, g_members},
-      {0, nullptr}};
+  PyType_Slot slots[] = {{Py_tp_doc, const_cast<char*>("A function wrapped by @cached.")},
+                         {Py_tp_new, reinterpret_cast<void*>(new_slot)},
+                         {Py_tp_dealloc, reinterpret_cast<void*>(dealloc_slot)},
+                         {Py_tp_traverse, reinterpret_cast<void*>(traverse_slot)},
+                         {Py_tp_clear, reinterpret_cast<void*>(clear_slot)},
+                         {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
+                         {Py_tp_descr_get, reinterpret_cast<void*>(descr_get_slot)},
+                         {Py_tp_getset, g_getset},
+                         {Py_tp_members, g_members},
+                         {0, nullptr}};
   PyType_Spec spec = {"cuckoocache._core.CachedFunction", sizeof(CachedFunctionObject), 0,
                       Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
                           Py_TPFLAGS_METHOD_DESCRIPTOR,

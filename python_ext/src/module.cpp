@@ -46,7 +46,9 @@ CacheObject& cache_of(const bp::object& self) {
   return *reinterpret_cast<CacheObject*>(self.ptr());
 }
 
-PyEngine& engine(const bp::object& self) { return *cache_of(self).engine; }
+PyEngine& engine(const bp::object& self) {
+  return *cache_of(self).engine;
+}
 
 bp::dict stats(const bp::object& self) {
   const CacheStats s = engine(self).stats();
@@ -70,7 +72,9 @@ bp::dict stats(const bp::object& self) {
   return d;
 }
 
-void reset_stats(const bp::object& self) { engine(self).reset_stats(); }
+void reset_stats(const bp::object& self) {
+  engine(self).reset_stats();
+}
 
 void clear(const bp::object& self) {
   ReleaseScope scope;
@@ -82,7 +86,9 @@ std::size_t cleanup(const bp::object& self) {
   return engine(self).cleanup();
 }
 
-Policy get_policy(const bp::object& self) { return engine(self).policy(); }
+Policy get_policy(const bp::object& self) {
+  return engine(self).policy();
+}
 
 void set_policy(const bp::object& self, const bp::object& policy) {
   Policy p = Policy::kLru;
@@ -90,7 +96,9 @@ void set_policy(const bp::object& self, const bp::object& policy) {
   engine(self).set_policy(p);
 }
 
-std::size_t get_max_size(const bp::object& self) { return engine(self).max_size(); }
+std::size_t get_max_size(const bp::object& self) {
+  return engine(self).max_size();
+}
 
 void set_max_size(const bp::object& self, const bp::object& max_size) {
   std::size_t n = 0;
@@ -123,11 +131,19 @@ bp::list items(const bp::object& self) {
   return out;
 }
 
-void stop_background(const bp::object& self) { stop_sweeping(&cache_of(self)); }
+void stop_background(const bp::object& self) {
+  stop_sweeping(&cache_of(self));
+}
 
-void sweeper_pause() { Sweeper::instance().pause(false); }
-void sweeper_resume() { Sweeper::instance().resume(); }
-void sweeper_shutdown() { Sweeper::instance().pause(true); }
+void sweeper_pause() {
+  Sweeper::instance().pause(false);
+}
+void sweeper_resume() {
+  Sweeper::instance().resume();
+}
+void sweeper_shutdown() {
+  Sweeper::instance().pause(true);
+}
 
 void translate_invalid_argument(const std::invalid_argument& e) {
   PyErr_SetString(PyExc_ValueError, e.what());
@@ -141,8 +157,8 @@ void add_method(const bp::object& cls, const char* name, F f, const char* doc) {
 template <class F, class Keywords>
 void add_method(const bp::object& cls, const char* name, F f, const Keywords& keywords,
                 const char* doc) {
-  bp::objects::add_to_namespace(
-      cls, name, bp::make_function(f, bp::default_call_policies(), keywords), doc);
+  bp::objects::add_to_namespace(cls, name,
+                                bp::make_function(f, bp::default_call_policies(), keywords), doc);
 }
 
 // Raises like put() would for this ttl_seconds (get_or_set checks before calling a factory).

@@ -55,8 +55,7 @@ inline KeyKind classify(PyObject* o, int depth) noexcept {
     return KeyKind::kSafe;
   }
   // A type that inherits object's comparison compares by identity: no Python code runs.
-  return t->tp_richcompare == PyBaseObject_Type.tp_richcompare ? KeyKind::kSafe
-                                                               : KeyKind::kForeign;
+  return t->tp_richcompare == PyBaseObject_Type.tp_richcompare ? KeyKind::kSafe : KeyKind::kForeign;
 }
 
 // Equality of two safe keys, exactly as Python's == would decide it. Throws PythonError in
@@ -75,9 +74,8 @@ inline bool safe_equal(PyObject* a, PyObject* b) {
   if (ta == &PyBytes_Type) {
     if (tb != &PyBytes_Type) return false;
     const Py_ssize_t len = PyBytes_GET_SIZE(a);
-    return len == PyBytes_GET_SIZE(b) &&
-           std::memcmp(PyBytes_AS_STRING(a), PyBytes_AS_STRING(b), static_cast<std::size_t>(len)) ==
-               0;
+    return len == PyBytes_GET_SIZE(b) && std::memcmp(PyBytes_AS_STRING(a), PyBytes_AS_STRING(b),
+                                                     static_cast<std::size_t>(len)) == 0;
   }
   if (ta == &PyTuple_Type) {
     if (tb != &PyTuple_Type) return false;
@@ -122,13 +120,21 @@ class PyKey {
   // Copies own their object; a copy of a resolved probe stays resolved (the engine compares
   // with the copy it is about to store).
   PyKey(const PyKey& other) noexcept
-      : object_(other.object_), match_(other.match_), hash_(other.hash_), kind_(other.kind_),
-        resolved_(other.resolved_), owned_(other.object_ != nullptr) {
+      : object_(other.object_),
+        match_(other.match_),
+        hash_(other.hash_),
+        kind_(other.kind_),
+        resolved_(other.resolved_),
+        owned_(other.object_ != nullptr) {
     Py_XINCREF(object_);
   }
   PyKey(PyKey&& other) noexcept
-      : object_(std::exchange(other.object_, nullptr)), match_(other.match_), hash_(other.hash_),
-        kind_(other.kind_), resolved_(other.resolved_), owned_(std::exchange(other.owned_, false)) {}
+      : object_(std::exchange(other.object_, nullptr)),
+        match_(other.match_),
+        hash_(other.hash_),
+        kind_(other.kind_),
+        resolved_(other.resolved_),
+        owned_(std::exchange(other.owned_, false)) {}
   PyKey& operator=(PyKey&& other) noexcept {
     if (this != &other) {
       release();

@@ -25,7 +25,7 @@ namespace cuckoocache::python {
 namespace detail {
 
 struct ReleaseState {
-  int depth = 0;                  // open ReleaseScopes on this thread
+  int depth = 0;                   // open ReleaseScopes on this thread
   std::vector<PyObject*> pending;  // released inside the scopes; decref'd by the outermost
 };
 
@@ -72,7 +72,9 @@ inline void release_later(PyObject* object) noexcept {
 
 // Whether this thread holds the GIL. False on a daemon thread that the exiting interpreter is
 // ending (pthread_exit while it waited for the GIL): its unwinding must not decref.
-inline bool holds_gil() noexcept { return PyGILState_Check() != 0; }
+inline bool holds_gil() noexcept {
+  return PyGILState_Check() != 0;
+}
 
 // Decrefs what other threads left in the graveyard. GIL held, no engine lock held.
 inline void drain_graveyard() {
