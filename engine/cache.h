@@ -95,7 +95,7 @@ class Cache {
         policy_(config_.policy),
         map_(initial_slots(config_.max_size)),
         arena_(initial_slots(config_.max_size)),
-        sketch_(std::make_unique<FrequencySketch>(initial_slots(config_.max_size))),
+        sketch_(std::make_unique<FrequencySketch>(initial_sketch_size(config_.max_size))),
         current_sketch_(sketch_.get()),
         adaptive_(config_.max_size, config_.adaptive_threshold) {
     if (config_.policy == Policy::kAdaptive) adaptive_.activate(config_.max_size);
@@ -508,6 +508,10 @@ class Cache {
   static std::size_t initial_slots(std::size_t max_size) noexcept {
     return std::min(max_size + slack_for(max_size), kInitialSlotLimit);
   }
+  // The sketch is sized for max_size (as in Caffeine), up to the same limit.
+  static std::size_t initial_sketch_size(std::size_t max_size) noexcept {
+    return std::min(max_size, kInitialSlotLimit);
+  }
 
   static void check_ttl(const Ttl& ttl) {
     if (ttl && ttl->count() <= 0) throw std::invalid_argument("ttl must be positive");
@@ -862,7 +866,7 @@ class Cache {
   std::unique_ptr<FrequencySketch> sketch_;
   std::atomic<FrequencySketch*> current_sketch_;
   std::vector<std::unique_ptr<FrequencySketch>> retired_sketches_;  // readers may still hold one
-  std::size_t sketch_capacity_ = initial_slots(config_.max_size);   // guarded by admin_mutex_
+  std::size_t sketch_capacity_ = initial_sketch_size(config_.max_size);  // admin_mutex_
   Sampler sampler_;
   AdaptivePolicy adaptive_;
   StripedStats stats_;
