@@ -25,8 +25,8 @@
 //     cache_stress/put_if_absent_over_expired_entry_stores_and_counts_as_new pins the
 //     (single-threaded) revival semantics this and the stats identity rely on.
 //     cache_stress/refreshed_entry_survives_concurrent_expiry: a put() that refreshes an
-//     expired entry is not undone by an expiry removal racing with it (DISABLED: engine bug,
-//     see the test).
+//     expired entry is not undone by an expiry removal racing with it (the removal re-checks
+//     the deadline under the bucket lock).
 //     cache_stress/get_or_insert_callers_agree: threads missing on one key at once all get the
 //     one value that was kept.
 //  4. cache_stress/single_key_linearizable: writers store (thread, seq) with increasing seq
