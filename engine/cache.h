@@ -632,7 +632,7 @@ class Cache {
       Candidate newcomer;
       newcomer.slot = my_slot;
       newcomer.hash = hash;
-      evict_to_capacity(config_.admission ? &newcomer : nullptr);
+      evict_to_capacity(&newcomer);
     }
     // Active expiry on the write path: a few samples every fourth new entry.
     thread_local unsigned expiry_countdown = 0;
@@ -762,14 +762,18 @@ class Cache {
     };
   }
 
-  // Evicts one entry with the active policy. With `newcomer` and admission on, the newcomer
-  // itself is dropped instead if it is less frequent than the victim. Returns true if an
-  // entry was removed.
+  // Evicts one entry with the active policy, never `newcomer` (the entry just inserted) unless
+  // admission is on and the newcomer is less frequent than the victim, in which case it is the
+  // one dropped. Returns true if an entry was removed.
   bool evict_once(const Candidate* newcomer) {
     const Policy p = policy();
+    // The entry whose insert caused this eviction is not a candidate: a put must not evict the
+    // key it just stored (unless admission rejects it below).
+    const Slot* own = newcomer != nullptr ? &arena_[newcomer->slot] : nullptr;
     std::optional<Candidate> victim =
-        p == Policy::kAdaptive ? pick_victim(p, main_region())
-                               : pick_victim(p, [](std::uint32_t, const Slot&) { return true; });
+        p == Policy::kAdaptive
+            ? pick_victim(p, main_region())
+            : pick_victim(p, [own](std::uint32_t, const Slot& s) { return &s != own; });
     if (!victim && p == Policy::kAdaptive) {
       victim = pick_victim(p, [](std::uint32_t, const Slot&) { return true; });
     }
@@ -778,7 +782,7 @@ class Cache {
     if (victim->expired) {
       return remove_expired(victim->hash, victim->slot, sample_now());
     }
-    if (newcomer != nullptr && newcomer->slot != victim->slot &&
+    if (newcomer != nullptr && config_.admission && newcomer->slot != victim->slot &&
         sketch().estimate(newcomer->hash) < sketch().estimate(victim->hash) &&
         remove_entry(newcomer->hash, newcomer->slot, Counter::kRejections)) {
       return true;
