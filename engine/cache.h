@@ -292,21 +292,7 @@ class Cache {
 
   // Removes `key`. Returns true if it was present (an expired entry counts as absent, but is
   // removed all the same).
-  bool erase(const Key& key) {
-    const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
-    std::optional<Entry> removed;
-    bool was_expired = false;
-    map_.modify(hash, [&](ChainType& chain) {
-      Entry* e = chain.find(key, equal_);
-      if (e == nullptr) return false;
-      was_expired = expired(arena_[e->slot], now);
-      return chain.remove(e, removed);
-    });
-    if (!removed) return false;
-    finish_removal(removed->slot, was_expired ? Counter::kExpirations : Counter::kCount);
-    return !was_expired;
-  }
+  bool erase(const Key& key) { return take(key).has_value(); }
 
   // Removes every entry. Takes every bucket lock once (not a hot-path operation); entries are
   // destroyed after the locks are released. Stats and the frequency history are kept.
