@@ -62,6 +62,8 @@ if [[ $rc -eq 0 && $out == usage:* ]]; then ok; else bad "ratio --help: exit $rc
 printf '1\n2\n3\n' >"$tmp/good.keys"
 printf '1\n2\nx7\n4\n' >"$tmp/bad.keys"
 printf '10 2 0 0\n20 two 0 0\n' >"$tmp/bad.lis"
+: >"$tmp/empty.keys"
+printf '10 0 0 0\n' >"$tmp/zero.lis"
 
 expect_error 'unknown command .frobnicate.' frobnicate
 expect_error 'nope\.keys: cannot open trace file' ratio --trace "$tmp/nope.keys" --sizes 10
@@ -88,6 +90,9 @@ expect_error 'workload "zipf:abc": zipf exponent must be a number' \
 expect_error 'workload "scan:0": scan length must be at least 1' ratio --workload scan:0 --sizes 10
 expect_error 'unknown generator "pareto"' ratio --workload pareto --sizes 10
 expect_error 'ratio needs --sizes' ratio --trace "$tmp/good.keys"
+expect_error "trace '.*empty\.keys' holds no requests" ratio --trace "$tmp/empty.keys" --sizes 10
+expect_error "trace '.*zero\.lis' holds no requests" ratio --trace "$tmp/zero.lis" --sizes 10
+expect_error "trace '/dev/null' holds no requests" ratio --trace /dev/null --format keys --sizes 10
 expect_error 'ratio needs --trace FILE or --workload SPEC' ratio --sizes 10
 expect_error 'throughput needs --threads' throughput
 expect_error "unknown option '--threads'" ratio --trace "$tmp/good.keys" --sizes 10 --threads 2

@@ -314,7 +314,10 @@ int run_ratio(ArgReader& args) {
   // Load and generate everything before running: bad input must fail before any output.
   std::vector<harness::KeySequence> sequences;
   for (const std::string& path : traces) {
-    sequences.push_back({trace_name(path), cuckoocache::perf::load_trace(path, format)});
+    std::vector<std::uint64_t> keys_of_trace = cuckoocache::perf::load_trace(path, format);
+    // A hit ratio of an empty trace is 0/0: say so rather than print 0.00.
+    if (keys_of_trace.empty()) throw UsageError("trace '" + path + "' holds no requests");
+    sequences.push_back({trace_name(path), std::move(keys_of_trace)});
   }
   for (const std::string& text : workloads) {
     const harness::WorkloadSpec spec = harness::parse_workload(text);
