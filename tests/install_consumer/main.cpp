@@ -1,6 +1,7 @@
-// Compiled against the *installed* headers only: include paths come from cuckoocache::engine.
-// A put/get round trip and an eviction through the installed package.
-#include <engine/cache.h>
+// Compiled against cuckoocache as a user gets it (an install prefix through find_package or
+// pkg-config, or the source tree through add_subdirectory): only the public include name.
+// A put/get round trip and an eviction.
+#include <cuckoocache/cache.h>
 
 #include <cstdint>
 #include <string>
