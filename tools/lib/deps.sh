@@ -12,17 +12,24 @@ CUCKOOCACHE_DEB_PACKAGES=(
   clang libclang-rt-14-dev
 )
 
+# What tools/demo needs: the compiler, CMake, libcuckoo and zlib (the harness). Not Boost, Google
+# Benchmark, Redis or clang: the demo builds only the harness.
+CUCKOOCACHE_DEMO_DEB_PACKAGES=(cmake g++ make ninja-build libcuckoo-dev zlib1g-dev)
+
 cuckoocache_pkg_installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
 }
 
+# cuckoocache_ensure_deps [package...]: those packages (default: CUCKOOCACHE_DEB_PACKAGES).
 cuckoocache_ensure_deps() {
+  local -a wanted=("$@")
+  [[ ${#wanted[@]} -gt 0 ]] || wanted=("${CUCKOOCACHE_DEB_PACKAGES[@]}")
   if ! command -v dpkg-query >/dev/null 2>&1; then
-    echo "deps: dpkg-query not found (not Debian?); assuming ${CUCKOOCACHE_DEB_PACKAGES[*]} are available" >&2
+    echo "deps: dpkg-query not found (not Debian?); assuming ${wanted[*]} are available" >&2
     return 0
   fi
   local missing=() pkg
-  for pkg in "${CUCKOOCACHE_DEB_PACKAGES[@]}"; do
+  for pkg in "${wanted[@]}"; do
     cuckoocache_pkg_installed "$pkg" || missing+=("$pkg")
   done
   if [[ ${#missing[@]} -eq 0 ]]; then
