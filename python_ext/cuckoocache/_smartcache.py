@@ -51,6 +51,8 @@ class SmartCache(_core.CacheCore, CacheMapping[K, V]):
         ttl_seconds: float | None = None,
         adaptive_threshold: float = 0.7,
     ) -> None:
+        """Makes an empty cache (arguments: see the class docstring). Raises TypeError or
+        ValueError naming the argument that is wrong."""
         super().__init__(max_size, policy, ttl_seconds, adaptive_threshold)
         self._flight = SingleFlight()
 
