@@ -6,6 +6,8 @@
 CUCKOOCACHE_DEB_PACKAGES=(
   cmake g++ make ninja-build
   libcuckoo-dev libboost-test-dev libbenchmark-dev libboost-python-dev zlib1g-dev
+  # tests/install_consumer's pkg-config consumer
+  pkg-config
   # TieredCache tests: a throwaway Redis server (tests/python/tiered_support.py)
   redis-server
   # tools/test's fuzz stage: clang and its libFuzzer/sanitizer runtimes (Debian 12: clang 14)
