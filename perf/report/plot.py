@@ -41,6 +41,42 @@ if TYPE_CHECKING:
 
 REFERENCE_POLICIES = ("exact-lru", "exact-lfu", "opt")
 POLICY_ORDER = ("lru", "lfu", "ttl", "adaptive", "exact-lru", "exact-lfu", "opt")
+# One look per policy, so that lines lying on top of each other (lru, ttl and exact-lru often
+# give the same hit ratios) stay distinguishable: colour, dash pattern and marker all differ,
+# wide lines and big markers are drawn first and narrow/hollow ones over them.
+POLICY_STYLES: dict[str, dict[str, Any]] = {
+    "lru": {"color": "C0", "linestyle": "-", "marker": "o", "markersize": 11, "linewidth": 4.0},
+    "lfu": {"color": "C1", "linestyle": "-", "marker": "D", "markersize": 7, "linewidth": 2.4},
+    "ttl": {
+        "color": "C2",
+        "linestyle": (0, (1, 1.5)),
+        "marker": "x",
+        "markersize": 9,
+        "markeredgewidth": 2.2,
+        "linewidth": 2.4,
+    },
+    "adaptive": {"color": "C3", "linestyle": "-", "marker": "s", "markersize": 7, "linewidth": 2.4},
+    "exact-lru": {
+        "color": "C4",
+        "linestyle": (0, (5, 2)),
+        "marker": "^",
+        "markersize": 13,
+        "markerfacecolor": "none",
+        "markeredgewidth": 1.6,
+        "linewidth": 1.4,
+    },
+    "exact-lfu": {
+        "color": "C5",
+        "linestyle": (0, (5, 2)),
+        "marker": "v",
+        "markersize": 13,
+        "markerfacecolor": "none",
+        "markeredgewidth": 1.6,
+        "linewidth": 1.4,
+    },
+    "opt": {"color": "k", "linestyle": "-.", "marker": "*", "markersize": 10, "linewidth": 1.4},
+}
+IMPL_MARKERS = ("o", "s", "D", "^", "v", "x", "P", "*", "h", "<", ">")
 
 
 class RatioRow(TypedDict):
@@ -137,19 +173,17 @@ def plot_ratio(rows: Sequence[RatioRow], trace: str, out: Path) -> Path:
             (r["size"], r["hit_ratio"]) for r in mine if r["policy"] == policy
         )
         reference = policy in REFERENCE_POLICIES
-        ax.plot(
-            [p[0] for p in points],
-            [p[1] for p in points],
-            linestyle="--" if reference else "-",
-            marker="s" if reference else "o",
-            linewidth=1.5 if reference else 2.2,
-            label=policy,
+        style = POLICY_STYLES.get(
+            policy,
+            {"linestyle": "--" if reference else "-", "marker": "o", "linewidth": 1.5},
         )
-    if len(sizes) > 1 and sizes[-1] >= 10 * sizes[0]:
+        ax.plot([p[0] for p in points], [p[1] for p in points], label=policy, **style)
+    log_x = len(sizes) > 1 and sizes[-1] >= 10 * sizes[0]
+    if log_x:
         ax.set_xscale("log")
     ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
     ax.minorticks_off()
-    ax.set_xlabel("cache size (entries)")
+    ax.set_xlabel("cache size (entries, log scale)" if log_x else "cache size (entries)")
     ax.set_ylabel("hit ratio (%)")
     ax.set_ylim(bottom=0)
     requests = mine[0]["requests"] if mine else 0
@@ -169,16 +203,20 @@ def plot_throughput(rows: Sequence[ThroughputRow], out: Path) -> Path:
     for row in rows:
         labels.setdefault(impl_label(row), None)
     fig, (ops_ax, lat_ax) = plt.subplots(1, 2, figsize=(12, 5), dpi=110)
-    for label in labels:
+    for i, label in enumerate(labels):
         mine = sorted(
             (r for r in rows if impl_label(r) == label), key=lambda r: r["threads"]
         )
         x = [r["threads"] for r in mine]
-        style = "-" if label.startswith("engine") else "--"
-        ops_ax.plot(
-            x, [r["ops_per_sec"] / 1e6 for r in mine], style, marker="o", label=label
-        )
-        lat_ax.plot(x, [r["p99_ns"] for r in mine], style, marker="o", label=label)
+        look: dict[str, Any] = {
+            "color": f"C{i % 10}",
+            "linestyle": "-" if label.startswith("engine") else "--",
+            "marker": IMPL_MARKERS[i % len(IMPL_MARKERS)],
+            "markersize": 8,
+            "label": label,
+        }
+        ops_ax.plot(x, [r["ops_per_sec"] / 1e6 for r in mine], **look)
+        lat_ax.plot(x, [r["p99_ns"] for r in mine], **look)
     for ax in (ops_ax, lat_ax):
         ax.set_xticks(threads)
         ax.set_xlabel("threads")

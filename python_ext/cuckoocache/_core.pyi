@@ -1,6 +1,6 @@
 """Type stub for ``cuckoocache._core``, the C++ extension module (Boost.Python + CPython API).
 
-Sources: python_ext/src/module.cpp (EvictionPolicy, the administrative CacheCore methods, the
+Sources: python_ext/src/module.cpp (the administrative CacheCore methods, the
 ``_sweeper_*`` functions), cache_object.cpp (CacheCore's hot methods and slots),
 cached_function.cpp (CachedFunction, make_key). Parameters are positional-only where the C
 code accepts no keywords (METH_FASTCALL without METH_KEYWORDS, and every Boost.Python method).
@@ -8,38 +8,20 @@ code accepts no keywords (METH_FASTCALL without METH_KEYWORDS, and every Boost.P
 
 from collections.abc import Callable, Hashable
 from types import MethodType
-from typing import Any, ClassVar, final, overload
+from typing import Any, final, overload
 
 from typing_extensions import Self
 
-# ---- EvictionPolicy (Boost.Python enum_) -------------------------------------------------------
-
-class EvictionPolicy(int):
-    """How a full cache chooses what to evict (a Boost.Python enum: a subclass of int).
-
-    Only the four members are meaningful. ``EvictionPolicy(n)`` builds an int-like object that
-    compares equal to the member with value ``n`` but is not that member and has no ``name``;
-    an unpickled member is such an object too.
-    """
-
-    LRU: ClassVar[EvictionPolicy]
-    LFU: ClassVar[EvictionPolicy]
-    TTL: ClassVar[EvictionPolicy]
-    ADAPTIVE: ClassVar[EvictionPolicy]
-    names: ClassVar[dict[str, EvictionPolicy]]
-    """``{"LRU": EvictionPolicy.LRU, ...}``"""
-    values: ClassVar[dict[int, EvictionPolicy]]
-    """``{0: EvictionPolicy.LRU, 1: LFU, 2: TTL, 3: ADAPTIVE}``"""
-    @property
-    def name(self) -> str:
-        """The member's name (``"LRU"``, ...). AttributeError on a non-member value."""
+# ---- EvictionPolicy (the enum.IntEnum of cuckoocache._policy, set on the module at load) ----
+from ._policy import EvictionPolicy as EvictionPolicy
 
 # ---- CacheCore ---------------------------------------------------------------------------------
 
 class CacheCore:
     """The engine under SmartCache: a bounded concurrent cache over libcuckoo.
 
-    Keys must be hashable (TypeError otherwise) and follow dict's equality rules. Every method
+    Keys must be hashable (TypeError otherwise) and follow dict's equality rules. Keys and
+    values are typed Any here: SmartCache, generic in both, gives them their types. Every method
     raises RuntimeError if ``__init__`` has not run, and TypeError when called on an object
     that is not a CacheCore.
     """
@@ -59,38 +41,44 @@ class CacheCore:
         """
 
     # -- hot methods (cache_object.cpp) --
-    def get(self, key: Hashable, default: Any = None) -> Any:
+    @overload
+    def get(self, key: Any) -> Any:
         """The value for key, or ``default`` if absent or expired. Counts a hit or a miss."""
+    @overload
+    def get(self, key: Any, default: Any) -> Any: ...
 
-    def put(self, key: Hashable, value: Any, ttl_seconds: float | None = None) -> None:
+    def put(self, key: Any, value: Any, ttl_seconds: float | None = None) -> None:
         """Stores value under key (replacing any); ``ttl_seconds`` overrides the default TTL."""
 
-    def contains(self, key: Hashable, /) -> bool:
+    def contains(self, key: Any, /) -> bool:
         """Whether key is present and not expired. Not counted in stats."""
 
-    def remove(self, key: Hashable, /) -> bool:
+    def remove(self, key: Any, /) -> bool:
         """Removes key; True if it was present (and not expired)."""
 
-    def pop(self, key: Hashable, default: Any = ..., /) -> Any:
+    @overload
+    def pop(self, key: Any, /) -> Any:
         """Removes key and returns its value; ``default`` if absent, else KeyError(key)."""
+    @overload
+    def pop(self, key: Any, default: Any, /) -> Any: ...
 
-    def setdefault(self, key: Hashable, default: Any = None, /) -> Any:
+    def setdefault(self, key: Any, default: Any = None, /) -> Any:
         """The value of key if present, else stores ``default`` and returns it (atomically)."""
 
     def size(self) -> int:
         """The number of entries (same as ``len()``)."""
 
-    def _peek(self, key: Hashable, default: Any, /) -> Any:
+    def _peek(self, key: Any, default: Any, /) -> Any:
         """Like ``get`` but not counted in stats and not marking the entry used."""
 
-    def __getitem__(self, key: Hashable, /) -> Any: ...
-    def __setitem__(self, key: Hashable, value: Any, /) -> None: ...
-    def __delitem__(self, key: Hashable, /) -> None: ...
-    def __contains__(self, key: object, /) -> bool: ...
+    def __getitem__(self, key: Any, /) -> Any: ...
+    def __setitem__(self, key: Any, value: Any, /) -> None: ...
+    def __delitem__(self, key: Any, /) -> None: ...
+    def __contains__(self, key: Any, /) -> bool: ...
     def __len__(self) -> int: ...
 
-    # -- administrative methods (module.cpp, Boost.Python: positional arguments only; a wrong
-    #    number of arguments raises Boost.Python.ArgumentError, a subclass of TypeError) --
+    # -- administrative methods (module.cpp, CPython METH_NOARGS/METH_O: positional arguments
+    #    only; a wrong number of arguments or a keyword raises TypeError) --
     def stats(self) -> dict[str, Any]:
         """hits, misses, evictions, expirations, inserts, updates, rejections, current_size,
         max_size (int); hit_rate, miss_rate, utilization (float); policy (EvictionPolicy)."""

@@ -8,16 +8,20 @@ and the administrative ones (``stats``, ``set_policy``, ...) are implemented in 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from . import _core
+from ._mapping import CacheMapping, K, V
+from ._policy import EvictionPolicy
 from ._single_flight import _MISSING, SingleFlight
 
-EvictionPolicy = _core.EvictionPolicy
+__all__ = ["EvictionPolicy", "SmartCache"]
+
+T = TypeVar("T")
 
 
-class SmartCache(_core.CacheCore):
+class SmartCache(_core.CacheCore, CacheMapping[K, V]):
     """A bounded, thread-safe cache with LRU, LFU, TTL and ADAPTIVE eviction.
 
     ``SmartCache(max_size=1000, policy=EvictionPolicy.LRU, ttl_seconds=None,
@@ -30,9 +34,12 @@ class SmartCache(_core.CacheCore):
       frequency-protected main region, in (0, 1]; the rest is the recency window, and the
       policy's hill climber resizes both from the observed hit rate.
 
-    Keys follow dict rules (``1``, ``1.0`` and ``True`` are one key). It behaves as a
-    ``MutableMapping`` whose iteration, ``keys()``, ``values()`` and ``items()`` are snapshots.
-    Every method is safe to call from many threads; see docs/python.md for the guarantees.
+    Generic in key and value for type checkers (``SmartCache[str, bytes](max_size=100)``,
+    also valid at run time). Keys follow dict rules (``1``, ``1.0`` and ``True`` are one key).
+    It is a ``MutableMapping``: ``keys()``, ``values()`` and ``items()`` are views whose
+    iteration walks a snapshot, ``==`` compares contents with any mapping (so a cache is
+    unhashable, like ``dict``). Every method is safe to call from many threads; see
+    docs/python.md for the guarantees.
     """
 
     __slots__ = ("_flight",)
@@ -40,62 +47,42 @@ class SmartCache(_core.CacheCore):
     def __init__(
         self,
         max_size: int = 1000,
-        policy: Any = _core.EvictionPolicy.LRU,
+        policy: EvictionPolicy = EvictionPolicy.LRU,
         ttl_seconds: float | None = None,
         adaptive_threshold: float = 0.7,
     ) -> None:
+        """Makes an empty cache (arguments: see the class docstring). Raises TypeError or
+        ValueError naming the argument that is wrong."""
         super().__init__(max_size, policy, ttl_seconds, adaptive_threshold)
         self._flight = SingleFlight()
 
-    # ---- mapping helpers (snapshots) ----------------------------------------------------
-
-    def keys(self) -> list[Any]:
-        """A list of the keys present now (a snapshot)."""
-        return [k for k, _ in self._items()]
-
-    def values(self) -> list[Any]:
-        """A list of the values present now (a snapshot)."""
-        return [v for _, v in self._items()]
-
-    def items(self) -> list[tuple[Any, Any]]:
-        """A list of the (key, value) pairs present now (a snapshot)."""
-        return self._items()
-
-    def __iter__(self) -> Iterator[Any]:
-        """Iterates over a snapshot of the keys (the cache may change meanwhile)."""
-        return iter(self.keys())
-
-    def update(
-        self, other: Mapping[Any, Any] | Iterable[tuple[Any, Any]] = (), /, **kwargs: Any
-    ) -> None:
-        """Stores every pair of ``other`` (a mapping, an object with ``keys()``, or pairs) and
-        of ``kwargs``, like ``dict.update``."""
-        if isinstance(other, Mapping):
-            for key in other:
-                self.put(key, other[key])
-        elif hasattr(other, "keys"):
-            mapping: Any = other
-            for key in mapping.keys():
-                self.put(key, mapping[key])
-        else:
-            for key, value in other:
-                self.put(key, value)
-        for key, value in kwargs.items():
-            self.put(key, value)
-
-    def popitem(self) -> tuple[Any, Any]:
-        """Removes and returns some (key, value) pair; KeyError if the cache is empty."""
-        for key, _ in self._items():
-            value = self.pop(key, _MISSING)
-            if value is not _MISSING:
-                return key, value
-        raise KeyError("popitem(): cache is empty")
+    if TYPE_CHECKING:
+        # The C extension implements these (CacheCore); here they get K/V types.
+        @overload
+        def get(self, key: K) -> V | None: ...
+        @overload
+        def get(self, key: K, default: V | T) -> V | T: ...
+        def get(self, key: K, default: Any = None) -> Any: ...
+        def put(self, key: K, value: V, ttl_seconds: float | None = None) -> None: ...
+        @overload
+        def pop(self, key: K, /) -> V: ...
+        @overload
+        def pop(self, key: K, default: V | T, /) -> V | T: ...
+        def pop(self, key: K, default: Any = ..., /) -> Any: ...
+        def setdefault(self, key: K, default: V, /) -> V: ...  # type: ignore[override]
+        def contains(self, key: K, /) -> bool: ...
+        def remove(self, key: K, /) -> bool: ...
+        def __getitem__(self, key: K, /) -> V: ...
+        def __setitem__(self, key: K, value: V, /) -> None: ...
+        def __delitem__(self, key: K, /) -> None: ...
+        def __contains__(self, key: object, /) -> bool: ...
+        def __len__(self) -> int: ...
+        def clear(self) -> None: ...
+        def _items(self) -> list[tuple[K, V]]: ...
 
     # ---- loading -----------------------------------------------------------------------
 
-    def get_or_set(
-        self, key: Hashable, factory: Callable[[], Any], ttl_seconds: float | None = None
-    ) -> Any:
+    def get_or_set(self, key: K, factory: Callable[[], V], ttl_seconds: float | None = None) -> V:
         """The value of ``key``; on a miss, stores and returns ``factory()``.
 
         Threads that miss the same key at the same time share one call of ``factory``. If it
@@ -104,14 +91,14 @@ class SmartCache(_core.CacheCore):
         """
         if ttl_seconds is not None:
             _core._check_ttl(ttl_seconds)  # before factory() runs: a bad TTL changes nothing
-        value = self.get(key, _MISSING)
+        value: Any = self.get(key, _MISSING)
         if value is not _MISSING:
-            return value
-        return self._flight.load(self, factory, key, (), None, ttl_seconds)
+            return value  # type: ignore[no-any-return]
+        return self._flight.load(self, factory, key, (), None, ttl_seconds)  # type: ignore[no-any-return]
 
     # ---- context manager ---------------------------------------------------------------
 
-    def __enter__(self) -> SmartCache:
+    def __enter__(self) -> SmartCache[K, V]:
         """Returns the cache itself."""
         return self
 
@@ -120,11 +107,8 @@ class SmartCache(_core.CacheCore):
         self._stop_background()
         self.clear()
 
-    def __repr__(self) -> str:
+    def _repr_fields(self) -> str:
         return (
-            f"SmartCache(max_size={self.get_max_size()}, policy={self.get_policy()!s}, "
-            f"ttl_seconds={self.get_ttl()!r}, size={self.size()})"
+            f"max_size={self.get_max_size()}, policy={self.get_policy()!s}, "
+            f"ttl_seconds={self.get_ttl()!r}, size={self.size()}"
         )
-
-
-MutableMapping.register(SmartCache)

@@ -1,7 +1,11 @@
 // The cuckoocache._core extension module, built with Boost.Python.
 //
-// Boost.Python defines the module, the EvictionPolicy enum, the administrative methods of
-// CacheCore (stats, policy, capacity, TTL, clear, snapshot) and the conversions they need.
+// Boost.Python defines the module; this file attaches the administrative methods of CacheCore
+// (stats, policy, capacity, TTL, clear, snapshot) as plain CPython methods, so they have
+// Python signatures (inspect.signature, help()) and a wrong call raises CPython's own
+// TypeError naming the method ("set_policy() takes exactly one argument (0 given)"), not
+// Boost.Python.ArgumentError with a C++ signature. EvictionPolicy is the Python enum.IntEnum
+// of cuckoocache._policy, imported at load; policies are accepted and returned as its members.
 // The hot paths (CacheCore's get/put/mapping slots, CachedFunction's call) are plain CPython
 // types made in cache_object.cpp and cached_function.cpp: Boost.Python's dispatch costs more
 // than a cache hit. Engine errors arrive here as C++ exceptions and leave as Python ones:
@@ -12,6 +16,8 @@
 #include <cstddef>
 #include <optional>
 #include <stdexcept>
+#include <type_traits>
+#include <utility>
 
 #include "arguments.h"
 #include "cache_object.h"
@@ -22,19 +28,28 @@ namespace bp = boost::python;
 
 namespace cuckoocache::python {
 
+namespace {
+// cuckoocache._policy.EvictionPolicy and its members by value, set once at module load and
+// kept for the life of the process (strong references).
+PyTypeObject* g_policy_type = nullptr;
+PyObject* g_policy_members[4] = {};
+}  // namespace
+
 bool parse_policy(PyObject* o, const char* name, Policy& out) {
-  bp::extract<Policy> policy(o);
-  if (!policy.check()) {
+  // A type check only: no Python code runs (EnumType defines no __instancecheck__).
+  if (g_policy_type == nullptr || !PyObject_TypeCheck(o, g_policy_type)) {
     PyErr_Format(PyExc_TypeError, "%s must be an EvictionPolicy, not %.100s", name,
                  Py_TYPE(o)->tp_name);
     return false;
   }
-  const Policy p = policy();
-  if (p != Policy::kLru && p != Policy::kLfu && p != Policy::kTtl && p != Policy::kAdaptive) {
-    PyErr_Format(PyExc_ValueError, "%s must be one of EvictionPolicy's members, got %R", name, o);
+  const long v = PyLong_AsLong(o);
+  if (v < 0 || v > 3) {
+    if (!PyErr_Occurred()) {
+      PyErr_Format(PyExc_ValueError, "%s must be one of EvictionPolicy's members, got %R", name, o);
+    }
     return false;
   }
-  out = p;
+  out = static_cast<Policy>(v);
   return true;
 }
 
@@ -48,6 +63,11 @@ CacheObject& cache_of(const bp::object& self) {
 
 PyEngine& engine(const bp::object& self) {
   return *cache_of(self).engine;
+}
+
+// The EvictionPolicy member for p.
+bp::object policy_object(Policy p) {
+  return bp::object(bp::handle<>(bp::borrowed(g_policy_members[static_cast<int>(p)])));
 }
 
 bp::dict stats(const bp::object& self) {
@@ -68,7 +88,7 @@ bp::dict stats(const bp::object& self) {
   d["hit_rate"] = hit_rate;
   d["miss_rate"] = miss_rate;
   d["utilization"] = s.max_size == 0 ? 0.0 : static_cast<double>(s.size) / s.max_size;
-  d["policy"] = bp::object(engine(self).policy());
+  d["policy"] = policy_object(engine(self).policy());
   return d;
 }
 
@@ -86,8 +106,8 @@ std::size_t cleanup(const bp::object& self) {
   return engine(self).cleanup();
 }
 
-Policy get_policy(const bp::object& self) {
-  return engine(self).policy();
+bp::object get_policy(const bp::object& self) {
+  return policy_object(engine(self).policy());
 }
 
 void set_policy(const bp::object& self, const bp::object& policy) {
@@ -149,16 +169,107 @@ void translate_invalid_argument(const std::invalid_argument& e) {
   PyErr_SetString(PyExc_ValueError, e.what());
 }
 
+// Calls f (returning a bp::object) for a CPython method: a new reference, or nullptr with
+// the Python error set from whatever f threw.
 template <class F>
-void add_method(const bp::object& cls, const char* name, F f, const char* doc) {
-  bp::objects::add_to_namespace(cls, name, bp::make_function(f), doc);
+PyObject* guarded(F&& f) noexcept {
+  try {
+    return bp::incref(f().ptr());
+  } catch (const bp::error_already_set&) {
+    return nullptr;  // the Python error is set
+  } catch (...) {
+    set_python_error_from_current_exception();
+    return nullptr;
+  }
 }
 
-template <class F, class Keywords>
-void add_method(const bp::object& cls, const char* name, F f, const Keywords& keywords,
-                const char* doc) {
-  bp::objects::add_to_namespace(cls, name,
-                                bp::make_function(f, bp::default_call_policies(), keywords), doc);
+bp::object self_object(PyObject* self) {
+  return bp::object(bp::handle<>(bp::borrowed(self)));
+}
+
+template <class R>
+bp::object as_object(R&& r) {
+  return bp::object(std::forward<R>(r));
+}
+
+// METH_NOARGS / METH_O adapters over the functions above.
+template <auto F>
+PyObject* noargs(PyObject* self, PyObject* /*unused*/) noexcept {
+  return guarded([&] {
+    if constexpr (std::is_void_v<decltype(F(self_object(self)))>) {
+      F(self_object(self));
+      return bp::object();
+    } else {
+      return as_object(F(self_object(self)));
+    }
+  });
+}
+
+template <auto F>
+PyObject* onearg(PyObject* self, PyObject* arg) noexcept {
+  return guarded([&] {
+    F(self_object(self), self_object(arg));
+    return bp::object();
+  });
+}
+
+// Docstrings start with CPython's text signature ("name($self, arg, /)\n--\n\n"), which
+// inspect.signature() and help() read.
+PyMethodDef g_admin_methods[] = {
+    {"stats", noargs<&stats>, METH_NOARGS,
+     "stats($self, /)\n--\n\nCounters and rates as a dict: hits, misses, evictions, "
+     "expirations, inserts, updates, rejections, current_size, max_size, hit_rate, miss_rate "
+     "(both 0.0 before any lookup), utilization, policy."},
+    {"reset_stats", noargs<&reset_stats>, METH_NOARGS,
+     "reset_stats($self, /)\n--\n\nZeroes the counters."},
+    {"clear", noargs<&clear>, METH_NOARGS,
+     "clear($self, /)\n--\n\nRemoves every entry. Counters are kept."},
+    {"cleanup", noargs<&cleanup>, METH_NOARGS,
+     "cleanup($self, /)\n--\n\nRemoves every expired entry now; returns how many."},
+    {"get_policy", noargs<&get_policy>, METH_NOARGS,
+     "get_policy($self, /)\n--\n\nThe current EvictionPolicy."},
+    {"set_policy", onearg<&set_policy>, METH_O,
+     "set_policy($self, policy, /)\n--\n\nSwitches the eviction policy (an EvictionPolicy); "
+     "entries are kept."},
+    {"get_max_size", noargs<&get_max_size>, METH_NOARGS,
+     "get_max_size($self, /)\n--\n\nThe capacity (most entries kept)."},
+    {"set_max_size", onearg<&set_max_size>, METH_O,
+     "set_max_size($self, max_size, /)\n--\n\nChanges the capacity (an int in [1, 2**31]); "
+     "shrinking evicts before returning."},
+    {"get_ttl", noargs<&get_ttl>, METH_NOARGS,
+     "get_ttl($self, /)\n--\n\nThe default time-to-live in seconds, or None."},
+    {"set_ttl", onearg<&set_ttl>, METH_O,
+     "set_ttl($self, ttl_seconds, /)\n--\n\nSets the default time-to-live for entries stored "
+     "from now on (a positive number of seconds, or None: no expiry). Existing entries keep "
+     "theirs."},
+    {"_items", noargs<&items>, METH_NOARGS,
+     "_items($self, /)\n--\n\nA snapshot of the entries: a list of (key, value) tuples."},
+    {"_stop_background", noargs<&stop_background>, METH_NOARGS,
+     "_stop_background($self, /)\n--\n\nStops background expiry for this cache."},
+};
+
+// Adds g_admin_methods to the CacheCore type as method descriptors.
+void add_admin_methods(PyObject* cls) {
+  for (PyMethodDef& def : g_admin_methods) {
+    const bp::object descr{
+        bp::handle<>(PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(cls), &def))};
+    if (PyObject_SetAttrString(cls, def.ml_name, descr.ptr()) != 0) bp::throw_error_already_set();
+  }
+}
+
+// Imports cuckoocache._policy.EvictionPolicy and keeps it and its members.
+bp::object load_policy_type() {
+  bp::object cls = bp::import("cuckoocache._policy").attr("EvictionPolicy");
+  if (!PyType_Check(cls.ptr())) {
+    PyErr_SetString(PyExc_TypeError, "cuckoocache._policy.EvictionPolicy is not a class");
+    bp::throw_error_already_set();
+  }
+  for (int v = 0; v < 4; ++v) {
+    bp::object member = cls(v);
+    g_policy_members[v] = bp::incref(member.ptr());
+  }
+  g_policy_type = reinterpret_cast<PyTypeObject*>(bp::incref(cls.ptr()));
+  return cls;
 }
 
 // Raises like put() would for this ttl_seconds (get_or_set checks before calling a factory).
@@ -175,48 +286,18 @@ BOOST_PYTHON_MODULE(_core) {
   using namespace cuckoocache::python;
   bp::register_exception_translator<std::invalid_argument>(&translate_invalid_argument);
 
-  bp::enum_<Policy>("EvictionPolicy",
-                    "How a full cache chooses what to evict.\n\n"
-                    "LRU: least recently used. LFU: least frequently used (approximate counts "
-                    "that age). TTL: soonest to expire first. ADAPTIVE: W-TinyLFU, a recency "
-                    "window plus a frequency-guarded main region, sized by hill climbing.")
-      .value("LRU", Policy::kLru)
-      .value("LFU", Policy::kLfu)
-      .value("TTL", Policy::kTtl)
-      .value("ADAPTIVE", Policy::kAdaptive);
-
   bp::scope module;
   PyObject* cache_type = make_cache_type(module.ptr());
   if (cache_type == nullptr) bp::throw_error_already_set();
   const bp::object cls{bp::handle<>(cache_type)};
   module.attr("CacheCore") = cls;
+  module.attr("EvictionPolicy") = load_policy_type();
 
   PyObject* cached_type = make_cached_function_type(module.ptr());
   if (cached_type == nullptr) bp::throw_error_already_set();
   module.attr("CachedFunction") = bp::object(bp::handle<>(cached_type));
 
-  add_method(cls, "stats", &stats,
-             "stats() -> dict\n\nCounters and rates: hits, misses, evictions, expirations, "
-             "inserts, updates, rejections, current_size, max_size, hit_rate, miss_rate "
-             "(both 0.0 before any lookup), utilization, policy.");
-  add_method(cls, "reset_stats", &reset_stats, "reset_stats()\n\nZeroes the counters.");
-  add_method(cls, "clear", &clear, "clear()\n\nRemoves every entry. Counters are kept.");
-  add_method(cls, "cleanup", &cleanup,
-             "cleanup() -> int\n\nRemoves every expired entry now; returns how many.");
-  add_method(cls, "get_policy", &get_policy, "get_policy() -> EvictionPolicy");
-  add_method(cls, "set_policy", &set_policy, (bp::arg("self"), bp::arg("policy")),
-             "set_policy(policy)\n\nSwitches the eviction policy; entries are kept.");
-  add_method(cls, "get_max_size", &get_max_size, "get_max_size() -> int");
-  add_method(cls, "set_max_size", &set_max_size, (bp::arg("self"), bp::arg("max_size")),
-             "set_max_size(max_size)\n\nChanges the capacity; shrinking evicts at once.");
-  add_method(cls, "get_ttl", &get_ttl,
-             "get_ttl() -> float | None\n\nThe default time-to-live in seconds.");
-  add_method(cls, "set_ttl", &set_ttl, (bp::arg("self"), bp::arg("ttl_seconds")),
-             "set_ttl(ttl_seconds)\n\nSets the default time-to-live for entries stored from "
-             "now on (None: no expiry). Existing entries keep theirs.");
-  add_method(cls, "_items", &items, "_items() -> list[tuple]\n\nA snapshot of the entries.");
-  add_method(cls, "_stop_background", &stop_background,
-             "_stop_background()\n\nStops background expiry for this cache.");
+  add_admin_methods(cls.ptr());
 
   bp::def("_check_ttl", &check_ttl);
   bp::def("_sweeper_pause", &sweeper_pause);

@@ -8,6 +8,7 @@ import functools
 import inspect
 import pydoc
 import time
+from collections.abc import ItemsView, KeysView, ValuesView
 from typing import Any
 
 import pytest
@@ -248,7 +249,7 @@ def test_delitem_missing_raises_keyerror() -> None:
     with pytest.raises(KeyError) as info:
         del cache["absent"]
     assert info.value.args == ("absent",)
-    assert cache.items() == [("present", 1)]
+    assert list(cache.items()) == [("present", 1)]
 
 
 def test_none_is_a_value_like_any_other() -> None:
@@ -265,7 +266,7 @@ def test_none_is_a_key_like_any_other() -> None:
     cache[None] = "none"
     assert cache[None] == "none"
     assert None in cache
-    assert cache.keys() == [None]
+    assert list(cache.keys()) == [None]
 
 
 def test_get_keyword_arguments() -> None:
@@ -305,23 +306,52 @@ def test_iteration_is_a_snapshot() -> None:
     assert sorted(cache) == list(range(100, 110))
 
 
-def test_keys_values_items_are_snapshot_lists() -> None:
+def test_keys_values_items_are_views_iterating_snapshots() -> None:
     cache = SmartCache(max_size=100)
     expected = {f"k{i}": i for i in range(20)}
     for k, v in expected.items():
         cache[k] = v
     keys, values, items = cache.keys(), cache.values(), cache.items()
-    assert isinstance(keys, list)
-    assert isinstance(values, list)
-    assert isinstance(items, list)
+    assert isinstance(keys, KeysView)
+    assert isinstance(values, ValuesView)
+    assert isinstance(items, ItemsView)
     assert sorted(keys) == sorted(expected)
     assert sorted(values) == sorted(expected.values())
     assert dict(items) == expected
+    assert keys == expected.keys() and items == expected.items()  # set-like, as for dict
+    assert "k3" in keys and ("k3", 3) in items and 3 in values and ("k3", 4) not in items
     assert len(items) == 20
     assert all(isinstance(item, tuple) and len(item) == 2 for item in items)
+    it = iter(keys)
+    cache["new"] = -1  # mutating while iterating: the iterator walks its snapshot
+    assert sorted(it) == sorted(expected)
     cache.clear()
-    assert len(keys) == 20  # the snapshots are unaffected
-    assert cache.keys() == cache.values() == cache.items() == []
+    assert len(keys) == len(values) == len(items) == 0  # views are live
+    assert list(keys) == list(values) == list(items) == []
+
+
+def test_equality_compares_contents_like_dict() -> None:
+    cache: SmartCache[str, int] = SmartCache(max_size=10)
+    assert cache == {} and cache == SmartCache(max_size=3)
+    cache.update(a=1, b=2)
+    assert cache == {"a": 1, "b": 2} and {"b": 2, "a": 1} == cache
+    assert cache != {"a": 1} and cache != [("a", 1), ("b", 2)]
+    other: SmartCache[str, int] = SmartCache(max_size=5, policy=EvictionPolicy.LFU)
+    other.update({"a": 1, "b": 2})
+    assert cache == other and cache is not other
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(cache)
+
+
+def test_generic_at_run_time_and_subclass_repr() -> None:
+    typed = SmartCache[str, int](max_size=4)
+    typed["x"] = 1
+    assert type(typed) is SmartCache and typed["x"] == 1
+
+    class Mine(SmartCache[str, int]):
+        pass
+
+    assert repr(Mine(max_size=3)).startswith("Mine(max_size=3, policy=EvictionPolicy.LRU")
 
 
 def test_dict_of_cache() -> None:
@@ -711,7 +741,7 @@ def test_default_ttl_expires_entries(policy: EvictionPolicy) -> None:
             cache[i]
     cache.cleanup()
     assert len(cache) == 0
-    assert cache.items() == []
+    assert list(cache.items()) == []
     assert cache.stats()["expirations"] == 10
 
 
@@ -721,8 +751,8 @@ def test_expired_entries_are_not_in_snapshots() -> None:
     cache.put("short", 1, ttl_seconds=SHORT_TTL)
     cache.put("long", 2)
     time.sleep(WELL_AFTER)
-    assert cache.items() == [("long", 2)]
-    assert cache.keys() == ["long"]
+    assert list(cache.items()) == [("long", 2)]
+    assert list(cache.keys()) == ["long"]
     assert list(cache) == ["long"]
 
 
@@ -808,7 +838,7 @@ def test_cleanup_removes_expired_entries() -> None:
     assert 0 <= removed <= 5  # the background sweeper may have removed some already
     assert len(cache) == 1
     assert cache.cleanup() == 0
-    assert cache.items() == [("keep", 1)]
+    assert list(cache.items()) == [("keep", 1)]
 
 
 def test_cleanup_without_ttls_removes_nothing() -> None:
@@ -883,7 +913,7 @@ def test_max_size_one() -> None:
     cache["a"] = 1
     cache["b"] = 2
     assert len(cache) == 1
-    assert cache.items() == [("b", 2)]
+    assert list(cache.items()) == [("b", 2)]
 
 
 @pytest.mark.parametrize(

