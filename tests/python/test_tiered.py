@@ -23,6 +23,7 @@ from tiered_support import (
     LOOPBACK,
     RedisServer,
     Worker,
+    hold,
     rkey,
     start_server,
     wait_available,
@@ -37,23 +38,6 @@ pytest_plugins = ["tiered_support"]  # the fixtures: server, own_server, ns, mak
 # The bound docs/scaling.md states for invalidation between connected instances, with room
 # for a loaded 2-core CI machine (measured delays are well under a millisecond on loopback).
 INVALIDATION_BOUND = 2.0
-
-
-def hold(tier: TieredCache, key: Any, expected: Any, timeout: float = 10.0) -> None:
-    """Reads ``key`` through ``tier`` until its local tier keeps a copy of ``expected``.
-
-    A copy read right after another instance's write can be dropped again by that write's
-    own invalidation, still in flight (correct, and cheap: one more read from Redis); a test
-    that needs a local copy to exist waits until one has survived 50 ms.
-    """
-
-    def held() -> bool:
-        if tier.get(key) != expected or not tier.local.contains(key):
-            return False
-        time.sleep(0.05)
-        return bool(tier.local.contains(key))
-
-    wait_until(held, timeout)
 
 
 # ---- construction and key encoding ---------------------------------------------------------------

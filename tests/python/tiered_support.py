@@ -400,6 +400,23 @@ def wait_available(tier: TieredCache, timeout: float = 30.0) -> float:
     return wait_until(lambda: tier.stats()["l2_available"], timeout)
 
 
+def hold(tier: TieredCache, key: Any, expected: Any, timeout: float = 10.0) -> None:
+    """Reads ``key`` through ``tier`` until its local tier keeps a copy of ``expected``.
+
+    A copy read right after another instance's write can be dropped again by that write's
+    own invalidation, still in flight (correct, and cheap: one more read from Redis); a test
+    that needs a local copy to exist waits until one has survived 50 ms.
+    """
+
+    def held() -> bool:
+        if tier.get(key) != expected or not tier.local.contains(key):
+            return False
+        time.sleep(0.05)
+        return bool(tier.local.contains(key))
+
+    wait_until(held, timeout)
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 4 and sys.argv[1] == "worker":
         _worker_main(sys.argv[2], sys.argv[3], len(sys.argv) > 4 and sys.argv[4] == "lock")

@@ -35,6 +35,13 @@ _HEADER = struct.Struct(">BQ")
 _FORMAT = 1
 _SIGNED = 2
 _MAC_SIZE = 32
+_MAX_AHEAD_MS = 3_155_760_000_000  # 100 years: a header expiry further ahead is not ours
+
+
+def _check_header(raw: bytes) -> None:
+    _, deadline = _HEADER.unpack_from(raw)
+    if deadline and deadline > time.time() * 1000 + _MAX_AHEAD_MS:
+        raise ValueError("header expiry more than 100 years ahead")
 
 
 class Rejected(ValueError):
@@ -142,6 +149,7 @@ class ValueCodec:
         if self.secret is None:
             if version != _FORMAT:
                 raise ValueError(f"value format {version} (signed values need secret=)")
+            _check_header(raw)
             return self.loads(raw[_HEADER.size :])
         if version != _SIGNED:
             raise Rejected("unsigned value")
@@ -149,4 +157,5 @@ class ValueCodec:
         header, mac, data = raw[: _HEADER.size], raw[_HEADER.size : end], raw[end:]
         if len(mac) != _MAC_SIZE or not hmac.compare_digest(mac, self._mac(rkey, header, data)):
             raise Rejected("bad signature")
+        _check_header(raw)
         return self.loads(data)
