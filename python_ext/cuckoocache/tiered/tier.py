@@ -45,6 +45,7 @@ from .decorator import tier_cached
 from .listener import start_listener
 from .lock import load_locked
 from .messages import BadMessage, parse, sign
+from .options import TierOptions
 from .scripts import DEL_SCRIPT, READ_SCRIPT, SET_SCRIPT, SETNX_SCRIPT, UNLOCK_SCRIPT
 from .serializers import UNSET, Rejected, Serializer, ValueCodec
 from .tombstones import Tombstones
@@ -99,29 +100,33 @@ class TieredCache:
     - ``namespace``: the key space shared by cooperating instances (letters, digits and
       ``_.:/@+=#-``). Keys are stored as ``{namespace}:<encoded key>``; two namespaces never
       see each other's keys or invalidations.
-    - ``serializer`` (required): ``"pickle"`` (any picklable value; **unpickling data from a
-      Redis that someone else can write runs their code**: use it only with a Redis that only
-      trusted clients can write), ``"json"`` (JSON types only; other instances see the JSON
-      round trip, e.g. tuples come back as lists), or a ``(dumps, loads)`` pair (or any object
-      with ``dumps`` and ``loads``), ``dumps`` returning bytes or str.
+    - ``serializer`` (required): ``"pickle"`` (any picklable value; **without** ``secret``,
+      **unpickling data from a Redis that someone else can write runs their code**: every
+      client that can write the namespace is trusted), ``"json"`` (JSON types only; other
+      instances see the JSON round trip, e.g. tuples come back as lists), or a ``(dumps,
+      loads)`` pair (or any object with ``dumps`` and ``loads``), ``dumps`` returning bytes or
+      str.
     - ``ttl_seconds``: default time-to-live in both tiers (default: the local cache's TTL;
-      None: entries do not expire in Redis).
-    - ``timeout``: seconds before a Redis call counts as failed (default 0.05). For a URL or a
-      ``redis.Redis`` client, TieredCache uses its own connection pool with this timeout and
-      no retries (same address and credentials as the client); ``timeout=None`` uses a passed
-      client exactly as it is. A ``RedisCluster`` client, and a client with a special pool
-      (Sentinel), are always used as they are: give them a short ``socket_timeout`` and no
-      retries yourself.
-    - ``cross_instance_lock``: on a miss in both tiers, take a Redis lock (``SET NX PX``,
-      held at most ``lock_ttl_seconds``) so that one instance computes and the others wait
-      (at most ``lock_wait_seconds``, then they compute themselves).
-    - ``raise_on_error``: raise Redis errors (``redis.RedisError``) into the caller instead of
-      degrading to the local tier. While the tier is disconnected, calls that need Redis raise
-      ``redis.ConnectionError``.
-    - ``health_check_interval``: how often the listener pings Redis (seconds); a subscription
-      that does not answer for three intervals counts as lost.
-    - ``failure_threshold``: consecutive failed reads that open the breaker (default 3). A
-      failed write or delete opens it at once (its invalidation could not be published).
+      None: entries do not expire in Redis). Expiry follows Redis's clock (``PX``, ``PTTL``).
+    - ``secret`` (recommended): bytes shared by the cooperating instances. Values carry an
+      HMAC-SHA256 over the Redis key and the value, and invalidation messages one over the
+      message: a value that fails verification reads as a miss (``l2_rejected``) and is never
+      deserialized; an unsigned or forged message is ignored (``messages_rejected``).
+    - ``options`` (:class:`TierOptions`), or its fields as keyword arguments: ``timeout``
+      (default 0.05 s; for a URL or a ``redis.Redis`` client TieredCache uses a pool of its
+      own with this timeout and no retries; ``timeout=None`` uses a passed client as it is; a
+      ``RedisCluster`` or Sentinel client is always used as it is: give it a short
+      ``socket_timeout`` and no retries), ``raise_on_error`` (raise Redis errors, and
+      ``redis.ConnectionError`` while disconnected, instead of degrading to the local tier),
+      ``cross_instance_lock`` with ``lock_ttl_seconds`` and ``lock_wait_seconds``,
+      ``health_check_interval``, ``failure_threshold`` (consecutive failed reads that open
+      the breaker; a failed write opens it at once) and ``connect_wait_seconds``.
+
+    A key containing a NaN stays in the local tier only (NaN != NaN: no other process can
+    look it up). A write that cannot reach Redis is kept locally, counted
+    (``l2_writes_lost``; raised with ``raise_on_error``) and its key is deleted in Redis on
+    reconnection, so no instance serves the value it replaced. A forked child is a new
+    instance: empty local tier, new id, its own listener from its first call that needs Redis.
 
     The mapping API is SmartCache's: ``get``, ``put``, ``[]``, ``in``, ``del``, ``pop``,
     ``setdefault``, ``update``, ``get_or_set``, ``remove``, ``contains``, ``clear``,
@@ -179,6 +184,7 @@ class TieredCache:
         "_watch",
         "is_cluster",
         "local",
+        "options",
     )
 
     def __init__(
@@ -189,17 +195,12 @@ class TieredCache:
         namespace: str,
         serializer: Serializer = UNSET,
         ttl_seconds: float | None = UNSET,
-        timeout: float | None = 0.05,
-        cross_instance_lock: bool = False,
-        lock_ttl_seconds: float = 10.0,
-        lock_wait_seconds: float = 10.0,
-        raise_on_error: bool = False,
-        health_check_interval: float = 1.0,
-        failure_threshold: int = 3,
-        connect_wait_seconds: float = 2.0,
         secret: bytes | None = None,
+        options: TierOptions | None = None,
+        **option_overrides: Any,
     ) -> None:
         codec = ValueCodec(serializer, secret)
+        opts = TierOptions.resolve(options, option_overrides)
         if local is None:
             local = SmartCache()
         if not isinstance(local, SmartCache):
@@ -213,25 +214,12 @@ class TieredCache:
             ttl_seconds = local.get_ttl()
         elif ttl_seconds is not None:
             check_ttl(ttl_seconds)
-        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ValueError(
-                f"timeout must be a positive number of seconds or None, not {timeout!r}"
-            )
-        if not isinstance(failure_threshold, int) or failure_threshold < 1:
-            raise ValueError(f"failure_threshold must be a positive int, not {failure_threshold!r}")
-        for arg, v in (
-            ("lock_ttl_seconds", lock_ttl_seconds),
-            ("lock_wait_seconds", lock_wait_seconds),
-            ("health_check_interval", health_check_interval),
-        ):
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v < math.inf:
-                raise ValueError(f"{arg} must be a positive number of seconds, not {v!r}")
 
         import redis as redis_mod  # deferred: cuckoocache does not need redis-py otherwise
 
         self._redis_mod = redis_mod
         errors: tuple[type[BaseException], ...] = (redis_mod.RedisError, OSError)
-        client, owns = make_client(redis_mod, redis, timeout)
+        client, owns = make_client(redis_mod, redis, opts.timeout)
         self._redis = client
         self._owns_client = owns
         from redis.cluster import RedisCluster
@@ -251,11 +239,12 @@ class TieredCache:
         self._channel = self._prefix + b"!invalidate"
         self._codec = codec
         self._ttl: float | None = ttl_seconds
-        self._raise = bool(raise_on_error)
-        self._use_lock = bool(cross_instance_lock)
-        self._lock_ttl_ms = max(1, math.ceil(lock_ttl_seconds * 1000))
-        self._lock_wait = float(lock_wait_seconds)
-        self._health_interval = float(health_check_interval)
+        self.options = opts
+        self._raise = opts.raise_on_error
+        self._use_lock = opts.cross_instance_lock
+        self._lock_ttl_ms = max(1, math.ceil(opts.lock_ttl_seconds * 1000))
+        self._lock_wait = float(opts.lock_wait_seconds)
+        self._health_interval = float(opts.health_check_interval)
         self._max_reconnect_delay = 1.0
 
         self._read_script = client.register_script(READ_SCRIPT)
@@ -270,10 +259,10 @@ class TieredCache:
         self._epoch = 0
         self._tomb = Tombstones()
         self._breaker = Breaker(
-            self._counters, errors, int(failure_threshold), self._raise, self._lock
+            self._counters, errors, opts.failure_threshold, self._raise, self._lock
         )
         self._breaker.on_interrupt = functools.partial(reclaim, client)
-        self._connect_wait = float(connect_wait_seconds)
+        self._connect_wait = float(opts.connect_wait_seconds)
         self._closed = False
         self._forked = False
         self._decorated = False
@@ -288,7 +277,7 @@ class TieredCache:
         start_listener(self)
         # Wait (briefly) for the first subscription, so that a tier made while Redis is up
         # starts connected rather than local-only.
-        self._subscribed.wait(connect_wait_seconds)
+        self._subscribed.wait(self._connect_wait)
 
     # ---- hot path --------------------------------------------------------------------------
 
