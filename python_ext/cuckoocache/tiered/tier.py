@@ -397,6 +397,8 @@ class TieredCache:
     def clear(self) -> None:
         """Empties the namespace: this instance's local tier, the Redis keys, and (through the
         invalidation channel) every other instance's local tier."""
+        if self._forked:
+            self._after_fork()
         with self._lock:
             self._epoch += 1
             self._lclear()
@@ -636,15 +638,10 @@ class TieredCache:
     def _l2_read(self, key: Hashable, rkey: bytes, count: bool = True, fill: bool = True) -> Any:
         """The value in Redis (filling the local tier unless an invalidation or a write of the
         key raced with the read), or _MISSING."""
-        with self._lock:
-            watch = self._watch.get(key)
-            if watch is None:
-                watch = self._watch[key] = _Watch()
-            watch.readers += 1
-            gen = watch.gen
-            epoch = self._epoch
+        slot: list[Any] = []
         found: Any = _MISSING
         try:
+            self._enter(key, False, slot)
             raw = self._breaker.call(self._read_script, keys=[rkey])
             if raw is None:
                 if count:
@@ -654,18 +651,20 @@ class TieredCache:
                 if count:
                     self._counters.add(L2_HITS if found is not _MISSING else L2_MISSES)
         finally:
-            with self._lock:
-                watch.readers -= 1
-                if (
-                    fill
-                    and found is not _MISSING
-                    and watch.gen == gen
-                    and watch.writers == 0
-                    and epoch == self._epoch
-                ):
-                    self._lput(key, found[0], found[1])
-                if watch.readers == 0 and watch.writers == 0 and self._watch.get(key) is watch:
-                    del self._watch[key]
+            if slot:
+                watch, gen, epoch = slot
+                watch.readers -= 1  # before any call: see _enter
+                with self._lock:
+                    if (
+                        fill
+                        and found is not _MISSING
+                        and watch.gen == gen
+                        and watch.writers == 0
+                        and epoch == self._epoch
+                    ):
+                        self._lput(key, found[0], found[1])
+                    if watch.readers == 0 and watch.writers == 0 and self._watch.get(key) is watch:
+                        del self._watch[key]
         return _MISSING if found is _MISSING else found[0]
 
     def _l2_exists(self, key: object) -> bool:
@@ -709,23 +708,42 @@ class TieredCache:
 
     # ---- internals: writes -------------------------------------------------------------------
 
-    def _begin_write(self, key: Hashable) -> tuple[_Watch, int]:
+    def _enter(self, key: Hashable, writer: bool, slot: list[Any]) -> None:
+        """Registers a reader or a writer of ``key`` in its watch; ``slot`` receives (watch,
+        generation, epoch) in the same statement as the count, with no point in between
+        where CPython delivers an interrupt, so an interrupt leaves both or neither: the
+        caller's ``finally`` unregisters exactly when ``slot`` is filled."""
         with self._lock:
             watch = self._watch.get(key)
             if watch is None:
                 watch = self._watch[key] = _Watch()
-            watch.writers += 1
-            watch.gen += 1
-            return watch, watch.gen
+            if writer:
+                watch.writers, watch.gen, slot[:] = (
+                    watch.writers + 1,
+                    watch.gen + 1,
+                    (watch, watch.gen + 1, self._epoch),
+                )
+            else:
+                watch.readers, slot[:] = watch.readers + 1, (watch, watch.gen, self._epoch)
 
-    def _end_write(self, key: Hashable, watch: _Watch, gen: int) -> None:
+    @staticmethod
+    def _leave_write(slot: list[Any]) -> bool:
+        """Unregisters a writer (``slot`` from ``_enter``) with no call before the counts
+        change, so an interrupt cannot leave the key blocked from filling; whether another
+        write or an invalidation overlapped ours."""
+        watch = slot[0]
+        overlapped: bool = watch.gen != slot[1]
+        watch.gen, watch.writers = watch.gen + 1, watch.writers - 1  # bump: see _end_write
+        return overlapped
+
+    def _end_write(self, key: Hashable, watch: _Watch, overlapped: bool) -> None:
         with self._lock:
-            watch.writers -= 1
-            if watch.gen != gen:
+            if overlapped:
                 # Another write or a remote invalidation of this key overlapped ours: which
                 # value Redis kept is unknown here, so let the next read fetch it.
                 self._lremove(key)
-            watch.gen += 1  # readers that started during the write must not fill
+            # (The generation was bumped on leaving: readers that started during the write
+            # must not fill.)
             if watch.readers == 0 and watch.writers == 0 and self._watch.get(key) is watch:
                 del self._watch[key]
 
@@ -743,8 +761,9 @@ class TieredCache:
         explicit write replaces; a computed value (not explicit) only fills a missing entry
         (SET NX in the script): if another instance stored one first, that one is kept in
         both tiers. Returns the value now cached."""
-        watch, gen = self._begin_write(key)
+        slot: list[Any] = []
         try:
+            self._enter(key, True, slot)
             if explicit or not l2:
                 self._lput(key, value, ttl)
             if not l2:
@@ -785,7 +804,8 @@ class TieredCache:
                         self._lput(key, value, ttl)  # local-only mode: keep it locally
             return value
         finally:
-            self._end_write(key, watch, gen)
+            if slot:
+                self._end_write(key, slot[0], self._leave_write(slot))
 
     def _add_tombstone(self, rkey: bytes) -> None:
         with self._lock:
@@ -808,8 +828,9 @@ class TieredCache:
         rkey = self._rkey(key)
         if rkey is None:
             return self.local.pop(key, _MISSING)
-        watch, gen = self._begin_write(key)
+        slot: list[Any] = []
         try:
+            self._enter(key, True, slot)
             old = self.local.pop(key, _MISSING)
             raw: Any = FAILED
             try:
@@ -834,7 +855,8 @@ class TieredCache:
                 return found[0] if want_value else True
             return old
         finally:
-            self._end_write(key, watch, gen)
+            if slot:
+                self._end_write(key, slot[0], self._leave_write(slot))
 
     def _clear_l2(self) -> None:
         pattern = glob_escape(self._prefix) + b"*"
