@@ -433,16 +433,20 @@ def test_write_during_a_stall_is_counted_raised_and_never_served_stale(
 # ---- deadlines from one clock ----------------------------------------------------------------
 
 
-def test_ttl_follows_the_servers_clock_not_the_writers(
-    server: RedisServer, ns: str, make_tier: Any, raw: Any
+def test_ttl_follows_the_servers_clock_not_any_clients(
+    server: RedisServer, ns: str, make_tier: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tier = make_tier(server.url, ns)
-    now = int(time.time() * 1000)
-    # A writer whose clock is an hour ahead: its header says expired, Redis says 10 s left.
-    raw.set(rkey(ns, "ahead"), stored("a", now - 3_600_000), px=10_000)
-    assert tier.get("ahead") == "a"
-    # A writer an hour behind: header says an hour, Redis says 300 ms.
-    raw.set(rkey(ns, "behind"), stored("b", now + 3_600_000), px=300)
-    assert tier.get("behind") == "b" and tier.local.contains("behind")
-    time.sleep(0.6)  # the local copy expires with Redis's entry, not an hour later
-    assert tier.get("behind") is None
+    writer = make_tier(server.url, ns)
+    reader = make_tier(server.url, ns)
+    real = time.time
+    with monkeypatch.context() as m:  # the writer's wall clock is an hour behind
+        m.setattr(time, "time", lambda: real() - 3600)
+        writer.put("behind", "b", ttl_seconds=10)
+    with monkeypatch.context() as m:  # ... and then an hour ahead
+        m.setattr(time, "time", lambda: real() + 3600)
+        writer.put("ahead", "a", ttl_seconds=0.4)
+    assert reader.get("behind") == "b"  # not expired an hour early
+    assert reader.get("ahead") == "a" and reader.local.contains("ahead")
+    time.sleep(0.8)
+    assert reader.get("ahead") is None  # the local copy expired with Redis's, not an hour late
+    assert not reader.local.contains("ahead")

@@ -83,6 +83,7 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
                         # Redis, replay the writes made meanwhile, flush, resume.
                         try:
                             tier._redis.ping()
+                            tier._clock.sync(tier._redis)
                             tier._recover()
                             tier._subscribed.set()
                             delay = recovery_delay = 0.05
@@ -93,6 +94,11 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
                 if now - last_ping >= interval:
                     pubsub.ping()
                     last_ping = now
+                    if breaker.ok:
+                        try:
+                            tier._clock.sync(tier._redis)  # follow the server's clock
+                        except errors:
+                            tier._counters.add(L2_ERRORS)
                 if now - last_seen > 3 * interval:
                     raise tier._redis_mod.TimeoutError("the invalidation subscription went silent")
                 del tier

@@ -26,6 +26,7 @@ from .._single_flight import _MISSING, SingleFlight
 from .._smartcache import SmartCache
 from .breaker import FAILED, Breaker
 from .client import glob_escape, make_client, reclaim
+from .clock import ServerClock
 from .codec import LocalOnlyKey, UnresolvedKey, decode_key, encode_key
 from .counters import (
     COMPUTATIONS,
@@ -46,7 +47,7 @@ from .listener import start_listener
 from .lock import load_locked
 from .messages import BadMessage, parse, sign
 from .options import TierOptions
-from .scripts import DEL_SCRIPT, READ_SCRIPT, SET_SCRIPT, SETNX_SCRIPT, UNLOCK_SCRIPT
+from .scripts import DEL_SCRIPT, SET_SCRIPT, SETNX_SCRIPT, UNLOCK_SCRIPT, Script
 from .serializers import UNSET, Rejected, Serializer, ValueCodec
 from .tombstones import Tombstones
 
@@ -141,6 +142,7 @@ class TieredCache:
         "__weakref__",
         "_breaker",
         "_channel",
+        "_clock",
         "_closed",
         "_codec",
         "_connect_wait",
@@ -170,8 +172,8 @@ class TieredCache:
         "_owns_client",
         "_prefix",
         "_raise",
-        "_read_script",
         "_redis",
+        "_redis_get",
         "_redis_mod",
         "_set_script",
         "_setnx_script",
@@ -247,11 +249,12 @@ class TieredCache:
         self._health_interval = float(opts.health_check_interval)
         self._max_reconnect_delay = 1.0
 
-        self._read_script = client.register_script(READ_SCRIPT)
-        self._set_script = client.register_script(SET_SCRIPT)
-        self._del_script = client.register_script(DEL_SCRIPT)
-        self._setnx_script = client.register_script(SETNX_SCRIPT)
-        self._unlock_script = client.register_script(UNLOCK_SCRIPT)
+        self._redis_get = client.get
+        self._clock = ServerClock()
+        self._set_script = Script(client, SET_SCRIPT)
+        self._del_script = Script(client, DEL_SCRIPT)
+        self._setnx_script = Script(client, SETNX_SCRIPT)
+        self._unlock_script = Script(client, UNLOCK_SCRIPT)
 
         self._lock = threading.RLock()
         self._counters = Counters()
@@ -595,26 +598,27 @@ class TieredCache:
             return None
 
     def _pack(self, value: Any, ttl: float | None, rkey: bytes | None) -> bytes:
-        return self._codec.pack(value, ttl, rkey or b"")
+        return self._codec.pack(value, ttl, rkey or b"", self._clock.now_ms())
 
-    def _unpack(self, raw: bytes, rkey: bytes, pttl: int = -1) -> Any:
-        """(value, remaining TTL or None), or _MISSING if unreadable: a bad signature counts
-        as ``l2_rejected`` (and is never deserialized), anything else as ``l2_errors``.
-        ``pttl`` is Redis's PTTL of the key (-1: no expiry): expiry follows the server's clock,
-        never the writer's."""
+    def _unpack(self, raw: bytes, rkey: bytes) -> Any:
+        """(value, remaining TTL or None), or _MISSING if expired or unreadable: a bad
+        signature counts as ``l2_rejected`` (and is never deserialized), anything else as
+        ``l2_errors``. The remaining time is on the server's clock (see clock.py)."""
+        now = self._clock.now_ms()
         try:
-            value = self._codec.unpack(raw, rkey)
+            value, deadline = self._codec.unpack(raw, rkey, now)
         except Rejected:
             self._counters.add(L2_REJECTED)
             return _MISSING
         except Exception:
             self._counters.add(L2_ERRORS)
             return _MISSING
-        if not isinstance(pttl, int) or pttl < 0:
+        if not deadline:
             return value, None
-        if pttl == 0:
+        remaining = (deadline - now) / 1000
+        if remaining <= 0:
             return _MISSING
-        return value, min(pttl / 1000, _MAX_TTL)
+        return value, min(remaining, _MAX_TTL)
 
     def _message(self, op: bytes, payload: bytes = b"") -> bytes:
         return sign(self._codec.secret, self._channel, self._iid + op + payload)
@@ -642,12 +646,12 @@ class TieredCache:
         found: Any = _MISSING
         try:
             self._enter(key, False, slot)
-            raw = self._breaker.call(self._read_script, keys=[rkey])
+            raw = self._breaker.call(self._redis_get, rkey)
             if raw is None:
                 if count:
                     self._counters.add(L2_MISSES)
             elif raw is not FAILED:
-                found = self._unpack(raw[0], rkey, raw[1])
+                found = self._unpack(raw, rkey)
                 if count:
                     self._counters.add(L2_HITS if found is not _MISSING else L2_MISSES)
         finally:
