@@ -27,8 +27,9 @@ UNSET: Any = object()  # serializer= not given
 
 # Format version, then the value's absolute expiry in ms since the epoch on the Redis server's
 # clock (0: none; see clock.py: no client's wall clock is involved). Version 1 is unsigned;
-# version 2 (with ``secret=``) puts a 32-byte HMAC-SHA256 after the header covering the Redis key (namespace included), the header
-# and the payload, so a value can be neither forged nor moved to another key.
+# version 2 (with ``secret=``) puts a 32-byte HMAC-SHA256 after the header, covering the Redis
+# key (namespace included), the header and the payload, so a value can be neither forged nor
+# moved to another key.
 _HEADER = struct.Struct(">BQ")
 _FORMAT = 1
 _SIGNED = 2

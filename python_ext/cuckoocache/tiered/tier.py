@@ -785,7 +785,7 @@ class TieredCache:
                             r = self._breaker.call_write(self._set_script, keys=[rkey], args=args)
                             done = r is not FAILED
                         else:
-                            value = found[0]
+                            value, ttl = found  # keep the other instance's value and expiry
                     if done:
                         self._counters.add(L2_WRITES)
                         if not explicit:
