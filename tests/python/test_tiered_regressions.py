@@ -159,6 +159,16 @@ def test_header_expiry_past_100_years_reads_as_a_miss(
         tier["far"]
     assert "far" not in tier
     assert tier.get_or_set("far", lambda: "computed") == "computed"
+    raw.set(rkey(ns, "far2"), stored("v", far))
+    assert tier.setdefault("far2", "default") == "default"
+    fn_tier = make_tier(server.url, ns + "-fn")
+
+    @fn_tier.cached
+    def double(x: int) -> int:
+        return 2 * x
+
+    raw.set(rkey(ns + "-fn", 21), stored("v", far))
+    assert double(21) == 42
     assert tier.stats()["l2_errors"] >= 1
 
 
