@@ -29,7 +29,7 @@ need it.
 Modules, one concept each: ``codec`` (keys), ``serializers`` (values), ``scripts`` (Lua),
 ``breaker`` (circuit breaker), ``counters`` (stats), ``tombstones`` (writes made while cut off),
 ``lock`` (cross-instance lock), ``listener`` (invalidation thread), ``client`` (client factory),
-``clock`` (the Redis server's clock, for TTL deadlines),
+``clock`` (the Redis server's clock, for TTL deadlines), ``watch`` (when a read may fill L1),
 ``messages`` (invalidation messages, signed with ``secret=``), ``options`` (``TierOptions``),
 ``decorator`` (``tier.cached``) and ``tier`` (the ``TieredCache`` class).
 """

@@ -4,8 +4,8 @@ A local hit is one C lookup and Redis is not contacted. A local miss reads Redis
 local tier with the entry's remaining TTL; a miss in both tiers computes once per key
 (single-flight, and the cross-instance lock if enabled). Every write publishes an invalidation
 in the same server-side script, and the listener thread drops other instances' copies. The
-per-key ``_Watch`` and the tier's ``_epoch`` keep a read that raced with a write or an
-invalidation from filling the local tier with a stale value. See docs/scaling.md.
+``Watches`` (watch.py) keep a read that raced with a write or an invalidation from filling
+the local tier with a stale value. See docs/scaling.md.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ from .options import TierOptions
 from .scripts import DEL_SCRIPT, SET_SCRIPT, SETNX_SCRIPT, UNLOCK_SCRIPT, Script
 from .serializers import UNSET, Rejected, Serializer, ValueCodec
 from .tombstones import Tombstones
+from .watch import Watches
 
 __all__ = ["TieredCache"]
 
@@ -59,17 +60,6 @@ check_ttl: Callable[[float], None] = cast(Any, _core)._check_ttl
 _MAX_TTL = 3_155_760_000.0  # 100 years: the local tier's limit
 
 _NAMESPACE_RE = re.compile(r"[A-Za-z0-9_.:/@+=#-]{1,200}")
-
-
-class _Watch:
-    """Per-key bookkeeping while an L2 read or a write of the key is in flight."""
-
-    __slots__ = ("gen", "readers", "writers")
-
-    def __init__(self) -> None:
-        self.gen = 0
-        self.readers = 0
-        self.writers = 0
 
 
 class _FlightStore:
@@ -149,7 +139,6 @@ class TieredCache:
         "_counters",
         "_decorated",
         "_del_script",
-        "_epoch",
         "_flight",
         "_flight_store",
         "_forked",
@@ -183,7 +172,7 @@ class TieredCache:
         "_ttl",
         "_unlock_script",
         "_use_lock",
-        "_watch",
+        "_watches",
         "is_cluster",
         "local",
         "options",
@@ -258,8 +247,7 @@ class TieredCache:
 
         self._lock = threading.RLock()
         self._counters = Counters()
-        self._watch: dict[Hashable, _Watch] = {}
-        self._epoch = 0
+        self._watches = Watches(self._lock)
         self._tomb = Tombstones()
         self._breaker = Breaker(
             self._counters, errors, opts.failure_threshold, self._raise, self._lock
@@ -403,7 +391,7 @@ class TieredCache:
         if self._forked:
             self._after_fork()
         with self._lock:
-            self._epoch += 1
+            self._watches.epoch += 1
             self._lclear()
             if not self._breaker.ok:
                 self._tomb.overflow = True  # clear the namespace in Redis on reconnection
@@ -645,7 +633,7 @@ class TieredCache:
         slot: list[Any] = []
         found: Any = _MISSING
         try:
-            self._enter(key, False, slot)
+            self._watches.enter(key, False, slot)
             raw = self._breaker.call(self._redis_get, rkey)
             if raw is None:
                 if count:
@@ -656,19 +644,8 @@ class TieredCache:
                     self._counters.add(L2_HITS if found is not _MISSING else L2_MISSES)
         finally:
             if slot:
-                watch, gen, epoch = slot
-                watch.readers -= 1  # before any call: see _enter
-                with self._lock:
-                    if (
-                        fill
-                        and found is not _MISSING
-                        and watch.gen == gen
-                        and watch.writers == 0
-                        and epoch == self._epoch
-                    ):
-                        self._lput(key, found[0], found[1])
-                    if watch.readers == 0 and watch.writers == 0 and self._watch.get(key) is watch:
-                        del self._watch[key]
+                filler = self._lput if fill and found is not _MISSING else None
+                self._watches.leave_read(key, slot, found, filler)
         return _MISSING if found is _MISSING else found[0]
 
     def _l2_exists(self, key: object) -> bool:
@@ -712,45 +689,6 @@ class TieredCache:
 
     # ---- internals: writes -------------------------------------------------------------------
 
-    def _enter(self, key: Hashable, writer: bool, slot: list[Any]) -> None:
-        """Registers a reader or a writer of ``key`` in its watch; ``slot`` receives (watch,
-        generation, epoch) in the same statement as the count, with no point in between
-        where CPython delivers an interrupt, so an interrupt leaves both or neither: the
-        caller's ``finally`` unregisters exactly when ``slot`` is filled."""
-        with self._lock:
-            watch = self._watch.get(key)
-            if watch is None:
-                watch = self._watch[key] = _Watch()
-            if writer:
-                watch.writers, watch.gen, slot[:] = (
-                    watch.writers + 1,
-                    watch.gen + 1,
-                    (watch, watch.gen + 1, self._epoch),
-                )
-            else:
-                watch.readers, slot[:] = watch.readers + 1, (watch, watch.gen, self._epoch)
-
-    @staticmethod
-    def _leave_write(slot: list[Any]) -> bool:
-        """Unregisters a writer (``slot`` from ``_enter``) with no call before the counts
-        change, so an interrupt cannot leave the key blocked from filling; whether another
-        write or an invalidation overlapped ours."""
-        watch = slot[0]
-        overlapped: bool = watch.gen != slot[1]
-        watch.gen, watch.writers = watch.gen + 1, watch.writers - 1  # bump: see _end_write
-        return overlapped
-
-    def _end_write(self, key: Hashable, watch: _Watch, overlapped: bool) -> None:
-        with self._lock:
-            if overlapped:
-                # Another write or a remote invalidation of this key overlapped ours: which
-                # value Redis kept is unknown here, so let the next read fetch it.
-                self._lremove(key)
-            # (The generation was bumped on leaving: readers that started during the write
-            # must not fill.)
-            if watch.readers == 0 and watch.writers == 0 and self._watch.get(key) is watch:
-                del self._watch[key]
-
     def _write(
         self,
         key: Hashable,
@@ -767,7 +705,7 @@ class TieredCache:
         both tiers. Returns the value now cached."""
         slot: list[Any] = []
         try:
-            self._enter(key, True, slot)
+            self._watches.enter(key, True, slot)
             if explicit or not l2:
                 self._lput(key, value, ttl)
             if not l2:
@@ -809,7 +747,7 @@ class TieredCache:
             return value
         finally:
             if slot:
-                self._end_write(key, slot[0], self._leave_write(slot))
+                self._watches.leave_write(key, slot, self._lremove)
 
     def _add_tombstone(self, rkey: bytes) -> None:
         with self._lock:
@@ -834,7 +772,7 @@ class TieredCache:
             return self.local.pop(key, _MISSING)
         slot: list[Any] = []
         try:
-            self._enter(key, True, slot)
+            self._watches.enter(key, True, slot)
             old = self.local.pop(key, _MISSING)
             raw: Any = FAILED
             try:
@@ -860,7 +798,7 @@ class TieredCache:
             return old
         finally:
             if slot:
-                self._end_write(key, slot[0], self._leave_write(slot))
+                self._watches.leave_write(key, slot, self._lremove)
 
     def _clear_l2(self) -> None:
         pattern = glob_escape(self._prefix) + b"*"
@@ -893,15 +831,13 @@ class TieredCache:
 
     def _invalidate_local(self, key: Hashable) -> None:
         with self._lock:
-            watch = self._watch.get(key)
-            if watch is not None:
-                watch.gen += 1
+            self._watches.invalidate(key)
             self._lremove(key)
         self._counters.add(INVALIDATIONS)
 
     def _flush_local(self) -> None:
         with self._lock:
-            self._epoch += 1
+            self._watches.epoch += 1
             self._lclear()
         self._counters.add(FLUSHES)
 
@@ -943,7 +879,7 @@ class TieredCache:
                 if not batch and not overflow:
                     if self._closed:
                         return
-                    self._epoch += 1
+                    self._watches.epoch += 1
                     self._lclear()
                     self._breaker.ok = True
                     break
@@ -970,10 +906,9 @@ def _after_fork_in_child() -> None:
         tier._lock = threading.RLock()
         tier._breaker.lock = tier._lock
         tier._counters.after_fork()
-        tier._watch = {}
+        tier._watches = Watches(tier._lock)
         tier._tomb = Tombstones()
         tier._iid = os.urandom(8).hex().encode()
-        tier._epoch += 1
         tier._breaker.ok = False
         tier._forked = True
         try:
