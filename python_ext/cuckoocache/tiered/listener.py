@@ -13,12 +13,12 @@ import time
 import weakref
 from typing import TYPE_CHECKING
 
-from .counters import L2_ERRORS
+from .counters import FLUSHES, L2_ERRORS
 
 if TYPE_CHECKING:
     from .tier import TieredCache
 
-__all__ = ["start_listener"]
+__all__ = ["recover", "start_listener"]
 
 
 def start_listener(tier: TieredCache) -> None:
@@ -84,7 +84,7 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
                         try:
                             tier._redis.ping()
                             tier._clock.sync(tier._redis)
-                            tier._recover()
+                            recover(tier)
                             tier._subscribed.set()
                             delay = recovery_delay = 0.05
                         except errors:
@@ -126,3 +126,31 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
                     pass
         stop.wait(delay)
         delay = min(delay * 2, 1.0)
+
+
+def recover(tier: TieredCache) -> None:
+    """After (re)subscribing: replay the writes and deletes made while cut off (delete those
+    keys in Redis and invalidate them everywhere), then flush the local tier and close the
+    breaker. Raises a Redis error if Redis fails meanwhile (the tombstones are kept)."""
+    while True:
+        with tier._lock:
+            batch, overflow = tier._tomb.take()
+            if not batch and not overflow:
+                if tier._closed:
+                    return
+                tier._watches.epoch += 1
+                tier._lclear()
+                tier._breaker.ok = True
+                break
+        try:
+            if overflow:
+                tier._clear_l2()
+            n = len(tier._prefix)
+            for rkey in batch:
+                message = tier._message(b"k", rkey[n:])
+                tier._del_script(keys=[rkey], args=[tier._channel, message])
+        except BaseException:
+            with tier._lock:
+                tier._tomb.restore(batch, overflow)
+            raise
+    tier._counters.add(FLUSHES)

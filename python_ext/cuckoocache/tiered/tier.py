@@ -869,33 +869,6 @@ class TieredCache:
         except Exception:  # e.g. a key whose hash fails: it cannot be in the local tier
             self._counters.add(MESSAGES_REJECTED)
 
-    def _recover(self) -> None:
-        """After (re)subscribing: replay the writes and deletes made while cut off (delete
-        those keys in Redis and invalidate them everywhere), then flush the local tier and
-        go back to using Redis. Raises a Redis error if Redis fails meanwhile."""
-        while True:
-            with self._lock:
-                batch, overflow = self._tomb.take()
-                if not batch and not overflow:
-                    if self._closed:
-                        return
-                    self._watches.epoch += 1
-                    self._lclear()
-                    self._breaker.ok = True
-                    break
-            try:
-                if overflow:
-                    self._clear_l2()
-                n = len(self._prefix)
-                for rkey in batch:
-                    message = self._message(b"k", rkey[n:])
-                    self._del_script(keys=[rkey], args=[self._channel, message])
-            except BaseException:
-                with self._lock:
-                    self._tomb.restore(batch, overflow)
-                raise
-        self._counters.add(FLUSHES)
-
 
 def _after_fork_in_child() -> None:
     # The child is a new instance: new locks (a parent thread may have held them), a new
