@@ -7,8 +7,8 @@
 //    that eviction samples without locks.
 //  - When an insert takes the size past max_size, the inserting thread samples sample_size
 //    live slots with its own RNG, the active policy scores them, and the lowest is removed,
-//    re-checked under its bucket lock. The size is one atomic counter, so at quiescence
-//    size() <= max_size, and while threads race the overshoot is at most the number of
+//    re-checked under its bucket lock (engine/eviction.h). The size is one atomic counter, so at
+//    quiescence size() <= max_size, and while threads race the overshoot is at most the number of
 //    threads inserting at that moment.
 //  - Recency is measured in inserts: a shared tick advances by one per new entry and a hit
 //    stamps the entry with the current tick. Hits therefore read a shared counter but write it
@@ -45,6 +45,7 @@
 #include "engine/cache_config.h"
 #include "engine/clock.h"
 #include "engine/entry_map.h"
+#include "engine/eviction.h"
 #include "engine/expiry.h"
 #include "engine/frequency_sketch.h"
 #include "engine/hash_mix.h"
@@ -53,10 +54,7 @@
 #include "engine/slot_arena.h"
 #include "engine/stats.h"
 #include "policies/adaptive.h"
-#include "policies/lfu.h"
-#include "policies/lru.h"
 #include "policies/policy.h"
-#include "policies/ttl.h"
 
 namespace cuckoocache {
 
@@ -462,6 +460,8 @@ class Cache {
   [[nodiscard]] const CacheConfig& config() const noexcept { return config_; }
 
  private:
+  friend class Eviction;  // the eviction path (eviction.h) works on this cache's internals
+
   // kRevived: the key held an expired entry, which the write replaced (the key was absent).
   // kRefused: a put_guarded() guard declined to add the key to an existing chain.
   enum class WriteOutcome { kInserted, kUpdated, kPresent, kRevived, kRefused };
@@ -709,33 +709,20 @@ class Cache {
     return ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
   }
 
-  // Picks a victim with the active policy among slots accepted by `accept`.
+  [[nodiscard]] std::uint64_t current_tick() const noexcept {
+    return tick_.load(std::memory_order_relaxed);
+  }
+
+  // How many entries the cache holds beyond max_size (negative when below it).
+  [[nodiscard]] std::int64_t excess() const noexcept {
+    return size_.load(std::memory_order_relaxed) - static_cast<std::int64_t>(max_size());
+  }
+
+  // Picks a victim with the active policy among slots accepted by `accept` (eviction.h).
   template <class Accept>
   [[nodiscard]] std::optional<Candidate> pick_victim(Policy p, const Accept& accept) {
-    const std::uint64_t now = sample_now();
-    const std::uint64_t tick = tick_.load(std::memory_order_relaxed);
-    const ScoreContext ctx{sketch()};
-    const auto tag = static_cast<unsigned>(p);
-    const std::size_t k = config_.sample_size;
-    switch (p) {
-      case Policy::kLru:
-        return sampler_.pick(
-            arena_, k, now, tick, tag, [&](const EntryMeta& m) { return LruPolicy::score(m, ctx); },
-            accept);
-      case Policy::kLfu:
-        return sampler_.pick(
-            arena_, k, now, tick, tag, [&](const EntryMeta& m) { return LfuPolicy::score(m, ctx); },
-            accept);
-      case Policy::kTtl:
-        return sampler_.pick(
-            arena_, k, now, tick, tag, [&](const EntryMeta& m) { return TtlPolicy::score(m, ctx); },
-            accept);
-      case Policy::kAdaptive:
-        return sampler_.pick(
-            arena_, k, now, tick, tag,
-            [&](const EntryMeta& m) { return AdaptivePolicy::main_score(m, ctx); }, accept);
-    }
-    return std::nullopt;
+    return eviction_.pick(p, arena_, sketch(), config_.sample_size, sample_now(), current_tick(),
+                          accept);
   }
 
   // Accepts main-region slots, and window slots unused for so long that the window ring must
@@ -748,60 +735,10 @@ class Cache {
     };
   }
 
-  // Evicts one entry with the active policy, never `newcomer` (the entry just inserted) unless
-  // admission is on and the newcomer is less frequent than the victim, in which case it is the
-  // one dropped. Returns true if an entry was removed.
-  bool evict_once(const Candidate* newcomer) {
-    const Policy p = policy();
-    // The entry whose insert caused this eviction is not a candidate: a put must not evict the
-    // key it just stored (unless admission rejects it below).
-    const Slot* own = newcomer != nullptr ? &arena_[newcomer->slot] : nullptr;
-    std::optional<Candidate> victim =
-        p == Policy::kAdaptive
-            ? pick_victim(p, main_region())
-            : pick_victim(p, [own](std::uint32_t, const Slot& s) { return &s != own; });
-    if (!victim && p == Policy::kAdaptive) {
-      victim = pick_victim(p, [](std::uint32_t, const Slot&) { return true; });
-    }
-    if (!victim) victim = scan_for_victim();
-    if (!victim) return false;
-    if (victim->expired) {
-      return remove_expired(victim->hash, victim->slot, sample_now());
-    }
-    if (newcomer != nullptr && config_.admission && newcomer->slot != victim->slot &&
-        sketch().estimate(newcomer->hash) < sketch().estimate(victim->hash) &&
-        remove_entry(newcomer->hash, newcomer->slot, Counter::kRejections)) {
-      return true;
-    }
-    return remove_entry(victim->hash, victim->slot, Counter::kEvictions);
-  }
-
-  // Sampling finds nothing when live slots are very sparse (right after a large shrink): walk
-  // the arena from a random point to the first live slot instead.
-  [[nodiscard]] std::optional<Candidate> scan_for_victim() const noexcept {
-    const std::uint32_t capacity = arena_.capacity();
-    const std::uint32_t start = thread_random().below(capacity);
-    const std::uint64_t tick = tick_.load(std::memory_order_relaxed);
-    EntryMeta meta;
-    Candidate c;
-    const auto any = [](std::uint32_t, const Slot&) { return true; };
-    for (std::uint32_t i = 0; i < capacity; ++i) {
-      const std::uint32_t index = start + i < capacity ? start + i : start + i - capacity;
-      if (read_candidate(arena_, index, sample_now(), tick, any, meta, c)) return c;
-    }
-    return std::nullopt;
-  }
+  bool evict_once(const Candidate* newcomer) { return eviction_.evict_once(*this, newcomer); }
 
   void evict_to_capacity(const Candidate* newcomer = nullptr) {
-    // Bounded so that a pathological state (every attempt losing a race) cannot spin forever;
-    // the next insert resumes.
-    const auto excess =
-        size_.load(std::memory_order_relaxed) - static_cast<std::int64_t>(max_size());
-    if (excess <= 0) return;
-    const auto limit = 64 + 4 * static_cast<std::size_t>(excess);
-    for (std::size_t attempts = 0; over_capacity() && attempts < limit; ++attempts) {
-      if (evict_once(newcomer)) newcomer = nullptr;
-    }
+    eviction_.evict_to_capacity(*this, newcomer);
   }
 
   // ADAPTIVE's maintenance after an insert: move window overflow to the main region, letting
@@ -857,7 +794,7 @@ class Cache {
   std::atomic<FrequencySketch*> current_sketch_;
   std::vector<std::unique_ptr<FrequencySketch>> retired_sketches_;  // readers may still hold one
   std::size_t sketch_capacity_ = initial_sketch_size(config_.max_size);  // admin_mutex_
-  Sampler sampler_;
+  Eviction eviction_;
   AdaptivePolicy adaptive_;
   StripedStats stats_;
   std::mutex admin_mutex_;  // set_max_size, set_policy, expiry thread: never on get/put
