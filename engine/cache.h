@@ -7,12 +7,14 @@
 //    that eviction samples without locks.
 //  - When an insert takes the size past max_size, the inserting thread samples sample_size
 //    live slots with its own RNG, the active policy scores them, and the lowest is removed,
-//    re-checked under its bucket lock. The size is one atomic counter, so at quiescence
-//    size() <= max_size, and while threads race the overshoot is at most the number of
+//    re-checked under its bucket lock (engine/eviction.h). The size is one atomic counter, so at
+//    quiescence size() <= max_size, and while threads race the overshoot is at most the number of
 //    threads inserting at that moment.
 //  - Recency is measured in inserts: a shared tick advances by one per new entry and a hit
 //    stamps the entry with the current tick. Hits therefore read a shared counter but write it
-//    only when the stamp changes, so a hot key does not bounce its line between cores.
+//    only when the stamp changes, so a hot key does not bounce its line between cores. Caches
+//    of at most kExactMaxSize (64) entries are exact instead (eviction.h): every use advances
+//    the tick and is counted in the entry's slot, and eviction scores every slot.
 //  - A FrequencySketch counts hits and writes while LFU, ADAPTIVE or admission is active.
 //  - Time is read only where a deadline is involved, from an injectable Clock.
 //
@@ -45,6 +47,7 @@
 #include "engine/cache_config.h"
 #include "engine/clock.h"
 #include "engine/entry_map.h"
+#include "engine/eviction.h"
 #include "engine/expiry.h"
 #include "engine/frequency_sketch.h"
 #include "engine/hash_mix.h"
@@ -53,10 +56,7 @@
 #include "engine/slot_arena.h"
 #include "engine/stats.h"
 #include "policies/adaptive.h"
-#include "policies/lfu.h"
-#include "policies/lru.h"
 #include "policies/policy.h"
-#include "policies/ttl.h"
 
 namespace cuckoocache {
 
@@ -93,10 +93,12 @@ class Cache {
         default_ttl_ns_(config_.default_ttl ? config_.default_ttl->count() : 0),
         ttl_in_use_(config_.default_ttl.has_value()),
         policy_(config_.policy),
+        exact_(config_.max_size <= kExactMaxSize),
         map_(initial_slots(config_.max_size)),
         arena_(initial_slots(config_.max_size)),
         sketch_(std::make_unique<FrequencySketch>(initial_sketch_size(config_.max_size))),
         current_sketch_(sketch_.get()),
+        eviction_(config_.seed ? *config_.seed : fresh_seed()),
         adaptive_(config_.max_size, config_.adaptive_threshold) {
     if (config_.policy == Policy::kAdaptive) adaptive_.activate(config_.max_size);
     if (config_.expiry_interval) start_expiry_thread(*config_.expiry_interval);
@@ -117,18 +119,19 @@ class Cache {
   template <class F>
   bool visit(const Key& key, F&& fn) {
     const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     const auto tick = static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed));
+    const bool exact = exact_now();
     Lookup found;
     std::uint32_t stale_slot = kNoSlot;
     map_.find(hash, [&](const ChainType& chain) {
       const Entry* e = chain.find(key, equal_);
       if (e == nullptr) return;
-      if (expired(arena_[e->slot], now)) {
+      if (now != 0 && expired(arena_[e->slot], now)) {
         found = {Lookup::kExpired, e->slot};
         return;
       }
-      if (e->stamp != tick) {
+      if (exact || e->stamp != tick) {
         e->stamp = tick;
         stale_slot = e->slot;
       }
@@ -139,7 +142,9 @@ class Cache {
       // The slot is stamped after the lock is released, so the lock is never held across the
       // slot's cache miss. If the entry was removed meanwhile and the slot reused, the new
       // owner looks a little more recent than it is: an approximation eviction tolerates.
-      if (stale_slot != kNoSlot) {
+      if (exact) {
+        mark_used_exactly(arena_[stale_slot]);
+      } else if (stale_slot != kNoSlot) {
         arena_[stale_slot].access_tick.store(tick, std::memory_order_relaxed);
       }
       stats_.add(Counter::kHits);
@@ -171,11 +176,11 @@ class Cache {
   template <class F>
   bool peek(const Key& key, F&& fn) const {
     const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     bool present = false;
     map_.find(hash, [&](const ChainType& chain) {
       const Entry* e = chain.find(key, equal_);
-      if (e == nullptr || expired(arena_[e->slot], now)) return;
+      if (e == nullptr || (now != 0 && expired(arena_[e->slot], now))) return;
       present = true;
       fn(e->value);
     });
@@ -186,11 +191,11 @@ class Cache {
   // does not mark the entry used.
   [[nodiscard]] bool contains(const Key& key) const {
     const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     bool present = false;
     map_.find(hash, [&](const ChainType& chain) {
       const Entry* e = chain.find(key, equal_);
-      present = e != nullptr && !expired(arena_[e->slot], now);
+      present = e != nullptr && (now == 0 || !expired(arena_[e->slot], now));
     });
     return present;
   }
@@ -263,7 +268,7 @@ class Cache {
   template <class F>
   bool inspect(const Key& key, F&& fn) const {
     const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     return map_.find(hash, [&](const ChainType& chain) { fn(chain, now); });
   }
 
@@ -275,7 +280,7 @@ class Cache {
   // entry is removed all the same and counted as an expiration).
   std::optional<Value> take(const Key& key) {
     const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     std::optional<Entry> removed;
     bool was_expired = false;
     map_.modify(hash, [&](ChainType& chain) {
@@ -387,6 +392,7 @@ class Cache {
       std::lock_guard<std::mutex> lock(admin_mutex_);
       grow_sketch_locked(std::min<std::size_t>(new_max, arena_.capacity()));
       max_size_.store(new_max, std::memory_order_relaxed);
+      exact_.store(new_max <= kExactMaxSize, std::memory_order_relaxed);
       adaptive_.reset(new_max, config_.adaptive_threshold);
     }
     if (policy() == Policy::kAdaptive) adaptive_maintain();
@@ -435,7 +441,7 @@ class Cache {
   // A copy of every live, unexpired entry. Takes every bucket lock once while copying (not a
   // hot-path operation); the result is a consistent snapshot.
   [[nodiscard]] std::vector<std::pair<Key, Value>> snapshot() {
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     std::vector<std::pair<Key, Value>> out;
     out.reserve(size());
     map_.for_each_locked([&](const Entry& e) {
@@ -462,6 +468,8 @@ class Cache {
   [[nodiscard]] const CacheConfig& config() const noexcept { return config_; }
 
  private:
+  friend class Eviction;  // the eviction path (eviction.h) works on this cache's internals
+
   // kRevived: the key held an expired entry, which the write replaced (the key was absent).
   // kRefused: a put_guarded() guard declined to add the key to an existing chain.
   enum class WriteOutcome { kInserted, kUpdated, kPresent, kRevived, kRefused };
@@ -487,16 +495,20 @@ class Cache {
   }
 
   // The slot arena and the table start at this many entries and grow (doubling) as entries
-  // arrive, so a cache's memory follows what it holds, not its max_size. Below the limit the
+  // arrive, so a cache's memory follows what it holds, not its max_size: an empty cache costs
+  // about 100 KiB whatever its max_size (issue 11's budget is 256 KiB). Below the limit the
   // whole capacity is allocated at once: slot lookups stay in one chunk and the table never
   // grows on the hot path.
-  static constexpr std::size_t kInitialSlotLimit = std::size_t{1} << 16;
+  static constexpr std::size_t kInitialSlotLimit = std::size_t{1} << 10;
   static std::size_t initial_slots(std::size_t max_size) noexcept {
     return std::min(max_size + slack_for(max_size), kInitialSlotLimit);
   }
-  // The sketch is sized for max_size (as in Caffeine), up to the same limit.
+  // The sketch is sized for max_size (as in Caffeine) up to 8,192 entries (64 KiB), so caches
+  // of the sizes real traces are replayed at never lose their frequency history to a regrowth;
+  // larger ones regrow it as they fill.
+  static constexpr std::size_t kInitialSketchLimit = std::size_t{1} << 13;
   static std::size_t initial_sketch_size(std::size_t max_size) noexcept {
-    return std::min(max_size, kInitialSlotLimit);
+    return std::min(max_size, kInitialSketchLimit);
   }
 
   static void check_ttl(const Ttl& ttl) {
@@ -527,6 +539,19 @@ class Cache {
     return deadline != 0 && deadline <= now;
   }
 
+  // Whether this cache is small enough to be exact (eviction.h's kExactMaxSize). ADAPTIVE keeps
+  // its sampled main region and insert-tick recency whatever the size.
+  [[nodiscard]] bool exact_now() const noexcept {
+    return exact_.load(std::memory_order_relaxed) && policy() != Policy::kAdaptive;
+  }
+
+  // Exact caches: a use advances the shared recency tick (so no two uses tie) and counts.
+  void mark_used_exactly(Slot& slot) noexcept {
+    const std::uint64_t tick = tick_.fetch_add(1, std::memory_order_relaxed) + 1;
+    slot.access_tick.store(static_cast<std::uint32_t>(tick), std::memory_order_relaxed);
+    slot.uses.fetch_add(1, std::memory_order_relaxed);
+  }
+
   // Stamps the entry as used at `tick`, writing only if the stamp changes.
   static void touch(Slot& slot, std::uint32_t tick) noexcept {
     if (slot.access_tick.load(std::memory_order_relaxed) != tick) {
@@ -544,7 +569,7 @@ class Cache {
     if (has_deadline && !ttl_in_use_.load(std::memory_order_relaxed)) {
       ttl_in_use_.store(true, std::memory_order_relaxed);
     }
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     const std::uint64_t deadline =
         !has_deadline ? 0 : deadline_after(now, ttl ? *ttl : std::chrono::nanoseconds(default_ns));
 
@@ -581,7 +606,11 @@ class Cache {
             using std::swap;
             swap(e->value, fresh.value);  // the old value leaves with `fresh`, unlocked
             slot.deadline_ns.store(deadline, std::memory_order_relaxed);
-            touch(slot, static_cast<std::uint32_t>(tick_now));
+            if (exact_now()) {
+              mark_used_exactly(slot);
+            } else {
+              touch(slot, static_cast<std::uint32_t>(tick_now));
+            }
             outcome = was_expired ? WriteOutcome::kRevived : WriteOutcome::kUpdated;
             return false;
           },
@@ -709,33 +738,22 @@ class Cache {
     return ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
   }
 
-  // Picks a victim with the active policy among slots accepted by `accept`.
+  [[nodiscard]] std::uint64_t current_tick() const noexcept {
+    return tick_.load(std::memory_order_relaxed);
+  }
+
+  // How many entries the cache holds beyond max_size (negative when below it).
+  [[nodiscard]] std::int64_t excess() const noexcept {
+    return size_.load(std::memory_order_relaxed) - static_cast<std::int64_t>(max_size());
+  }
+
+  // Picks a victim with the active policy among slots accepted by `accept` (eviction.h).
   template <class Accept>
   [[nodiscard]] std::optional<Candidate> pick_victim(Policy p, const Accept& accept) {
-    const std::uint64_t now = sample_now();
-    const std::uint64_t tick = tick_.load(std::memory_order_relaxed);
-    const ScoreContext ctx{sketch()};
-    const auto tag = static_cast<unsigned>(p);
-    const std::size_t k = config_.sample_size;
-    switch (p) {
-      case Policy::kLru:
-        return sampler_.pick(
-            arena_, k, now, tick, tag, [&](const EntryMeta& m) { return LruPolicy::score(m, ctx); },
-            accept);
-      case Policy::kLfu:
-        return sampler_.pick(
-            arena_, k, now, tick, tag, [&](const EntryMeta& m) { return LfuPolicy::score(m, ctx); },
-            accept);
-      case Policy::kTtl:
-        return sampler_.pick(
-            arena_, k, now, tick, tag, [&](const EntryMeta& m) { return TtlPolicy::score(m, ctx); },
-            accept);
-      case Policy::kAdaptive:
-        return sampler_.pick(
-            arena_, k, now, tick, tag,
-            [&](const EntryMeta& m) { return AdaptivePolicy::main_score(m, ctx); }, accept);
-    }
-    return std::nullopt;
+    // A cache shrunk to a small max_size may still have a large arena: it samples.
+    const bool exact = exact_now() && arena_.capacity() <= kExactMaxSlots;
+    return eviction_.pick(p, exact, arena_, sketch(), config_.sample_size, sample_now(),
+                          current_tick(), accept);
   }
 
   // Accepts main-region slots, and window slots unused for so long that the window ring must
@@ -748,60 +766,10 @@ class Cache {
     };
   }
 
-  // Evicts one entry with the active policy, never `newcomer` (the entry just inserted) unless
-  // admission is on and the newcomer is less frequent than the victim, in which case it is the
-  // one dropped. Returns true if an entry was removed.
-  bool evict_once(const Candidate* newcomer) {
-    const Policy p = policy();
-    // The entry whose insert caused this eviction is not a candidate: a put must not evict the
-    // key it just stored (unless admission rejects it below).
-    const Slot* own = newcomer != nullptr ? &arena_[newcomer->slot] : nullptr;
-    std::optional<Candidate> victim =
-        p == Policy::kAdaptive
-            ? pick_victim(p, main_region())
-            : pick_victim(p, [own](std::uint32_t, const Slot& s) { return &s != own; });
-    if (!victim && p == Policy::kAdaptive) {
-      victim = pick_victim(p, [](std::uint32_t, const Slot&) { return true; });
-    }
-    if (!victim) victim = scan_for_victim();
-    if (!victim) return false;
-    if (victim->expired) {
-      return remove_expired(victim->hash, victim->slot, sample_now());
-    }
-    if (newcomer != nullptr && config_.admission && newcomer->slot != victim->slot &&
-        sketch().estimate(newcomer->hash) < sketch().estimate(victim->hash) &&
-        remove_entry(newcomer->hash, newcomer->slot, Counter::kRejections)) {
-      return true;
-    }
-    return remove_entry(victim->hash, victim->slot, Counter::kEvictions);
-  }
-
-  // Sampling finds nothing when live slots are very sparse (right after a large shrink): walk
-  // the arena from a random point to the first live slot instead.
-  [[nodiscard]] std::optional<Candidate> scan_for_victim() const noexcept {
-    const std::uint32_t capacity = arena_.capacity();
-    const std::uint32_t start = thread_random().below(capacity);
-    const std::uint64_t tick = tick_.load(std::memory_order_relaxed);
-    EntryMeta meta;
-    Candidate c;
-    const auto any = [](std::uint32_t, const Slot&) { return true; };
-    for (std::uint32_t i = 0; i < capacity; ++i) {
-      const std::uint32_t index = start + i < capacity ? start + i : start + i - capacity;
-      if (read_candidate(arena_, index, sample_now(), tick, any, meta, c)) return c;
-    }
-    return std::nullopt;
-  }
+  bool evict_once(const Candidate* newcomer) { return eviction_.evict_once(*this, newcomer); }
 
   void evict_to_capacity(const Candidate* newcomer = nullptr) {
-    // Bounded so that a pathological state (every attempt losing a race) cannot spin forever;
-    // the next insert resumes.
-    const auto excess =
-        size_.load(std::memory_order_relaxed) - static_cast<std::int64_t>(max_size());
-    if (excess <= 0) return;
-    const auto limit = 64 + 4 * static_cast<std::size_t>(excess);
-    for (std::size_t attempts = 0; over_capacity() && attempts < limit; ++attempts) {
-      if (evict_once(newcomer)) newcomer = nullptr;
-    }
+    eviction_.evict_to_capacity(*this, newcomer);
   }
 
   // ADAPTIVE's maintenance after an insert: move window overflow to the main region, letting
@@ -850,6 +818,7 @@ class Cache {
   std::atomic<std::int64_t> default_ttl_ns_;
   std::atomic<bool> ttl_in_use_;
   std::atomic<Policy> policy_;
+  std::atomic<bool> exact_;  // max_size <= kExactMaxSize (see exact_now())
 
   mutable Map map_;
   SlotArena arena_;
@@ -857,7 +826,7 @@ class Cache {
   std::atomic<FrequencySketch*> current_sketch_;
   std::vector<std::unique_ptr<FrequencySketch>> retired_sketches_;  // readers may still hold one
   std::size_t sketch_capacity_ = initial_sketch_size(config_.max_size);  // admin_mutex_
-  Sampler sampler_;
+  Eviction eviction_;
   AdaptivePolicy adaptive_;
   StripedStats stats_;
   std::mutex admin_mutex_;  // set_max_size, set_policy, expiry thread: never on get/put

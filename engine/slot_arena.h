@@ -3,7 +3,8 @@
 // libcuckoo gives random access to its slots only through locked_table, which takes every
 // lock. Eviction needs to look at a few random live entries on every insert at capacity, so
 // each entry also owns a slot here: a 32-byte record of atomics (its mixed hash, deadline,
-// last-access tick and a state word). The entry map stores the slot index beside the value.
+// last-access tick, a use count kept only by caches small enough to be exact, and a state word).
+// The entry map stores the slot index beside the value.
 //
 // Sampling reads slots with relaxed loads and may see a slot mid-change; that only makes a
 // worse choice, never an inconsistent removal, because removal goes back to the entry map
@@ -24,6 +25,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -57,6 +59,7 @@ struct alignas(32) Slot {
   std::atomic<std::uint32_t> access_tick{0};  // low 32 bits of the cache's insert tick
   std::atomic<std::uint32_t> state{0};
   std::atomic<std::uint32_t> next_free{kNoSlot};
+  std::atomic<std::uint32_t> uses{0};  // exact (small) caches only: uses since insertion
 };
 static_assert(sizeof(Slot) == 32);
 
@@ -65,8 +68,10 @@ class SlotArena {
   static constexpr std::size_t kStripes = 8;
   static constexpr std::size_t kMaxChunks = 32;
 
+  // The capacity starts at initial_capacity rounded up to a power of two.
   explicit SlotArena(std::size_t initial_capacity) {
-    first_chunk_size_ = std::max<std::size_t>(initial_capacity, 1);
+    first_chunk_size_ = std::bit_ceil(std::max<std::size_t>(initial_capacity, 1));
+    first_shift_ = static_cast<unsigned>(std::countr_zero(first_chunk_size_));
     add_chunk(first_chunk_size_);
   }
 
@@ -78,15 +83,27 @@ class SlotArena {
     return capacity_.load(std::memory_order_acquire);
   }
 
+  // The first chunk holds a power of two of slots and each later one doubles the total, so the
+  // chunk of an index is one bit scan away: index >> log2(first chunk) is 0 in chunk 0 and in
+  // [2^(c-1), 2^c) in chunk c. Branch-free, so it inlines wherever slots are read.
   [[nodiscard]] Slot& operator[](std::uint32_t index) const noexcept {
-    if (index < first_chunk_size_) [[likely]] {
-      return chunk_ptrs_[0].load(std::memory_order_relaxed)[index];
+    const auto chunk = static_cast<std::size_t>(std::bit_width(index >> first_shift_));
+    return chunk_ptrs_[chunk].load(std::memory_order_acquire)[index - chunk_starts_[chunk]];
+  }
+
+  // Calls fn(index, slot) for every slot in [0, capacity()), chunk by chunk (no per-slot chunk
+  // lookup): for walks over a whole arena.
+  template <class F>
+  void for_each_slot(F&& fn) const noexcept {
+    const std::uint32_t capacity = this->capacity();
+    std::uint32_t begin = 0;
+    for (std::size_t chunk = 0; begin < capacity; ++chunk) {
+      const Slot* base = chunk_ptrs_[chunk].load(std::memory_order_acquire);
+      const auto end = static_cast<std::uint32_t>(
+          std::min<std::size_t>(chunk_ends_[chunk].load(std::memory_order_relaxed), capacity));
+      for (std::uint32_t i = begin; i < end; ++i) fn(i, base[i - begin]);
+      begin = end;
     }
-    // Later chunks (a cache that grew past its first chunk): few, so a short scan.
-    std::size_t chunk = 1;
-    while (index >= chunk_ends_[chunk].load(std::memory_order_relaxed)) ++chunk;
-    return chunk_ptrs_[chunk].load(
-        std::memory_order_acquire)[index - chunk_ends_[chunk - 1].load(std::memory_order_relaxed)];
   }
 
   // A free slot, or kNoSlot when every slot is taken. Lock-free.
@@ -107,6 +124,7 @@ class SlotArena {
     s.hash.store(hash, std::memory_order_relaxed);
     s.deadline_ns.store(deadline_ns, std::memory_order_relaxed);
     s.access_tick.store(tick, std::memory_order_relaxed);
+    s.uses.store(1, std::memory_order_relaxed);
     const std::uint32_t old = s.state.load(std::memory_order_relaxed);
     const std::uint32_t fresh = ((old & SlotState::kGenerationMask) + SlotState::kGenerationStep) |
                                 SlotState::kLive | (window ? SlotState::kWindow : 0);
@@ -182,6 +200,7 @@ class SlotArena {
     size = std::min<std::size_t>(size, std::size_t{kNoSlot - 1} - start);
     if (size == 0) return;
     owned_[chunks_] = HugePageArray<Slot>(size);
+    chunk_starts_[chunks_] = start;  // published by the release stores below
     chunk_ends_[chunks_].store(start + size, std::memory_order_relaxed);
     chunk_ptrs_[chunks_].store(owned_[chunks_].get(), std::memory_order_release);
     ++chunks_;
@@ -199,13 +218,16 @@ class SlotArena {
     std::atomic<std::uint64_t> word{pack(0, kNoSlot)};
   };
 
-  std::size_t first_chunk_size_ = 0;
+  std::size_t first_chunk_size_ = 0;  // a power of two
+  unsigned first_shift_ = 0;          // log2(first_chunk_size_)
   std::array<Head, kStripes> heads_{};
   std::atomic<std::uint32_t> capacity_{0};
   std::array<std::atomic<Slot*>, kMaxChunks> chunk_ptrs_{};
+  std::array<std::uint32_t, kMaxChunks> chunk_starts_{};           // first index of each chunk
   std::array<std::atomic<std::size_t>, kMaxChunks> chunk_ends_{};  // one past each chunk's last
   std::array<HugePageArray<Slot>, kMaxChunks> owned_{};
-  std::size_t chunks_ = 0;
+  std::size_t chunks_ = 0;                 // grow_mutex_
+  std::atomic<std::size_t> published_{0};  // chunks readers may use (== chunks_)
   std::mutex grow_mutex_;
 };
 
