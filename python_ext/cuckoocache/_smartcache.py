@@ -3,16 +3,16 @@
 The hot methods (``get``, ``put``, ``[]``, ``in``, ``del``, ``len``, ``pop``, ``setdefault``)
 and the administrative ones (``stats``, ``set_policy``, ...) are implemented in C++ by the
 ``CacheCore`` base class; this module adds what is naturally Python: the mapping helpers,
-``get_or_set`` with single-flight loading, the context manager and ``repr``.
+the context manager and ``repr``. ``get_or_set`` (single-flight loading) and ``popitem`` are
+CacheCore's, in C.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from . import _core
-from ._single_flight import _MISSING, SingleFlight
 
 EvictionPolicy = _core.EvictionPolicy
 
@@ -35,7 +35,7 @@ class SmartCache(_core.CacheCore):
     Every method is safe to call from many threads; see docs/python.md for the guarantees.
     """
 
-    __slots__ = ("_flight",)
+    __slots__ = ()
 
     def __init__(
         self,
@@ -45,7 +45,6 @@ class SmartCache(_core.CacheCore):
         adaptive_threshold: float = 0.7,
     ) -> None:
         super().__init__(max_size, policy, ttl_seconds, adaptive_threshold)
-        self._flight = SingleFlight()
 
     # ---- mapping helpers (snapshots) ----------------------------------------------------
 
@@ -83,31 +82,7 @@ class SmartCache(_core.CacheCore):
         for key, value in kwargs.items():
             self.put(key, value)
 
-    def popitem(self) -> tuple[Any, Any]:
-        """Removes and returns some (key, value) pair; KeyError if the cache is empty."""
-        for key, _ in self._items():
-            value = self.pop(key, _MISSING)
-            if value is not _MISSING:
-                return key, value
-        raise KeyError("popitem(): cache is empty")
-
-    # ---- loading -----------------------------------------------------------------------
-
-    def get_or_set(
-        self, key: Hashable, factory: Callable[[], Any], ttl_seconds: float | None = None
-    ) -> Any:
-        """The value of ``key``; on a miss, stores and returns ``factory()``.
-
-        Threads that miss the same key at the same time share one call of ``factory``. If it
-        raises, the exception propagates to the thread that called it, nothing is stored, and
-        a waiting thread (if any) tries again.
-        """
-        if ttl_seconds is not None:
-            _core._check_ttl(ttl_seconds)  # before factory() runs: a bad TTL changes nothing
-        value = self.get(key, _MISSING)
-        if value is not _MISSING:
-            return value
-        return self._flight.load(self, factory, key, (), None, ttl_seconds)
+    # ---- loading: get_or_set is CacheCore's (C single-flight, python_ext/src/single_flight.h)
 
     # ---- context manager ---------------------------------------------------------------
 
