@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from typing import Any, Protocol, cast
 
 import pytest
+from support import run_threads
+
 from cuckoocache import CacheInfo, EvictionPolicy, SmartCache, cached
 
 # A deadlock in the binding may hold the GIL, which the signal method cannot interrupt.
@@ -62,27 +64,6 @@ class Counter:
         with self._lock:
             self.n += 1
             return self.n
-
-
-def run_threads(n: int, target: Callable[[int], None], timeout: float = 30.0) -> None:
-    """Runs target(0..n-1) in n threads; re-raises the first exception; fails on a hang."""
-    errors: list[BaseException] = []
-
-    def body(i: int) -> None:
-        try:
-            target(i)
-        except BaseException as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(n)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + timeout
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    assert not any(t.is_alive() for t in threads), "threads hung"
-    if errors:
-        raise errors[0]
 
 
 @contextmanager
