@@ -577,15 +577,12 @@ namespace {
 
 }  // namespace
 
-PyObject* cache_lookup(PyEngine& engine, PyObject* key, bool count) {
-  ReleaseScope scope;
-  PyKey probe;
-  if (!PyKey::make(key, probe)) return nullptr;
-  return cache_lookup_key(engine, probe, count);
-}
+namespace {
 
-PyObject* cache_lookup_key(PyEngine& engine, PyKey& probe, bool count) {
-  ReleaseScope scope;
+// The bodies of cache_lookup(_key) and cache_store(_key), inlined into each (one ReleaseScope
+// per entry point: the caller opens it).
+[[gnu::always_inline]] inline PyObject* lookup_in_scope(PyEngine& engine, PyKey& probe,
+                                                        bool count) {
   return translate_errors<PyObject*>(nullptr, [&]() -> PyObject* {
     if (probe.kind() == KeyKind::kSafe) {
       PyObject* found = nullptr;
@@ -604,17 +601,9 @@ PyObject* cache_lookup_key(PyEngine& engine, PyKey& probe, bool count) {
   });
 }
 
-int cache_store(PyObject* self, PyEngine& engine, PyObject* key, PyObject* value,
-                const std::optional<std::chrono::nanoseconds>& ttl) {
-  ReleaseScope scope;
-  PyKey probe;
-  if (!PyKey::make(key, probe)) return -1;
-  return cache_store_key(self, engine, probe, value, ttl);
-}
-
-int cache_store_key(PyObject* self, PyEngine& engine, PyKey& probe, PyObject* value,
-                    const std::optional<std::chrono::nanoseconds>& ttl) {
-  ReleaseScope scope;
+[[gnu::always_inline]] inline int store_in_scope(PyObject* self, PyEngine& engine,
+                                                 PyKey& probe, PyObject* value,
+                                                 const std::optional<std::chrono::nanoseconds>& ttl) {
   if (ttl || engine.default_ttl()) ensure_swept(as_cache(self));
   return translate_errors(-1, [&] {
     if (probe.kind() == KeyKind::kSafe && !probe.resolved()) {
@@ -634,6 +623,34 @@ int cache_store_key(PyObject* self, PyEngine& engine, PyKey& probe, PyObject* va
       if (result != PyEngine::PutResult::kRefused) return 0;
     }
   });
+}
+
+}  // namespace
+
+PyObject* cache_lookup(PyEngine& engine, PyObject* key, bool count) {
+  ReleaseScope scope;
+  PyKey probe;
+  if (!PyKey::make(key, probe)) return nullptr;
+  return lookup_in_scope(engine, probe, count);
+}
+
+PyObject* cache_lookup_key(PyEngine& engine, PyKey& probe, bool count) {
+  ReleaseScope scope;
+  return lookup_in_scope(engine, probe, count);
+}
+
+int cache_store(PyObject* self, PyEngine& engine, PyObject* key, PyObject* value,
+                const std::optional<std::chrono::nanoseconds>& ttl) {
+  ReleaseScope scope;
+  PyKey probe;
+  if (!PyKey::make(key, probe)) return -1;
+  return store_in_scope(self, engine, probe, value, ttl);
+}
+
+int cache_store_key(PyObject* self, PyEngine& engine, PyKey& probe, PyObject* value,
+                    const std::optional<std::chrono::nanoseconds>& ttl) {
+  ReleaseScope scope;
+  return store_in_scope(self, engine, probe, value, ttl);
 }
 
 void ensure_swept(CacheObject* self) {

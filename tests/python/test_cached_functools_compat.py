@@ -711,7 +711,7 @@ class TestCachedLRU(LRUTests, unittest.TestCase):
 
     @unittest.skip(
         "engine: its size-two block needs exact LRU order in a 2-entry cache (sampled "
-        "eviction, the engine branch's); the rest of it passes when that block is removed"
+        "eviction, the engine branch's)"
     )
     def test_lru(self):
         pass
