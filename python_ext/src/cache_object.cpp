@@ -601,9 +601,9 @@ namespace {
   });
 }
 
-[[gnu::always_inline]] inline int store_in_scope(PyObject* self, PyEngine& engine,
-                                                 PyKey& probe, PyObject* value,
-                                                 const std::optional<std::chrono::nanoseconds>& ttl) {
+[[gnu::always_inline]] inline int store_in_scope(
+    PyObject* self, PyEngine& engine, PyKey& probe, PyObject* value,
+    const std::optional<std::chrono::nanoseconds>& ttl) {
   if (ttl || engine.default_ttl()) ensure_swept(as_cache(self));
   return translate_errors(-1, [&] {
     if (probe.kind() == KeyKind::kSafe && !probe.resolved()) {

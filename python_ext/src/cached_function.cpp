@@ -100,14 +100,41 @@ PyObject* call_loader(CachedFunctionObject* f, PyObject* key, PyObject* const* a
   return result;
 }
 
+// A miss (kept out of call_slot, so the hit path stays small): the loader, the single-flight
+// load or, with single_flight=False, a plain compute-and-store.
+[[gnu::noinline]] PyObject* load_missing(CachedFunctionObject* f, PyEngine& engine, PyKey& probe,
+                                         std::uint64_t completed, PyObject* const* args,
+                                         std::size_t nargsf, PyObject* kwnames) {
+  const auto compute = [&] { return PyObject_Vectorcall(f->function, args, nargsf, kwnames); };
+  if (f->loader != Py_None) {
+    return call_loader(f, probe.object(), args, PyVectorcall_NARGS(nargsf), kwnames);
+  }
+  if (f->single_flight != 0) {
+    return single_flight_load(f->cache, engine, probe, completed, std::nullopt, compute);
+  }
+  return plain_load(f->cache, engine, probe, std::nullopt, compute);
+}
+
 PyObject* call_slot(PyObject* self, PyObject* const* args, std::size_t nargsf, PyObject* kwnames) {
   CachedFunctionObject* f = as_cached(self);
   const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-  PyEngine* engine = engine_of(f->cache);
-  if (engine == nullptr) return nullptr;
-  PyObject* key = f->key == Py_None ? build_key(args, nargs, kwnames, f->typed != 0)
-                                    : PyObject_Vectorcall(f->key, args, nargsf, kwnames);
-  if (key == nullptr) return nullptr;
+  // f->cache was checked to be a CacheCore by new_slot; it is null only after tp_clear.
+  PyEngine* engine = f->cache == nullptr ? nullptr : as_cache_object(f->cache)->engine.get();
+  if (engine == nullptr) [[unlikely]] {
+    PyErr_SetString(PyExc_RuntimeError, "the cache of this cached function is gone");
+    return nullptr;
+  }
+  PyObject* key;
+  PyObject* owned = nullptr;  // the key, when built for this call
+  if (nargs == 1 && kwnames == nullptr && f->key == Py_None && f->typed == 0 &&
+      (PyUnicode_CheckExact(args[0]) || PyLong_CheckExact(args[0]))) {
+    key = args[0];  // a lone str or int argument is its own key (borrowed)
+  } else {
+    owned = f->key == Py_None ? build_key(args, nargs, kwnames, f->typed != 0)
+                              : PyObject_Vectorcall(f->key, args, nargsf, kwnames);
+    if (owned == nullptr) return nullptr;
+    key = owned;
+  }
   PyObject* value = nullptr;
   {
     PyKey probe;  // borrows key: hashed here, once for the whole call
@@ -115,39 +142,30 @@ PyObject* call_slot(PyObject* self, PyObject* const* args, std::size_t nargsf, P
       const std::uint64_t completed = as_cache_object(f->cache)->flights.completed();
       value = cache_lookup_key(*engine, probe, true);
       if (value == nullptr && PyErr_Occurred() == nullptr) {
-        const auto compute = [&] { return PyObject_Vectorcall(f->function, args, nargsf, kwnames); };
-        if (f->loader != Py_None) {
-          value = call_loader(f, key, args, nargs, kwnames);
-        } else if (f->single_flight != 0) {
-          value = single_flight_load(f->cache, *engine, probe, completed, std::nullopt, compute);
-        } else {
-          value = plain_load(f->cache, *engine, probe, std::nullopt, compute);
-        }
+        value = load_missing(f, *engine, probe, completed, args, nargsf, kwnames);
       }
     }
   }
-  Py_DECREF(key);
+  Py_XDECREF(owned);
   return value;
 }
 
 PyObject* new_slot(PyTypeObject* type, PyObject* args, PyObject* kwds) {
-  static const char* kwlist[] = {"function", "cache",  "typed", "key", "loader", "single_flight",
-                                 nullptr};
+  static const char* kwlist[] = {"function", "cache",         "typed", "key",
+                                 "loader",   "single_flight", nullptr};
   PyObject* function;
   PyObject* cache;
   int typed;
   PyObject* key;
   PyObject* loader = Py_None;
   int single_flight = 1;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpO|Op:CachedFunction",
-                                   const_cast<char**>(kwlist), &function, &cache, &typed, &key,
-                                   &loader, &single_flight)) {
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpO|Op:CachedFunction", const_cast<char**>(kwlist),
+                                   &function, &cache, &typed, &key, &loader, &single_flight)) {
     return nullptr;
   }
   if (!PyCallable_Check(function) || (loader != Py_None && !PyCallable_Check(loader)) ||
       (key != Py_None && !PyCallable_Check(key))) {
-    PyErr_SetString(PyExc_TypeError,
-                    "function, and loader and key unless None, must be callable");
+    PyErr_SetString(PyExc_TypeError, "function, and loader and key unless None, must be callable");
     return nullptr;
   }
   if (engine_of(cache) == nullptr) return nullptr;
@@ -225,11 +243,10 @@ PyObject* deepcopy_method(PyObject* self, PyObject*) {
   return Py_NewRef(self);
 }
 
-PyMethodDef g_methods[] = {
-    {"__reduce__", reduce_method, METH_NOARGS, nullptr},
-    {"__copy__", copy_method, METH_NOARGS, nullptr},
-    {"__deepcopy__", deepcopy_method, METH_O, nullptr},
-    {nullptr, nullptr, 0, nullptr}};
+PyMethodDef g_methods[] = {{"__reduce__", reduce_method, METH_NOARGS, nullptr},
+                           {"__copy__", copy_method, METH_NOARGS, nullptr},
+                           {"__deepcopy__", deepcopy_method, METH_O, nullptr},
+                           {nullptr, nullptr, 0, nullptr}};
 
 PyObject* get_single_flight(PyObject* self, void*) {
   return PyBool_FromLong(as_cached(self)->single_flight);

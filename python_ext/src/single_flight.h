@@ -68,8 +68,8 @@ namespace detail {
     PyThreadState* state = PyEval_SaveThread();
     {
       std::unique_lock<std::mutex> lock(result.mutex);
-      done = result.finished.wait_for(lock, std::chrono::milliseconds(5),
-                                      [&] { return result.done; });
+      done =
+          result.finished.wait_for(lock, std::chrono::milliseconds(5), [&] { return result.done; });
     }
     PyEval_RestoreThread(state);
     if (done) return 0;
@@ -105,8 +105,7 @@ inline void publish(Flight& flight, PyObject* value) noexcept {
 // compute(), then store the value: the path without a flight. New reference or nullptr.
 template <class Compute>
 PyObject* compute_and_store(PyObject* self, PyEngine& engine, PyKey& probe,
-                            const std::optional<std::chrono::nanoseconds>& ttl,
-                            Compute& compute) {
+                            const std::optional<std::chrono::nanoseconds>& ttl, Compute& compute) {
   PyObject* value = compute();
   if (value == nullptr) return nullptr;
   if (cache_store_key(self, engine, probe, value, ttl) < 0) {

@@ -16,9 +16,8 @@ from contextlib import contextmanager
 from typing import Any, Protocol, cast
 
 import pytest
-from support import run_threads
-
 from cuckoocache import CacheInfo, EvictionPolicy, SmartCache, cached
+from support import run_threads
 
 # A deadlock in the binding may hold the GIL, which the signal method cannot interrupt.
 pytestmark = pytest.mark.timeout(60, method="thread")

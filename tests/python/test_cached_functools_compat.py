@@ -9,7 +9,7 @@ Vendored with these adaptations only:
 - tests for documented differences are skipped with the reason (KNOWN_DIFFERENCES):
   keyword-order merging (@cached keys f(a=1, b=2) and f(b=2, a=1) alike) and
   the test that patches builtins.len (it checks functools' pure-Python internals);
-- everything else is unchanged (the original code style is kept; ruff and mypy skip it).
+- everything else is unchanged apart from ruff format's layout (ruff lint and mypy skip it).
 """
 # ruff: noqa
 # mypy: ignore-errors
@@ -89,6 +89,7 @@ class threading_helper:
 
 py_functools = None  # the tests' pure-Python functools: not this module
 
+
 class _ModuleWithoutSingleFlight(_Module):
     """For the test whose threads must meet inside the function: @cached's single-flight
     (on by default) would make them wait for each other; single_flight=False is the opt-out."""
@@ -96,6 +97,7 @@ class _ModuleWithoutSingleFlight(_Module):
     @staticmethod
     def lru_cache(maxsize=128, typed=False):
         return cached(maxsize=maxsize, typed=typed, single_flight=False)
+
 
 class CacheTests:
     # This tests that the pass-through is working as designed.
@@ -106,21 +108,26 @@ class CacheTests:
         def fib(n):
             if n < 2:
                 return n
-            return fib(n-1) + fib(n-2)
-        self.assertEqual([fib(n) for n in range(16)],
-            [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610])
-        self.assertEqual(fib.cache_info(),
-            self.module._CacheInfo(hits=28, misses=16, maxsize=None, currsize=16))
+            return fib(n - 1) + fib(n - 2)
+
+        self.assertEqual(
+            [fib(n) for n in range(16)],
+            [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610],
+        )
+        self.assertEqual(
+            fib.cache_info(), self.module._CacheInfo(hits=28, misses=16, maxsize=None, currsize=16)
+        )
         fib.cache_clear()
-        self.assertEqual(fib.cache_info(),
-            self.module._CacheInfo(hits=0, misses=0, maxsize=None, currsize=0))
+        self.assertEqual(
+            fib.cache_info(), self.module._CacheInfo(hits=0, misses=0, maxsize=None, currsize=0)
+        )
 
 
 class LRUTests:
-
     def test_lru(self):
         def orig(x, y):
             return 3 * x + y
+
         f = self.module.lru_cache(maxsize=20)(orig)
         hits, misses, maxsize, currsize = f.cache_info()
         self.assertEqual(maxsize, 20)
@@ -139,7 +146,7 @@ class LRUTests:
         self.assertEqual(hits + misses, 1000)
         self.assertEqual(currsize, 20)
 
-        f.cache_clear()   # test clearing
+        f.cache_clear()  # test clearing
         hits, misses, maxsize, currsize = f.cache_info()
         self.assertEqual(hits, 0)
         self.assertEqual(misses, 0)
@@ -164,6 +171,7 @@ class LRUTests:
             nonlocal f_cnt
             f_cnt += 1
             return 20
+
         self.assertEqual(f.cache_info().maxsize, 0)
         f_cnt = 0
         for i in range(5):
@@ -180,6 +188,7 @@ class LRUTests:
             nonlocal f_cnt
             f_cnt += 1
             return 20
+
         self.assertEqual(f.cache_info().maxsize, 1)
         f_cnt = 0
         for i in range(5):
@@ -195,12 +204,13 @@ class LRUTests:
         def f(x):
             nonlocal f_cnt
             f_cnt += 1
-            return x*10
+            return x * 10
+
         self.assertEqual(f.cache_info().maxsize, 2)
         f_cnt = 0
         for x in 7, 9, 7, 9, 7, 9, 8, 8, 8, 9, 9, 9, 8, 8, 8, 7:
             #    *  *              *                          *
-            self.assertEqual(f(x), x*10)
+            self.assertEqual(f(x), x * 10)
         self.assertEqual(f_cnt, 4)
         hits, misses, maxsize, currsize = f.cache_info()
         self.assertEqual(hits, 12)
@@ -210,10 +220,9 @@ class LRUTests:
     def test_lru_no_args(self):
         @self.module.lru_cache
         def square(x):
-            return x ** 2
+            return x**2
 
-        self.assertEqual(list(map(square, [10, 20, 10])),
-                         [100, 400, 100])
+        self.assertEqual(list(map(square, [10, 20, 10])), [100, 400, 100])
         self.assertEqual(square.cache_info().hits, 1)
         self.assertEqual(square.cache_info().misses, 2)
         self.assertEqual(square.cache_info().maxsize, 128)
@@ -226,12 +235,12 @@ class LRUTests:
         # This cause the cache to have orphan links not referenced
         # by the cache dictionary.
 
-        once = True                 # Modified by f(x) below
+        once = True  # Modified by f(x) below
 
         @self.module.lru_cache(maxsize=10)
         def f(x):
             nonlocal once
-            rv = f'.{x}.'
+            rv = f".{x}."
             if x == 20 and once:
                 once = False
                 rv = f(x)
@@ -239,11 +248,11 @@ class LRUTests:
 
         # Fill the cache
         for x in range(15):
-            self.assertEqual(f(x), f'.{x}.')
+            self.assertEqual(f(x), f".{x}.")
         self.assertEqual(f.cache_info().currsize, 10)
 
         # Make a recursive call and make sure the cache remains full
-        self.assertEqual(f(20), '.20.')
+        self.assertEqual(f(20), ".20.")
         self.assertEqual(f.cache_info().currsize, 10)
 
     def test_lru_bug_36650(self):
@@ -303,7 +312,7 @@ class LRUTests:
         try:
             builtins.len = self.module.lru_cache(4)(len)
             for i in [0, 0, 1, 2, 3, 3, 4, 5, 6, 1, 7, 2, 1]:
-                self.assertEqual(len('abcdefghijklmn'[:i]), i)
+                self.assertEqual(len("abcdefghijklmn"[:i]), i)
         finally:
             builtins.len = old_len
 
@@ -340,33 +349,42 @@ class LRUTests:
         def fib(n):
             if n < 2:
                 return n
-            return fib(n-1) + fib(n-2)
-        self.assertEqual([fib(n) for n in range(16)],
-            [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610])
-        self.assertEqual(fib.cache_info(),
-            self.module._CacheInfo(hits=28, misses=16, maxsize=None, currsize=16))
+            return fib(n - 1) + fib(n - 2)
+
+        self.assertEqual(
+            [fib(n) for n in range(16)],
+            [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610],
+        )
+        self.assertEqual(
+            fib.cache_info(), self.module._CacheInfo(hits=28, misses=16, maxsize=None, currsize=16)
+        )
         fib.cache_clear()
-        self.assertEqual(fib.cache_info(),
-            self.module._CacheInfo(hits=0, misses=0, maxsize=None, currsize=0))
+        self.assertEqual(
+            fib.cache_info(), self.module._CacheInfo(hits=0, misses=0, maxsize=None, currsize=0)
+        )
 
     def test_lru_with_maxsize_negative(self):
         @self.module.lru_cache(maxsize=-10)
         def eq(n):
             return n
+
         for i in (0, 1):
             self.assertEqual([eq(n) for n in range(150)], list(range(150)))
-        self.assertEqual(eq.cache_info(),
-            self.module._CacheInfo(hits=0, misses=300, maxsize=0, currsize=0))
+        self.assertEqual(
+            eq.cache_info(), self.module._CacheInfo(hits=0, misses=300, maxsize=0, currsize=0)
+        )
 
     def test_lru_with_exceptions(self):
         # Verify that user_function exceptions get passed through without
         # creating a hard-to-read chained exception.
         # http://bugs.python.org/issue13177
         for maxsize in (None, 128):
+
             @self.module.lru_cache(maxsize)
             def func(i):
-                return 'abc'[i]
-            self.assertEqual(func(0), 'a')
+                return "abc"[i]
+
+            self.assertEqual(func(0), "a")
             with self.assertRaises(IndexError) as cm:
                 func(15)
             self.assertIsNone(cm.exception.__context__)
@@ -376,9 +394,11 @@ class LRUTests:
 
     def test_lru_with_types(self):
         for maxsize in (None, 128):
+
             @self.module.lru_cache(maxsize=maxsize, typed=True)
             def square(x):
                 return x * x
+
             self.assertEqual(square(3), 9)
             self.assertEqual(type(square(3)), type(9))
             self.assertEqual(square(3.0), 9.0)
@@ -393,74 +413,85 @@ class LRUTests:
     def test_lru_cache_typed_is_not_recursive(self):
         cached = self.module.lru_cache(typed=True)(repr)
 
-        self.assertEqual(cached(1), '1')
-        self.assertEqual(cached(True), 'True')
-        self.assertEqual(cached(1.0), '1.0')
-        self.assertEqual(cached(0), '0')
-        self.assertEqual(cached(False), 'False')
-        self.assertEqual(cached(0.0), '0.0')
+        self.assertEqual(cached(1), "1")
+        self.assertEqual(cached(True), "True")
+        self.assertEqual(cached(1.0), "1.0")
+        self.assertEqual(cached(0), "0")
+        self.assertEqual(cached(False), "False")
+        self.assertEqual(cached(0.0), "0.0")
 
-        self.assertEqual(cached((1,)), '(1,)')
-        self.assertEqual(cached((True,)), '(1,)')
-        self.assertEqual(cached((1.0,)), '(1,)')
-        self.assertEqual(cached((0,)), '(0,)')
-        self.assertEqual(cached((False,)), '(0,)')
-        self.assertEqual(cached((0.0,)), '(0,)')
+        self.assertEqual(cached((1,)), "(1,)")
+        self.assertEqual(cached((True,)), "(1,)")
+        self.assertEqual(cached((1.0,)), "(1,)")
+        self.assertEqual(cached((0,)), "(0,)")
+        self.assertEqual(cached((False,)), "(0,)")
+        self.assertEqual(cached((0.0,)), "(0,)")
 
         class T(tuple):
             pass
 
-        self.assertEqual(cached(T((1,))), '(1,)')
-        self.assertEqual(cached(T((True,))), '(1,)')
-        self.assertEqual(cached(T((1.0,))), '(1,)')
-        self.assertEqual(cached(T((0,))), '(0,)')
-        self.assertEqual(cached(T((False,))), '(0,)')
-        self.assertEqual(cached(T((0.0,))), '(0,)')
+        self.assertEqual(cached(T((1,))), "(1,)")
+        self.assertEqual(cached(T((True,))), "(1,)")
+        self.assertEqual(cached(T((1.0,))), "(1,)")
+        self.assertEqual(cached(T((0,))), "(0,)")
+        self.assertEqual(cached(T((False,))), "(0,)")
+        self.assertEqual(cached(T((0.0,))), "(0,)")
 
     def test_lru_with_keyword_args(self):
         @self.module.lru_cache()
         def fib(n):
             if n < 2:
                 return n
-            return fib(n=n-1) + fib(n=n-2)
+            return fib(n=n - 1) + fib(n=n - 2)
+
         self.assertEqual(
             [fib(n=number) for number in range(16)],
-            [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610]
+            [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610],
         )
-        self.assertEqual(fib.cache_info(),
-            self.module._CacheInfo(hits=28, misses=16, maxsize=128, currsize=16))
+        self.assertEqual(
+            fib.cache_info(), self.module._CacheInfo(hits=28, misses=16, maxsize=128, currsize=16)
+        )
         fib.cache_clear()
-        self.assertEqual(fib.cache_info(),
-            self.module._CacheInfo(hits=0, misses=0, maxsize=128, currsize=0))
+        self.assertEqual(
+            fib.cache_info(), self.module._CacheInfo(hits=0, misses=0, maxsize=128, currsize=0)
+        )
 
     def test_lru_with_keyword_args_maxsize_none(self):
         @self.module.lru_cache(maxsize=None)
         def fib(n):
             if n < 2:
                 return n
-            return fib(n=n-1) + fib(n=n-2)
-        self.assertEqual([fib(n=number) for number in range(16)],
-            [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610])
-        self.assertEqual(fib.cache_info(),
-            self.module._CacheInfo(hits=28, misses=16, maxsize=None, currsize=16))
+            return fib(n=n - 1) + fib(n=n - 2)
+
+        self.assertEqual(
+            [fib(n=number) for number in range(16)],
+            [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610],
+        )
+        self.assertEqual(
+            fib.cache_info(), self.module._CacheInfo(hits=28, misses=16, maxsize=None, currsize=16)
+        )
         fib.cache_clear()
-        self.assertEqual(fib.cache_info(),
-            self.module._CacheInfo(hits=0, misses=0, maxsize=None, currsize=0))
+        self.assertEqual(
+            fib.cache_info(), self.module._CacheInfo(hits=0, misses=0, maxsize=None, currsize=0)
+        )
 
     def test_kwargs_order(self):
         # PEP 468: Preserving Keyword Argument Order
         @self.module.lru_cache(maxsize=10)
         def f(**kwargs):
             return list(kwargs.items())
-        self.assertEqual(f(a=1, b=2), [('a', 1), ('b', 2)])
-        self.assertEqual(f(b=2, a=1), [('b', 2), ('a', 1)])
-        self.assertEqual(f.cache_info(),
-            self.module._CacheInfo(hits=0, misses=2, maxsize=10, currsize=2))
+
+        self.assertEqual(f(a=1, b=2), [("a", 1), ("b", 2)])
+        self.assertEqual(f(b=2, a=1), [("b", 2), ("a", 1)])
+        self.assertEqual(
+            f.cache_info(), self.module._CacheInfo(hits=0, misses=2, maxsize=10, currsize=2)
+        )
 
     def test_lru_cache_decoration(self):
-        def f(zomg: 'zomg_annotation'):
+        def f(zomg: "zomg_annotation"):
             """f doc string"""
             return 42
+
         g = self.module.lru_cache()(f)
         for attr in self.module.WRAPPER_ASSIGNMENTS:
             self.assertEqual(getattr(g, attr), getattr(f, attr))
@@ -468,13 +499,16 @@ class LRUTests:
     @threading_helper.requires_working_threading()
     def test_lru_cache_threaded(self):
         n, m = 5, 11
+
         def orig(x, y):
             return 3 * x + y
-        f = self.module.lru_cache(maxsize=n*m)(orig)
+
+        f = self.module.lru_cache(maxsize=n * m)(orig)
         hits, misses, maxsize, currsize = f.cache_info()
         self.assertEqual(currsize, 0)
 
         start = threading.Event()
+
         def full(k):
             start.wait(10)
             for _ in range(m):
@@ -482,15 +516,14 @@ class LRUTests:
 
         def clear():
             start.wait(10)
-            for _ in range(2*m):
+            for _ in range(2 * m):
                 f.cache_clear()
 
         orig_si = sys.getswitchinterval()
         support.setswitchinterval(1e-6)
         try:
             # create n threads in order to fill cache
-            threads = [threading.Thread(target=full, args=[k])
-                       for k in range(n)]
+            threads = [threading.Thread(target=full, args=[k]) for k in range(n)]
             with threading_helper.start_threads(threads):
                 start.set()
 
@@ -498,16 +531,15 @@ class LRUTests:
             if self.module is py_functools:
                 # XXX: Why can be not equal?
                 self.assertLessEqual(misses, n)
-                self.assertLessEqual(hits, m*n - misses)
+                self.assertLessEqual(hits, m * n - misses)
             else:
                 self.assertEqual(misses, n)
-                self.assertEqual(hits, m*n - misses)
+                self.assertEqual(hits, m * n - misses)
             self.assertEqual(currsize, n)
 
             # create n threads in order to fill cache and 1 to clear it
             threads = [threading.Thread(target=clear)]
-            threads += [threading.Thread(target=full, args=[k])
-                        for k in range(n)]
+            threads += [threading.Thread(target=full, args=[k]) for k in range(n)]
             start.clear()
             with threading_helper.start_threads(threads):
                 start.set()
@@ -518,19 +550,23 @@ class LRUTests:
     def test_lru_cache_threaded2(self):
         # Simultaneous call with the same arguments
         n, m = 5, 7
-        start = threading.Barrier(n+1)
-        pause = threading.Barrier(n+1)
-        stop = threading.Barrier(n+1)
-        @self.module.lru_cache(maxsize=m*n)
+        start = threading.Barrier(n + 1)
+        pause = threading.Barrier(n + 1)
+        stop = threading.Barrier(n + 1)
+
+        @self.module.lru_cache(maxsize=m * n)
         def f(x):
             pause.wait(10)
             return 3 * x
-        self.assertEqual(f.cache_info(), (0, 0, m*n, 0))
+
+        self.assertEqual(f.cache_info(), (0, 0, m * n, 0))
+
         def test():
             for i in range(m):
                 start.wait(10)
                 self.assertEqual(f(i), 3 * i)
                 stop.wait(10)
+
         threads = [threading.Thread(target=test) for k in range(n)]
         with threading_helper.start_threads(threads):
             for i in range(m):
@@ -540,19 +576,22 @@ class LRUTests:
                 start.reset()
                 stop.wait(10)
                 pause.reset()
-                self.assertEqual(f.cache_info(), (0, (i+1)*n, m*n, i+1))
+                self.assertEqual(f.cache_info(), (0, (i + 1) * n, m * n, i + 1))
 
     @threading_helper.requires_working_threading()
     def test_lru_cache_threaded3(self):
         @self.module.lru_cache(maxsize=2)
         def f(x):
-            time.sleep(.01)
+            time.sleep(0.01)
             return 3 * x
+
         def test(i, x):
             with self.subTest(thread=i):
                 self.assertEqual(f(x), 3 * x, i)
-        threads = [threading.Thread(target=test, args=(i, v))
-                   for i, v in enumerate([1, 2, 2, 3, 2])]
+
+        threads = [
+            threading.Thread(target=test, args=(i, v)) for i, v in enumerate([1, 2, 2, 3, 2])
+        ]
         with threading_helper.start_threads(threads):
             pass
 
@@ -561,49 +600,56 @@ class LRUTests:
 
         @self.module.lru_cache(maxsize=10)
         def test_func(x):
-            'Used to demonstrate a reentrant lru_cache call within a single thread'
+            "Used to demonstrate a reentrant lru_cache call within a single thread"
             return x
 
         class DoubleEq:
-            'Demonstrate a reentrant lru_cache call within a single thread'
+            "Demonstrate a reentrant lru_cache call within a single thread"
+
             def __init__(self, x):
                 self.x = x
+
             def __hash__(self):
                 return self.x
+
             def __eq__(self, other):
                 if self.x == 2:
                     test_func(DoubleEq(1))
                 return self.x == other.x
 
-        test_func(DoubleEq(1))                      # Load the cache
-        test_func(DoubleEq(2))                      # Load the cache
-        self.assertEqual(test_func(DoubleEq(2)),    # Trigger a re-entrant __eq__ call
-                         DoubleEq(2))               # Verify the correct return value
+        test_func(DoubleEq(1))  # Load the cache
+        test_func(DoubleEq(2))  # Load the cache
+        self.assertEqual(
+            test_func(DoubleEq(2)),  # Trigger a re-entrant __eq__ call
+            DoubleEq(2),
+        )  # Verify the correct return value
 
     def test_lru_method(self):
         class X(int):
             f_cnt = 0
+
             @self.module.lru_cache(2)
             def f(self, x):
                 self.f_cnt += 1
-                return x*10+self
+                return x * 10 + self
+
         a = X(5)
         b = X(5)
         c = X(7)
         self.assertEqual(X.f.cache_info(), (0, 0, 2, 0))
 
         for x in 1, 2, 2, 3, 1, 1, 1, 2, 3, 3:
-            self.assertEqual(a.f(x), x*10 + 5)
+            self.assertEqual(a.f(x), x * 10 + 5)
         self.assertEqual((a.f_cnt, b.f_cnt, c.f_cnt), (6, 0, 0))
         self.assertEqual(X.f.cache_info(), (4, 6, 2, 2))
 
         for x in 1, 2, 1, 1, 1, 1, 3, 2, 2, 2:
-            self.assertEqual(b.f(x), x*10 + 5)
+            self.assertEqual(b.f(x), x * 10 + 5)
         self.assertEqual((a.f_cnt, b.f_cnt, c.f_cnt), (6, 4, 0))
         self.assertEqual(X.f.cache_info(), (10, 10, 2, 2))
 
         for x in 2, 1, 1, 1, 1, 2, 1, 3, 2, 1:
-            self.assertEqual(c.f(x), x*10 + 7)
+            self.assertEqual(c.f(x), x * 10 + 7)
         self.assertEqual((a.f_cnt, b.f_cnt, c.f_cnt), (6, 4, 5))
         self.assertEqual(X.f.cache_info(), (15, 15, 2, 2))
 
@@ -621,11 +667,17 @@ class LRUTests:
 
     def test_copy(self):
         cls = self.__class__
+
         def orig(x, y):
             return 3 * x + y
+
         part = self.module.partial(orig, 2)
-        funcs = (cls.cached_func[0], cls.cached_meth, cls.cached_staticmeth,
-                 self.module.lru_cache(2)(part))
+        funcs = (
+            cls.cached_func[0],
+            cls.cached_meth,
+            cls.cached_staticmeth,
+            self.module.lru_cache(2)(part),
+        )
         for f in funcs:
             with self.subTest(func=f):
                 f_copy = copy.copy(f)
@@ -633,11 +685,17 @@ class LRUTests:
 
     def test_deepcopy(self):
         cls = self.__class__
+
         def orig(x, y):
             return 3 * x + y
+
         part = self.module.partial(orig, 2)
-        funcs = (cls.cached_func[0], cls.cached_meth, cls.cached_staticmeth,
-                 self.module.lru_cache(2)(part))
+        funcs = (
+            cls.cached_func[0],
+            cls.cached_meth,
+            cls.cached_staticmeth,
+            self.module.lru_cache(2)(part),
+        )
         for f in funcs:
             with self.subTest(func=f):
                 f_copy = copy.deepcopy(f)
@@ -647,12 +705,14 @@ class LRUTests:
         @self.module.lru_cache(maxsize=2)
         def f():
             return 1
-        self.assertEqual(f.cache_parameters(), {'maxsize': 2, "typed": False})
+
+        self.assertEqual(f.cache_parameters(), {"maxsize": 2, "typed": False})
 
         @self.module.lru_cache(maxsize=1000, typed=True)
         def f():
             return 1
-        self.assertEqual(f.cache_parameters(), {'maxsize': 1000, "typed": True})
+
+        self.assertEqual(f.cache_parameters(), {"maxsize": 1000, "typed": True})
 
     def test_lru_cache_weakrefable(self):
         @self.module.lru_cache
@@ -669,9 +729,11 @@ class LRUTests:
             def test_staticmethod(x):
                 return (self, x)
 
-        refs = [weakref.ref(test_function),
-                weakref.ref(A.test_method),
-                weakref.ref(A.test_staticmethod)]
+        refs = [
+            weakref.ref(test_function),
+            weakref.ref(A.test_method),
+            weakref.ref(A.test_staticmethod),
+        ]
 
         for ref in refs:
             self.assertIsNotNone(ref())
@@ -682,7 +744,6 @@ class LRUTests:
 
         for ref in refs:
             self.assertIsNone(ref())
-
 
 
 @_Module.lru_cache()

@@ -16,9 +16,8 @@ import time
 from typing import Any
 
 import pytest
-from support import run_python, run_threads
-
 from cuckoocache import SmartCache, cached
+from support import run_python, run_threads
 
 # ---- 13.1: a KeyboardInterrupt anywhere leaves waiters woken and the key loadable ---------
 

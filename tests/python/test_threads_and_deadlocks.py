@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from support import run_python, run_threads
-
 from cuckoocache import EvictionPolicy, SmartCache, cached
+from support import run_python, run_threads
 
 pytestmark = pytest.mark.timeout(120, method="thread")
 
