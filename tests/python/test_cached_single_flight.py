@@ -272,3 +272,39 @@ def test_recursion_depth_close_to_functools() -> None:
 
     limit = sys.getrecursionlimit()
     assert depth(limit // 2) == limit // 2
+
+
+# ---- fork: the child forgets the parent's flights ------------------------------------------
+
+FORK_SCRIPT = textwrap.dedent(
+    """\
+    import os, threading, time
+    from cuckoocache import cached
+
+    started = threading.Event()
+
+    @cached(max_size=8)
+    def slow(x):
+        started.set()
+        time.sleep(1.0)  # the parent's flight is in progress at the fork
+        return "parent"
+
+    t = threading.Thread(target=slow, args=(1,), daemon=True)
+    t.start()
+    started.wait(5)
+    pid = os.fork()
+    if pid == 0:
+        # The thread computing key 1 does not exist here: its flight must not be waited for.
+        slow.__wrapped__  # noqa: B018
+        os._exit(0 if slow(1) == "parent" else 1)
+    _, status = os.waitpid(pid, 0)
+    t.join()
+    print("DONE", os.waitstatus_to_exitcode(status))
+    """
+)
+
+
+def test_forked_child_does_not_wait_for_the_parents_flights() -> None:
+    proc = run_python(["-c", FORK_SCRIPT], timeout=30, what="fork during a flight")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "DONE 0" in proc.stdout, proc.stdout + proc.stderr[-2000:]
