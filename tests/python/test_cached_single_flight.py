@@ -137,7 +137,12 @@ def test_waiters_get_the_value_of_a_shared_computation() -> None:
 
     cache = SmartCache(max_size=8)
     out: list[str] = []
-    run_threads(6, lambda i: (barrier.wait(), out.append(cache.get_or_set("k", factory))))
+
+    def worker(_: int) -> None:
+        barrier.wait()
+        out.append(cache.get_or_set("k", factory))
+
+    run_threads(6, worker)
     assert out == ["v"] * 6
     assert calls == 1
 
@@ -154,7 +159,11 @@ def test_single_flight_false_lets_threads_meet_inside_the_function() -> None:
         return x
 
     assert f.single_flight is False  # type: ignore[attr-defined]
-    run_threads(2, lambda i: f(1), timeout=10)
+
+    def call(_: int) -> None:
+        f(1)
+
+    run_threads(2, call, timeout=10)
     assert f.cache_info().misses == 2
 
 

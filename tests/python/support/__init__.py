@@ -1,8 +1,9 @@
 """Helpers shared by the Python tests: threads that must finish, code that must not hang.
 
 ``run_threads`` runs a target in n threads and fails on an exception or a hang;
-``run_python`` runs a snippet in a fresh interpreter with a timeout (for anything that might
-hang or crash the interpreter: signals, exit, fork).
+``run_python`` runs a script or snippet in a fresh interpreter with a timeout (for anything that
+might hang or crash the interpreter: signals, exit, fork). Used by the tests and by
+scripts/scenarios.py (which runs without pytest).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-
-import pytest
 
 
 def run_threads(n: int, target: Callable[[int], None], timeout: float = 60.0) -> None:
@@ -42,6 +41,8 @@ def run_python(
 ) -> subprocess.CompletedProcess[str]:
     """Runs ``python *args`` in a fresh interpreter; fails the test on a hang, returns the
     completed process (the caller checks its exit code and output)."""
+    import pytest  # here, not at the top: scripts/scenarios.py imports run_threads without it
+
     try:
         return subprocess.run(
             [sys.executable, *args], capture_output=True, text=True, timeout=timeout, check=False
