@@ -45,6 +45,10 @@ PyObject* cache_lookup(PyEngine& engine, PyObject* key, bool count);
 // The same for a probe made by the caller (PyKey::make: the key is hashed once per call).
 PyObject* cache_lookup_key(PyEngine& engine, PyKey& probe, bool count);
 
+// cache_lookup_key(engine, probe, true) with its fast path (a safe key) inline, for the hot
+// callers in other files (CachedFunction's call).
+inline PyObject* cache_lookup_counted(PyEngine& engine, PyKey& probe);
+
 // Stores key -> value with an optional TTL. Returns 0 if done, -1 with an error set.
 int cache_store(PyObject* self, PyEngine& engine, PyObject* key, PyObject* value,
                 const std::optional<std::chrono::nanoseconds>& ttl);
@@ -64,6 +68,27 @@ void set_python_error_from_current_exception() noexcept;
 // binding throw (std::exception, PythonError, Undecided), sets the matching Python error and
 // returns `failed`. Never catch (...): a daemon thread that the exiting interpreter ends with
 // pthread_exit unwinds through here, and that forced unwind must pass.
+template <class R, class Body>
+R translate_errors(R failed, Body&& body);
+
+inline PyObject* cache_lookup_counted(PyEngine& engine, PyKey& probe) {
+  if (probe.kind() == KeyKind::kSafe) {
+    ReleaseScope scope;
+    bool undecided = false;
+    PyObject* found = translate_errors<PyObject*>(nullptr, [&]() -> PyObject* {
+      PyObject* value = nullptr;
+      try {
+        engine.visit(probe, [&](const PyRef& v) { value = v.new_reference(); });
+      } catch (const Undecided&) {
+        undecided = true;
+      }
+      return value;
+    });
+    if (!undecided) return found;
+  }
+  return cache_lookup_key(engine, probe, true);
+}
+
 template <class R, class Body>
 R translate_errors(R failed, Body&& body) {
   try {

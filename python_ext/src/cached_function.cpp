@@ -140,7 +140,7 @@ PyObject* call_slot(PyObject* self, PyObject* const* args, std::size_t nargsf, P
     PyKey probe;  // borrows key: hashed here, once for the whole call
     if (PyKey::make(key, probe)) {
       const std::uint64_t completed = as_cache_object(f->cache)->flights.completed();
-      value = cache_lookup_key(*engine, probe, true);
+      value = cache_lookup_counted(*engine, probe);
       if (value == nullptr && PyErr_Occurred() == nullptr) {
         value = load_missing(f, *engine, probe, completed, args, nargsf, kwnames);
       }
