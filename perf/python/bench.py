@@ -12,6 +12,8 @@ Python caller sees it (interpreter call overhead included, loop overhead exclude
                  keys drawn from zipf(0.99), cache max_size 1,000
   @cached hit    a decorated one-int-argument function called with arguments that are
                  all already cached
+  @cached miss   ``f(x) -> x`` decorated with max_size 1,000, filled, then called with
+                 always-new ints: every call computes, stores and evicts
 
 Columns are dict, functools.lru_cache, cachetools, lru-dict, cachebox, moka_py, theine,
 pyferris, and cuckoocache once per eviction policy (LRU, LFU, ADAPTIVE). A library that does
@@ -93,6 +95,7 @@ OPERATIONS: dict[str, str] = {
     "put_full": "put at capacity (evicting)",
     "mixed": "mixed 90/10 zipf(0.99)",
     "cached_hit": "@cached hit",
+    "cached_miss": "@cached miss (evicting)",
 }
 
 
@@ -474,10 +477,17 @@ class Prepared:
     close: Callable[[], None] | None = None
 
 
+CACHED_MISS_BASE = 10**9  # @cached miss arguments: ints never passed before
+
+
 def _sequences(op: str, work: Workload, repeats: int) -> tuple[list[Sequence[Any]], str]:
     """Return the lists one (column, op) cell iterates (warm-up first) and the loop target."""
     if op == "put_full":
         return list(work.fresh_seqs[: repeats + 1]), "k"
+    if op == "cached_miss":
+        n = work.ops
+        base = CACHED_MISS_BASE
+        return [list(range(base + i * n, base + (i + 1) * n)) for i in range(repeats + 1)], "k"
     by_op: dict[str, Sequence[Any]] = {
         "get_hit": work.hit_seq,
         "get_miss": work.miss_seq,
@@ -551,6 +561,31 @@ def prepare_cached_hit(
     return Prepared(compile_loop({"get": fn}, "get(k)"), seqs, check)
 
 
+def prepare_cached_miss(
+    decorator: Callable[[int], Decorator], work: Workload, repeats: int
+) -> Prepared:
+    """Decorate ``f(x) -> x`` with max_size FULL_MAX_SIZE and fill it: every timed call then
+    misses, calls the function, stores the result and evicts."""
+    calls = [0]
+
+    def target(x: int) -> int:
+        calls[0] += 1
+        return x
+
+    fn = decorator(FULL_MAX_SIZE)(target)
+    for x in range(FULL_MAX_SIZE):
+        fn(x)
+    seqs, _ = _sequences("cached_miss", work, repeats)
+    expected = FULL_MAX_SIZE + sum(len(s) for s in seqs)
+
+    def check() -> None:
+        if calls[0] != expected:
+            msg = f"{calls[0]} calls of the function, expected {expected} (one per miss)"
+            raise CheckError(msg)
+
+    return Prepared(compile_loop({"get": fn}, "get(k)"), seqs, check)
+
+
 def prepare_empty_loop(op: str, work: Workload, repeats: int) -> Prepared:
     """Prepare the operation's loop with an empty body: same shape, same lists."""
     seqs, target = _sequences(op, work, repeats)
@@ -613,6 +648,10 @@ def prepare_cell(loaded: Loaded, op: str, work: Workload, repeats: int) -> Prepa
             if impl.decorator is None:
                 return Cell("n/a")
             return prepare_cached_hit(impl.decorator, work, repeats)
+        if op == "cached_miss":
+            if impl.decorator is None:
+                return Cell("n/a")
+            return prepare_cached_miss(impl.decorator, work, repeats)
         if impl.new_cache is None:
             return Cell("n/a")
         return prepare_cache_op(impl.new_cache, op, work, repeats)
@@ -692,6 +731,14 @@ RATIOS: tuple[tuple[str, str, str, str], ...] = (
         "cuckoocache-LRU",
         "functools.lru_cache",
     ),
+    (
+        "@cached miss (evicting): cuckoocache LRU / functools.lru_cache",
+        "cached_miss",
+        "cuckoocache-LRU",
+        "functools.lru_cache",
+    ),
+    ("get hit: cuckoocache LRU / cachebox", "get_hit", "cuckoocache-LRU", "cachebox"),
+    ("put at capacity: cuckoocache LRU / cachebox", "put_full", "cuckoocache-LRU", "cachebox"),
 )
 
 

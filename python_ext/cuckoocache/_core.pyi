@@ -65,6 +65,16 @@ class CacheCore:
     def setdefault(self, key: Any, default: Any = None, /) -> Any:
         """The value of key if present, else stores ``default`` and returns it (atomically)."""
 
+    def get_or_set(
+        self, key: Hashable, factory: Callable[[], Any], ttl_seconds: float | None = None
+    ) -> Any:
+        """The value of key; on a miss, stores and returns ``factory()``. Concurrent misses of
+        one key share one call; if it raises an Exception, the waiters retry once between them
+        and then get it. Nothing is stored when it raises."""
+
+    def popitem(self) -> tuple[Any, Any]:
+        """Removes and returns some (key, value) pair; KeyError if the cache is empty."""
+
     def size(self) -> int:
         """The number of entries (same as ``len()``)."""
 
@@ -111,7 +121,9 @@ class CacheCore:
 @final
 class CachedFunction:
     """A function wrapped by ``@cached``: builds the key and looks it up in C (vectorcall);
-    on a miss calls ``loader(key, args, kwargs)``. Binds like a function when used as a method.
+    on a miss computes through the C single-flight (or calls ``loader(key, args, kwargs)``
+    when one is given). Binds like a function when used as a method; pickles by qualified
+    name and copies as itself, as functools' wrapper does.
     Has a ``__dict__`` (``functools.update_wrapper`` and the package add attributes to it)."""
 
     __dict__: dict[str, Any]
@@ -121,10 +133,11 @@ class CachedFunction:
         cache: CacheCore,
         typed: bool,
         key: Callable[..., Hashable] | None,
-        loader: Callable[[Hashable, tuple[Any, ...], dict[str, Any]], Any],
+        loader: Callable[[Hashable, tuple[Any, ...], dict[str, Any]], Any] | None = None,
+        single_flight: bool = True,
     ) -> Self:
-        """TypeError if function, loader or key (unless None) is not callable, or if cache is
-        not a CacheCore; RuntimeError if cache's ``__init__`` has not run."""
+        """TypeError if function, or loader or key (unless None), is not callable, or if cache
+        is not a CacheCore; RuntimeError if cache's ``__init__`` has not run."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
     @overload
@@ -138,6 +151,10 @@ class CachedFunction:
     @property
     def typed(self) -> bool:
         """Whether argument types are part of the key."""
+
+    @property
+    def single_flight(self) -> bool:
+        """Whether concurrent misses of one key share one call."""
 
 # ---- module functions --------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """Single-flight loading: one computation per key at a time, shared by every waiting thread.
 
-Used by ``SmartCache.get_or_set`` and by ``@cached`` on a miss. The first thread to miss a key
+Used by TieredCache (``get_or_set`` and ``tier.cached``). ``SmartCache.get_or_set`` and
+``@cached`` use the C single-flight of the binding instead (python_ext/src/single_flight.h),
+which a KeyboardInterrupt cannot leave half-registered. The first thread to miss a key
 becomes its leader and computes the value; threads that miss the same key meanwhile wait for
 the leader and return its value. A recursive call with the same key from the leader's own
 thread computes directly (it would otherwise wait for itself). If the leader's computation

@@ -3,7 +3,8 @@
 The hot methods (``get``, ``put``, ``[]``, ``in``, ``del``, ``len``, ``pop``, ``setdefault``)
 and the administrative ones (``stats``, ``set_policy``, ...) are implemented in C++ by the
 ``CacheCore`` base class; this module adds what is naturally Python: the mapping helpers,
-``get_or_set`` with single-flight loading, the context manager and ``repr``.
+the context manager and ``repr``. ``get_or_set`` (single-flight loading) and ``popitem`` are
+CacheCore's, in C.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from . import _core
 from ._mapping import CacheMapping, K, V
 from ._policy import EvictionPolicy
-from ._single_flight import _MISSING, SingleFlight
 
 __all__ = ["EvictionPolicy", "SmartCache"]
 
@@ -42,7 +42,7 @@ class SmartCache(_core.CacheCore, CacheMapping[K, V]):
     docs/python.md for the guarantees.
     """
 
-    __slots__ = ("_flight",)
+    __slots__ = ()
 
     def __init__(
         self,
@@ -54,7 +54,6 @@ class SmartCache(_core.CacheCore, CacheMapping[K, V]):
         """Makes an empty cache (arguments: see the class docstring). Raises TypeError or
         ValueError naming the argument that is wrong."""
         super().__init__(max_size, policy, ttl_seconds, adaptive_threshold)
-        self._flight = SingleFlight()
 
     if TYPE_CHECKING:
         # The C extension implements these (CacheCore); here they get K/V types.
@@ -79,22 +78,11 @@ class SmartCache(_core.CacheCore, CacheMapping[K, V]):
         def __len__(self) -> int: ...
         def clear(self) -> None: ...
         def _items(self) -> list[tuple[K, V]]: ...
+        def get_or_set(
+            self, key: K, factory: Callable[[], V], ttl_seconds: float | None = None
+        ) -> V: ...
 
-    # ---- loading -----------------------------------------------------------------------
-
-    def get_or_set(self, key: K, factory: Callable[[], V], ttl_seconds: float | None = None) -> V:
-        """The value of ``key``; on a miss, stores and returns ``factory()``.
-
-        Threads that miss the same key at the same time share one call of ``factory``. If it
-        raises, the exception propagates to the thread that called it, nothing is stored, and
-        a waiting thread (if any) tries again.
-        """
-        if ttl_seconds is not None:
-            _core._check_ttl(ttl_seconds)  # before factory() runs: a bad TTL changes nothing
-        value: Any = self.get(key, _MISSING)
-        if value is not _MISSING:
-            return value  # type: ignore[no-any-return]
-        return self._flight.load(self, factory, key, (), None, ttl_seconds)  # type: ignore[no-any-return]
+    # ---- loading: get_or_set is CacheCore's (C single-flight, python_ext/src/single_flight.h)
 
     # ---- context manager ---------------------------------------------------------------
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "arguments.h"
+#include "single_flight.h"
 #include "sweeper.h"
 
 namespace cuckoocache::python {
@@ -248,22 +249,13 @@ PyObject* keyed(PyObject* self, PyObject* key, Fn&& fn) {
   ReleaseScope scope;
   PyKey probe;
   if (!PyKey::make(key, probe)) return nullptr;
-  try {
+  return translate_errors<PyObject*>(nullptr, [&]() -> PyObject* {
     Candidates candidates;
     auto result = with_resolved_key(*engine, probe, candidates,
                                     [&](const PyKey& p) { return fn(*engine, p); });
     if (!result) return nullptr;
     return *result;
-  } catch (const std::exception&) {
-    set_python_error_from_current_exception();
-    return nullptr;
-  } catch (const PythonError&) {
-    set_python_error_from_current_exception();
-    return nullptr;
-  } catch (const Undecided&) {
-    set_python_error_from_current_exception();
-    return nullptr;
-  }
+  });
 }
 
 PyObject* contains_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
@@ -308,7 +300,7 @@ PyObject* setdefault_method(PyObject* self, PyObject* const* args, Py_ssize_t na
   PyKey probe;
   if (!PyKey::make(args[0], probe)) return nullptr;
   if (engine->default_ttl()) ensure_swept(cache);
-  try {
+  return translate_errors<PyObject*>(nullptr, [&]() -> PyObject* {
     Candidates candidates;
     std::optional<PyRef> existing;
     const auto always = [](const PyEngine::EntryChain&) { return true; };
@@ -331,16 +323,57 @@ PyObject* setdefault_method(PyObject* self, PyObject* const* args, Py_ssize_t na
     }
     if (existing) return existing->new_reference();
     return Py_NewRef(fallback);
-  } catch (const std::exception&) {
-    set_python_error_from_current_exception();
-    return nullptr;
-  } catch (const PythonError&) {
-    set_python_error_from_current_exception();
-    return nullptr;
-  } catch (const Undecided&) {
-    set_python_error_from_current_exception();
+  });
+}
+
+PyObject* get_or_set_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                            PyObject* kwnames) {
+  PyEngine* engine = own_engine(self);
+  if (engine == nullptr) return nullptr;
+  PyObject* slots[3];
+  if (!parse_fast("get_or_set", args, nargs, kwnames, {"key", "factory", "ttl_seconds"}, 2,
+                  slots)) {
     return nullptr;
   }
+  PyObject* factory = slots[1];
+  if (!PyCallable_Check(factory)) {
+    PyErr_Format(PyExc_TypeError, "factory must be callable, not %.100s",
+                 Py_TYPE(factory)->tp_name);
+    return nullptr;
+  }
+  std::optional<std::chrono::nanoseconds> ttl;
+  if (!parse_ttl(slots[2], "ttl_seconds", ttl)) return nullptr;  // before factory() runs
+  PyKey probe;
+  if (!PyKey::make(slots[0], probe)) return nullptr;
+  const std::uint64_t completed = as_cache(self)->flights.completed();
+  PyObject* value = cache_lookup_key(*engine, probe, true);
+  if (value != nullptr || PyErr_Occurred() != nullptr) return value;
+  return single_flight_load(self, *engine, probe, completed, ttl,
+                            [&] { return PyObject_CallNoArgs(factory); });
+}
+
+// Removes and returns some entry. Each candidate is taken by its stored hash and identity,
+// so a key whose __hash__ changed after it was stored is removed all the same (issue 13.15).
+PyObject* popitem_method(PyObject* self, PyObject*) {
+  PyEngine* engine = own_engine(self);
+  if (engine == nullptr) return nullptr;
+  ReleaseScope scope;
+  return translate_errors<PyObject*>(nullptr, [&]() -> PyObject* {
+    for (;;) {
+      std::optional<PyKey> first;
+      engine->for_each_entry([&](const PyKey& key, const PyRef&) {
+        if (!first && key.object() != nullptr) first.emplace(key);  // an incref, no code
+      });
+      if (!first) {
+        PyErr_SetString(PyExc_KeyError, "popitem(): cache is empty");
+        return nullptr;
+      }
+      first->resolve_to(first->object());
+      std::optional<PyRef> value = engine->take(*first);
+      if (value) return PyTuple_Pack(2, first->object(), value->get());
+      // Expired (now removed) or taken by another thread meanwhile: try the next one.
+    }
+  });
 }
 
 PyObject* size_method(PyObject* self, PyObject*) {
@@ -428,6 +461,7 @@ void dealloc_slot(PyObject* self) {
     cache->engine.reset();
   }
   cache->engine.~unique_ptr();
+  cache->flights.~FlightTable();
   type->tp_free(self);
   Py_DECREF(type);
 }
@@ -437,6 +471,7 @@ PyObject* new_slot(PyTypeObject* type, PyObject*, PyObject*) {
   if (self == nullptr) return nullptr;
   CacheObject* cache = as_cache(self);
   new (&cache->engine) std::unique_ptr<PyEngine>();
+  new (&cache->flights) FlightTable();
   cache->swept = false;
   cache->weakrefs = nullptr;
   return self;
@@ -468,16 +503,10 @@ int init_slot(PyObject* self, PyObject* args, PyObject* kwds) {
       !parse_fraction(threshold_obj, "adaptive_threshold", config.adaptive_threshold)) {
     return -1;
   }
-  try {
-    cache->engine = std::make_unique<PyEngine>(config);
-  } catch (const std::exception&) {
-    set_python_error_from_current_exception();
-    return -1;
-  } catch (const PythonError&) {
-    set_python_error_from_current_exception();
-    return -1;
-  } catch (const Undecided&) {
-    set_python_error_from_current_exception();
+  if (translate_errors(-1, [&] {
+        cache->engine = std::make_unique<PyEngine>(config);
+        return 0;
+      }) < 0) {
     return -1;
   }
   if (config.default_ttl) ensure_swept(cache);
@@ -509,6 +538,15 @@ PyMethodDef g_methods[] = {
      METH_FASTCALL,
      "setdefault($self, key, default=None, /)\n--\n\nThe value of key if present; otherwise stores "
      "default and returns it. Atomic."},
+    {"get_or_set", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(get_or_set_method)),
+     METH_FASTCALL | METH_KEYWORDS,
+     "get_or_set($self, /, key, factory, ttl_seconds=None)\n--\n\nThe value of key; on a miss, "
+     "stores and returns factory(). Threads that miss the same key at once share one call of "
+     "factory; if it raises an Exception, the waiting threads retry once between them and "
+     "then get that exception. Nothing is stored when it raises."},
+    {"popitem", popitem_method, METH_NOARGS,
+     "popitem($self, /)\n--\n\nRemoves and returns some (key, value) pair; KeyError if the "
+     "cache is empty."},
     {"size", size_method, METH_NOARGS,
      "size($self, /)\n--\n\nThe number of entries (same as len())."},
     {"_peek", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(peek_method)),
@@ -539,11 +577,13 @@ namespace {
 
 }  // namespace
 
-PyObject* cache_lookup(PyEngine& engine, PyObject* key, bool count) {
-  ReleaseScope scope;
-  PyKey probe;
-  if (!PyKey::make(key, probe)) return nullptr;
-  try {
+namespace {
+
+// The bodies of cache_lookup(_key) and cache_store(_key), inlined into each (one ReleaseScope
+// per entry point: the caller opens it).
+[[gnu::always_inline]] inline PyObject* lookup_in_scope(PyEngine& engine, PyKey& probe,
+                                                        bool count) {
+  return translate_errors<PyObject*>(nullptr, [&]() -> PyObject* {
     if (probe.kind() == KeyKind::kSafe) {
       PyObject* found = nullptr;
       const auto take = [&](const PyRef& v) { found = v.new_reference(); };
@@ -558,26 +598,15 @@ PyObject* cache_lookup(PyEngine& engine, PyObject* key, bool count) {
       }
     }
     return lookup_resolved(engine, probe, count);
-  } catch (const std::exception&) {
-    set_python_error_from_current_exception();
-    return nullptr;
-  } catch (const PythonError&) {
-    set_python_error_from_current_exception();
-    return nullptr;
-  } catch (const Undecided&) {
-    set_python_error_from_current_exception();
-    return nullptr;
-  }
+  });
 }
 
-int cache_store(PyObject* self, PyEngine& engine, PyObject* key, PyObject* value,
-                const std::optional<std::chrono::nanoseconds>& ttl) {
-  ReleaseScope scope;
-  PyKey probe;
-  if (!PyKey::make(key, probe)) return -1;
+[[gnu::always_inline]] inline int store_in_scope(
+    PyObject* self, PyEngine& engine, PyKey& probe, PyObject* value,
+    const std::optional<std::chrono::nanoseconds>& ttl) {
   if (ttl || engine.default_ttl()) ensure_swept(as_cache(self));
-  try {
-    if (probe.kind() == KeyKind::kSafe) {
+  return translate_errors(-1, [&] {
+    if (probe.kind() == KeyKind::kSafe && !probe.resolved()) {
       try {
         // The engine copies the probe into the entry (an incref): the probe stays usable if
         // the fast path has to give up.
@@ -593,16 +622,35 @@ int cache_store(PyObject* self, PyEngine& engine, PyObject* key, PyObject* value
           probe, PyRef::borrow(value), ttl, PyEngine::WriteMode::kOverwrite, candidates.may_join());
       if (result != PyEngine::PutResult::kRefused) return 0;
     }
-  } catch (const std::exception&) {
-    set_python_error_from_current_exception();
-    return -1;
-  } catch (const PythonError&) {
-    set_python_error_from_current_exception();
-    return -1;
-  } catch (const Undecided&) {
-    set_python_error_from_current_exception();
-    return -1;
-  }
+  });
+}
+
+}  // namespace
+
+PyObject* cache_lookup(PyEngine& engine, PyObject* key, bool count) {
+  ReleaseScope scope;
+  PyKey probe;
+  if (!PyKey::make(key, probe)) return nullptr;
+  return lookup_in_scope(engine, probe, count);
+}
+
+PyObject* cache_lookup_key(PyEngine& engine, PyKey& probe, bool count) {
+  ReleaseScope scope;
+  return lookup_in_scope(engine, probe, count);
+}
+
+int cache_store(PyObject* self, PyEngine& engine, PyObject* key, PyObject* value,
+                const std::optional<std::chrono::nanoseconds>& ttl) {
+  ReleaseScope scope;
+  PyKey probe;
+  if (!PyKey::make(key, probe)) return -1;
+  return store_in_scope(self, engine, probe, value, ttl);
+}
+
+int cache_store_key(PyObject* self, PyEngine& engine, PyKey& probe, PyObject* value,
+                    const std::optional<std::chrono::nanoseconds>& ttl) {
+  ReleaseScope scope;
+  return store_in_scope(self, engine, probe, value, ttl);
 }
 
 void ensure_swept(CacheObject* self) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 
+#include "flight_table.h"
 #include "py_engine.h"
 
 namespace cuckoocache::python {
@@ -21,7 +22,12 @@ struct CacheObject {
   PyObject_HEAD std::unique_ptr<PyEngine> engine;  // null until __init__ has run
   bool swept;                                      // registered with the Sweeper
   PyObject* weakrefs;
+  FlightTable flights;  // single-flight loads in progress (single_flight.h)
 };
+
+inline CacheObject* as_cache_object(PyObject* self) noexcept {
+  return reinterpret_cast<CacheObject*>(self);
+}
 
 // Creates the CacheCore type (a heap type, so module.cpp can add methods to it). New reference.
 PyObject* make_cache_type(PyObject* module);
@@ -36,9 +42,19 @@ PyEngine* engine_of(PyObject* self) noexcept;
 // set; on error returns nullptr with the error set. `count` false: a peek (no stats).
 PyObject* cache_lookup(PyEngine& engine, PyObject* key, bool count);
 
+// The same for a probe made by the caller (PyKey::make: the key is hashed once per call).
+PyObject* cache_lookup_key(PyEngine& engine, PyKey& probe, bool count);
+
+// cache_lookup_key(engine, probe, true) with its fast path (a safe key) inline, for the hot
+// callers in other files (CachedFunction's call).
+inline PyObject* cache_lookup_counted(PyEngine& engine, PyKey& probe);
+
 // Stores key -> value with an optional TTL. Returns 0 if done, -1 with an error set.
 int cache_store(PyObject* self, PyEngine& engine, PyObject* key, PyObject* value,
                 const std::optional<std::chrono::nanoseconds>& ttl);
+// The same for a probe made by the caller.
+int cache_store_key(PyObject* self, PyEngine& engine, PyKey& probe, PyObject* value,
+                    const std::optional<std::chrono::nanoseconds>& ttl);
 
 // Registers a cache whose entries may expire with the background sweeper (idempotent).
 void ensure_swept(CacheObject* self);
@@ -47,5 +63,44 @@ void stop_sweeping(CacheObject* self) noexcept;
 
 // Translates the exception being handled into a Python error (for use in catch (...)).
 void set_python_error_from_current_exception() noexcept;
+
+// Runs body() and returns its result; if it throws one of the exceptions the engine and the
+// binding throw (std::exception, PythonError, Undecided), sets the matching Python error and
+// returns `failed`. Never catch (...): a daemon thread that the exiting interpreter ends with
+// pthread_exit unwinds through here, and that forced unwind must pass.
+template <class R, class Body>
+R translate_errors(R failed, Body&& body);
+
+inline PyObject* cache_lookup_counted(PyEngine& engine, PyKey& probe) {
+  if (probe.kind() == KeyKind::kSafe) {
+    ReleaseScope scope;
+    bool undecided = false;
+    PyObject* found = translate_errors<PyObject*>(nullptr, [&]() -> PyObject* {
+      PyObject* value = nullptr;
+      try {
+        engine.visit(probe, [&](const PyRef& v) { value = v.new_reference(); });
+      } catch (const Undecided&) {
+        undecided = true;
+      }
+      return value;
+    });
+    if (!undecided) return found;
+  }
+  return cache_lookup_key(engine, probe, true);
+}
+
+template <class R, class Body>
+R translate_errors(R failed, Body&& body) {
+  try {
+    return body();
+  } catch (const std::exception&) {
+    set_python_error_from_current_exception();
+  } catch (const PythonError&) {
+    set_python_error_from_current_exception();
+  } catch (const Undecided&) {
+    set_python_error_from_current_exception();
+  }
+  return failed;
+}
 
 }  // namespace cuckoocache::python

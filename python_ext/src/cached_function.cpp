@@ -1,7 +1,8 @@
 // CachedFunction: the callable that @cached returns. Building the key from the call's
-// arguments and the lookup run here, in C, through vectorcall; only a miss calls back into
-// Python (the package's single-flight loader, which calls the user's function once per key
-// and stores the result).
+// arguments, the lookup and, on a miss, the single-flight load (single_flight.h: concurrent
+// misses of one key call the function once) run here, in C, through vectorcall; the key is
+// hashed once per call. A `loader` given at construction (TieredCache.cached) replaces the
+// load: it is called as loader(key, args, kwargs) on a miss.
 //
 // Keys follow functools.lru_cache: the positional arguments, then a marker and the keyword
 // arguments, then (typed=True) the argument types; a single positional str or int is its own
@@ -9,6 +10,7 @@
 // f(b=2, a=1) share an entry.
 #include "cached_function.h"
 
+#include <pthread.h>
 #include <structmember.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "cache_object.h"
+#include "single_flight.h"
 
 namespace cuckoocache::python {
 
@@ -26,10 +29,11 @@ struct CachedFunctionObject {
   PyObject* function;  // the user's function
   PyObject* cache;     // the SmartCache holding the results
   PyObject* key;       // None, or a callable building the key from the arguments
-  PyObject* loader;    // loader(key, args, kwargs) -> result, called on a miss
+  PyObject* loader;    // None, or loader(key, args, kwargs) -> result, called on a miss
   PyObject* dict;      // attributes set by functools.update_wrapper and the package
   PyObject* weakrefs;
   int typed;
+  int single_flight;  // concurrent misses of one key share one call (the default)
 };
 
 PyObject* g_keyword_marker = nullptr;
@@ -76,23 +80,9 @@ PyObject* build_key(PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, 
   return key;
 }
 
-PyObject* call_slot(PyObject* self, PyObject* const* args, std::size_t nargsf, PyObject* kwnames) {
-  CachedFunctionObject* f = as_cached(self);
-  const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-  PyObject* key = f->key == Py_None ? build_key(args, nargs, kwnames, f->typed != 0)
-                                    : PyObject_Vectorcall(f->key, args, nargsf, kwnames);
-  if (key == nullptr) return nullptr;
-  PyEngine* engine = engine_of(f->cache);
-  if (engine == nullptr) {
-    Py_DECREF(key);
-    return nullptr;
-  }
-  PyObject* value = cache_lookup(*engine, key, true);
-  if (value != nullptr || PyErr_Occurred()) {
-    Py_DECREF(key);
-    return value;
-  }
-  // Miss: hand the call to the loader as (key, args tuple, kwargs dict).
+// A miss handed to the loader as (key, args tuple, kwargs dict).
+PyObject* call_loader(CachedFunctionObject* f, PyObject* key, PyObject* const* args,
+                      Py_ssize_t nargs, PyObject* kwnames) {
   PyObject* positional = PyTuple_New(nargs);
   PyObject* keywords = PyDict_New();
   PyObject* result = nullptr;
@@ -107,24 +97,75 @@ PyObject* call_slot(PyObject* self, PyObject* const* args, std::size_t nargsf, P
   }
   Py_XDECREF(positional);
   Py_XDECREF(keywords);
-  Py_DECREF(key);
   return result;
 }
 
+// A miss (kept out of call_slot, so the hit path stays small): the loader, the single-flight
+// load or, with single_flight=False, a plain compute-and-store.
+[[gnu::noinline]] PyObject* load_missing(CachedFunctionObject* f, PyEngine& engine, PyKey& probe,
+                                         std::uint64_t completed, PyObject* const* args,
+                                         std::size_t nargsf, PyObject* kwnames) {
+  const auto compute = [&] { return PyObject_Vectorcall(f->function, args, nargsf, kwnames); };
+  if (f->loader != Py_None) {
+    return call_loader(f, probe.object(), args, PyVectorcall_NARGS(nargsf), kwnames);
+  }
+  if (f->single_flight != 0) {
+    return single_flight_load(f->cache, engine, probe, completed, std::nullopt, compute);
+  }
+  return plain_load(f->cache, engine, probe, std::nullopt, compute);
+}
+
+PyObject* call_slot(PyObject* self, PyObject* const* args, std::size_t nargsf, PyObject* kwnames) {
+  CachedFunctionObject* f = as_cached(self);
+  const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+  // f->cache was checked to be a CacheCore by new_slot; it is null only after tp_clear.
+  PyEngine* engine = f->cache == nullptr ? nullptr : as_cache_object(f->cache)->engine.get();
+  if (engine == nullptr) [[unlikely]] {
+    PyErr_SetString(PyExc_RuntimeError, "the cache of this cached function is gone");
+    return nullptr;
+  }
+  PyObject* key;
+  PyObject* owned = nullptr;  // the key, when built for this call
+  if (nargs == 1 && kwnames == nullptr && f->key == Py_None && f->typed == 0 &&
+      (PyUnicode_CheckExact(args[0]) || PyLong_CheckExact(args[0]))) {
+    key = args[0];  // a lone str or int argument is its own key (borrowed)
+  } else {
+    owned = f->key == Py_None ? build_key(args, nargs, kwnames, f->typed != 0)
+                              : PyObject_Vectorcall(f->key, args, nargsf, kwnames);
+    if (owned == nullptr) return nullptr;
+    key = owned;
+  }
+  PyObject* value = nullptr;
+  {
+    PyKey probe;  // borrows key: hashed here, once for the whole call
+    if (PyKey::make(key, probe)) {
+      const std::uint64_t completed = as_cache_object(f->cache)->flights.completed();
+      value = cache_lookup_counted(*engine, probe);
+      if (value == nullptr && PyErr_Occurred() == nullptr) {
+        value = load_missing(f, *engine, probe, completed, args, nargsf, kwnames);
+      }
+    }
+  }
+  Py_XDECREF(owned);
+  return value;
+}
+
 PyObject* new_slot(PyTypeObject* type, PyObject* args, PyObject* kwds) {
-  static const char* kwlist[] = {"function", "cache", "typed", "key", "loader", nullptr};
+  static const char* kwlist[] = {"function", "cache",         "typed", "key",
+                                 "loader",   "single_flight", nullptr};
   PyObject* function;
   PyObject* cache;
   int typed;
   PyObject* key;
-  PyObject* loader;
-  if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpOO:CachedFunction", const_cast<char**>(kwlist),
-                                   &function, &cache, &typed, &key, &loader)) {
+  PyObject* loader = Py_None;
+  int single_flight = 1;
+  if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOpO|Op:CachedFunction", const_cast<char**>(kwlist),
+                                   &function, &cache, &typed, &key, &loader, &single_flight)) {
     return nullptr;
   }
-  if (!PyCallable_Check(function) || !PyCallable_Check(loader) ||
+  if (!PyCallable_Check(function) || (loader != Py_None && !PyCallable_Check(loader)) ||
       (key != Py_None && !PyCallable_Check(key))) {
-    PyErr_SetString(PyExc_TypeError, "function, loader and key (unless None) must be callable");
+    PyErr_SetString(PyExc_TypeError, "function, and loader and key unless None, must be callable");
     return nullptr;
   }
   if (engine_of(cache) == nullptr) return nullptr;
@@ -139,6 +180,7 @@ PyObject* new_slot(PyTypeObject* type, PyObject* args, PyObject* kwds) {
   f->dict = nullptr;
   f->weakrefs = nullptr;
   f->typed = typed;
+  f->single_flight = single_flight;
   return self;
 }
 
@@ -188,9 +230,33 @@ PyObject* get_typed(PyObject* self, void*) {
   return PyBool_FromLong(as_cached(self)->typed);
 }
 
+// Pickled by qualified name and copied as itself, as functools.lru_cache's wrapper is.
+PyObject* reduce_method(PyObject* self, PyObject*) {
+  return PyObject_GetAttrString(self, "__qualname__");
+}
+
+PyObject* copy_method(PyObject* self, PyObject*) {
+  return Py_NewRef(self);
+}
+
+PyObject* deepcopy_method(PyObject* self, PyObject*) {
+  return Py_NewRef(self);
+}
+
+PyMethodDef g_methods[] = {{"__reduce__", reduce_method, METH_NOARGS, nullptr},
+                           {"__copy__", copy_method, METH_NOARGS, nullptr},
+                           {"__deepcopy__", deepcopy_method, METH_O, nullptr},
+                           {nullptr, nullptr, 0, nullptr}};
+
+PyObject* get_single_flight(PyObject* self, void*) {
+  return PyBool_FromLong(as_cached(self)->single_flight);
+}
+
 PyGetSetDef g_getset[] = {
     {"cache", get_cache, nullptr, "The SmartCache holding the results.", nullptr},
     {"typed", get_typed, nullptr, "Whether argument types are part of the key.", nullptr},
+    {"single_flight", get_single_flight, nullptr,
+     "Whether concurrent misses of one key share one call.", nullptr},
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, nullptr, nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
@@ -244,6 +310,9 @@ PyMethodDef g_module_functions[] = {
 }  // namespace
 
 PyObject* make_cached_function_type(PyObject* module) {
+  static const int registered =
+      pthread_atfork(nullptr, nullptr, [] { fork_generation().fetch_add(1); });
+  (void)registered;
   g_keyword_marker = PyObject_CallNoArgs(reinterpret_cast<PyObject*>(&PyBaseObject_Type));
   if (g_keyword_marker == nullptr) return nullptr;
   if (PyModule_AddFunctions(module, g_module_functions) < 0) return nullptr;
@@ -255,6 +324,7 @@ PyObject* make_cached_function_type(PyObject* module) {
                          {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
                          {Py_tp_descr_get, reinterpret_cast<void*>(descr_get_slot)},
                          {Py_tp_getset, g_getset},
+                         {Py_tp_methods, g_methods},
                          {Py_tp_members, g_members},
                          {0, nullptr}};
   PyType_Spec spec = {"cuckoocache._core.CachedFunction", sizeof(CachedFunctionObject), 0,

@@ -103,7 +103,8 @@ inline bool safe_equal(PyObject* a, PyObject* b) {
 class PyKey {
  public:
   // Hashes and classifies `object`. Returns false with a Python error set if hashing fails.
-  [[nodiscard]] static bool make(PyObject* object, PyKey& out) {  // may run __hash__
+  [[nodiscard, gnu::always_inline]] static bool make(PyObject* object,
+                                                     PyKey& out) {  // may run __hash__
     if (PyUnicode_CheckExact(object)) {  // the common key: hash cached in the object
       Py_hash_t hash = reinterpret_cast<PyASCIIObject*>(object)->hash;
       if (hash == -1) hash = PyObject_Hash(object);

@@ -101,10 +101,18 @@ class ReleaseScope {
   // noexcept(false): the decrefs may run Python code; a daemon thread that the interpreter
   // ends there at finalization (pthread_exit) must be able to unwind through this frame.
   ~ReleaseScope() noexcept(false) {
-    if (state_.depth > 1) {
+    // Inlined fast path: a nested scope, or nothing to release and no graveyard to drain.
+    if (state_.depth > 1 ||
+        (state_.pending.empty() && !detail::graveyard().nonempty.load(std::memory_order_acquire)))
+        [[likely]] {
       --state_.depth;
       return;
     }
+    finish();
+  }
+
+ private:
+  [[gnu::noinline]] void finish() noexcept(false) {
     // Still counted as open while decref'ing, so that objects released by re-entrant calls
     // queue up here instead of recursing.
     // Indexed, not iterated: re-entrant releases append (and may reallocate). The list keeps
@@ -123,7 +131,6 @@ class ReleaseScope {
     drain_graveyard();
   }
 
- private:
   detail::ReleaseState& state_;
 };
 

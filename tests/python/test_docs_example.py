@@ -5,12 +5,12 @@ namespace."""
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import types
 from pathlib import Path
 
 import pytest
+from support import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "threaded_service.py"
@@ -36,13 +36,7 @@ BLOCKS = runnable_blocks(GUIDE.read_text(encoding="utf-8"))
 
 @pytest.mark.timeout(90)
 def test_threaded_service_example_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLE)],
-        timeout=60,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_python([str(EXAMPLE)], timeout=60, what="the threaded service example")
     assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     assert result.stdout.rstrip().endswith("ok"), result.stdout
 

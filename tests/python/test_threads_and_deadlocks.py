@@ -12,7 +12,6 @@ import functools
 import gc
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -22,6 +21,7 @@ from typing import Any, TypeVar
 
 import pytest
 from cuckoocache import EvictionPolicy, SmartCache, cached
+from support import run_python, run_threads
 
 pytestmark = pytest.mark.timeout(120, method="thread")
 
@@ -54,39 +54,9 @@ def const(value: T) -> Callable[[], T]:
     return lambda: value
 
 
-def run_threads(n: int, target: Callable[[int], None], timeout: float = 60.0) -> None:
-    """Runs target(0..n-1) in n threads; re-raises the first exception; fails on a hang."""
-    errors: list[BaseException] = []
-
-    def body(i: int) -> None:
-        try:
-            target(i)
-        except BaseException as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(n)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + timeout
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    assert not any(t.is_alive() for t in threads), "threads hung"
-    if errors:
-        raise errors[0]
-
-
 def run_scenario(name: str, timeout: float = 60.0) -> None:
     """Runs scripts/scenarios.py NAME in a fresh interpreter; fails on error, crash or hang."""
-    try:
-        proc = subprocess.run(
-            [sys.executable, str(SCENARIOS), name],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"scenario {name} hung (killed after {timeout} s); stderr: {e.stderr!r}")
+    proc = run_python([str(SCENARIOS), name], timeout, f"scenario {name}")
     detail = (
         f"scenario {name}: exit code {proc.returncode}\n"
         f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-3000:]}"

@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from cuckoocache import EvictionPolicy, SmartCache, cached
+from support import run_threads
 
 ALL_POLICIES = [
     EvictionPolicy.LRU,
@@ -32,26 +34,6 @@ SCENARIOS: dict[str, Callable[[], None]] = {}
 def scenario(function: Callable[[], None]) -> Callable[[], None]:
     SCENARIOS[function.__name__] = function
     return function
-
-
-def run_threads(n: int, target: Callable[[int], None], timeout: float = 60.0) -> None:
-    errors: list[BaseException] = []
-
-    def body(i: int) -> None:
-        try:
-            target(i)
-        except BaseException as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=body, args=(i,), daemon=True) for i in range(n)]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + timeout
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    assert not any(t.is_alive() for t in threads), "threads hung"
-    if errors:
-        raise errors[0]
 
 
 # ---- re-entrant destructors and comparisons ---------------------------------------------
