@@ -763,20 +763,6 @@ class TestCachedLRU(LRUTests, unittest.TestCase):
     def test_kwargs_order(self):
         pass
 
-    @unittest.skip(
-        "engine: sampled eviction is not exact LRU in a 2-entry cache (owned by the engine "
-        "branch; eviction order is not part of @cached's contract)"
-    )
-    def test_lru_method(self):
-        pass
-
-    @unittest.skip(
-        "engine: its size-two block needs exact LRU order in a 2-entry cache (sampled "
-        "eviction, the engine branch's)"
-    )
-    def test_lru(self):
-        pass
-
     def test_lru_cache_threaded2(self):
         self.module = _ModuleWithoutSingleFlight
         super().test_lru_cache_threaded2()
