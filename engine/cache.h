@@ -46,6 +46,7 @@
 #include "engine/clock.h"
 #include "engine/entry_map.h"
 #include "engine/expiry.h"
+#include "engine/expiry_sweeper.h"
 #include "engine/frequency_sketch.h"
 #include "engine/hash_mix.h"
 #include "engine/random.h"
@@ -61,7 +62,7 @@
 namespace cuckoocache {
 
 template <class Key, class Value, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>>
-class Cache {
+class Cache : private ExpirySweeper::Client {
   using Map = EntryMap<Key, Value>;
   using Entry = typename Map::Entry;
   using ChainType = typename Map::ChainType;
@@ -105,7 +106,7 @@ class Cache {
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
 
-  ~Cache() { stop_expiry_thread(); }
+  ~Cache() { detach_sweeper(); }
 
   // ---- Lookups ---------------------------------------------------------------------------
 
@@ -316,10 +317,10 @@ class Cache {
     return removed;
   }
 
-  // One round of active expiry (Redis's algorithm): samples `samples` slots, removes the
-  // expired ones, and repeats while more than a quarter of a round was expired, up to
-  // `max_rounds`. Returns how many it removed. Used by the background thread and the write
-  // path; callable directly.
+  // One round of sampled active expiry (Redis's algorithm): samples `samples` slots, removes
+  // the expired ones, and repeats while more than a quarter of a round was expired, up to
+  // `max_rounds`. Returns how many it removed. Used by the write path (a few samples now and
+  // then); the background sweeper uses sweep_expired(), which finds every expired entry.
   std::size_t expire_sample(std::size_t samples = 20, std::size_t max_rounds = 16) {
     if (!ttl_in_use_.load(std::memory_order_relaxed)) return 0;
     std::size_t removed = 0;
@@ -337,20 +338,80 @@ class Cache {
     return removed;
   }
 
-  // Starts (or restarts with a new interval) the background sweeper thread. It calls only
-  // engine code: no user callbacks, no locks held while waiting.
-  void start_expiry_thread(std::chrono::nanoseconds interval) {
-    if (interval.count() <= 0) throw std::invalid_argument("expiry interval must be positive");
-    std::lock_guard<std::mutex> lock(admin_mutex_);
-    expiry_thread_.reset();
-    expiry_thread_ = std::make_unique<ExpiryThread>(interval, [this] { expire_sample(); });
+  // The background sweeper's share of work (ExpirySweeper::Client): if some deadline may be
+  // due (see ExpiryWatch), continues the pass over the slot arena, removing every expired
+  // entry, until the pass is complete or the steady clock reaches `budget_end` (the pass then
+  // resumes at the next call). Costs one clock read when nothing is due. Returns how many it
+  // removed. Concurrent calls do not wait: all but one return 0.
+  std::size_t sweep_expired(ExpirySweeper::Deadline budget_end) override {
+    if (!ttl_in_use_.load(std::memory_order_relaxed)) return 0;
+    std::unique_lock<std::mutex> lock(pass_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return 0;
+    const std::uint64_t now = clock_->now_ns();
+    if (!watch_.due(now)) return 0;
+    if (!watch_.running()) watch_.begin_pass();
+    std::size_t removed = 0;
+    constexpr std::uint32_t kChunk = 1024;
+    for (;;) {
+      const std::uint32_t capacity = arena_.capacity();
+      const std::uint32_t begin = watch_.cursor();
+      const std::uint32_t end = capacity - begin > kChunk ? begin + kChunk : capacity;
+      for (std::uint32_t i = begin; i < end; ++i) {
+        const Slot& s = arena_[i];
+        if (!SlotState::live(s.state.load(std::memory_order_acquire))) continue;
+        const std::uint64_t deadline = s.deadline_ns.load(std::memory_order_relaxed);
+        if (deadline == 0) continue;
+        if (deadline > now) {
+          watch_.saw(deadline);
+        } else if (remove_expired(s.hash.load(std::memory_order_relaxed), i, now)) {
+          ++removed;
+        }
+        // An expired slot this pass could not remove was removed by someone else, refreshed
+        // in place (noted), or is not in the map yet (noted once it is): nothing to keep.
+      }
+      watch_.advance_to(end);
+      if (end >= capacity) {
+        watch_.end_pass();
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= budget_end) break;
+    }
+    return removed;
   }
 
-  // Stops the background sweeper, if any, and waits for it to finish its round.
-  void stop_expiry_thread() {
+  // Sweeps this cache in the background with `sweeper` (shared with other caches) until
+  // detach_sweeper() or destruction. Replaces any sweeper attached before.
+  void attach_sweeper(ExpirySweeper& sweeper) {
+    detach_sweeper();
+    sweeper.add(this);
     std::lock_guard<std::mutex> lock(admin_mutex_);
-    expiry_thread_.reset();
+    sweeper_ = &sweeper;
   }
+
+  // Stops background sweeping; returns once no sweep of this cache is running. Idempotent.
+  void detach_sweeper() noexcept {
+    ExpirySweeper* sweeper = nullptr;
+    std::unique_ptr<ExpirySweeper> own;
+    {
+      std::lock_guard<std::mutex> lock(admin_mutex_);
+      sweeper = std::exchange(sweeper_, nullptr);
+      own = std::move(own_sweeper_);
+    }
+    if (sweeper != nullptr) sweeper->remove(this);
+  }  // a private sweeper stops and joins here
+
+  // Sweeps this cache in the background with a sweeper thread of its own, every `interval`
+  // (what CacheConfig::expiry_interval does). Restarting replaces the previous one.
+  void start_expiry_thread(std::chrono::nanoseconds interval) {
+    if (interval.count() <= 0) throw std::invalid_argument("expiry interval must be positive");
+    auto own = std::make_unique<ExpirySweeper>(interval);
+    attach_sweeper(*own);
+    std::lock_guard<std::mutex> lock(admin_mutex_);
+    own_sweeper_ = std::move(own);
+  }
+
+  // Same as detach_sweeper().
+  void stop_expiry_thread() noexcept { detach_sweeper(); }
 
   [[nodiscard]] Ttl default_ttl() const noexcept {
     const auto ns = default_ttl_ns_.load(std::memory_order_relaxed);
@@ -589,6 +650,10 @@ class Cache {
     } catch (...) {
       arena_.release(my_slot);
       throw;
+    }
+    // The entry is in the map with its deadline: let the background sweeper know when it is due.
+    if (deadline != 0 && outcome != WriteOutcome::kPresent && outcome != WriteOutcome::kRefused) {
+      watch_.note(deadline);
     }
 
     if (outcome != WriteOutcome::kInserted) {
@@ -860,8 +925,11 @@ class Cache {
   Sampler sampler_;
   AdaptivePolicy adaptive_;
   StripedStats stats_;
-  std::mutex admin_mutex_;  // set_max_size, set_policy, expiry thread: never on get/put
-  std::unique_ptr<ExpiryThread> expiry_thread_;
+  std::mutex admin_mutex_;  // set_max_size, set_policy, sweeper: never on get/put
+  ExpiryWatch watch_;
+  std::mutex pass_mutex_;                       // the sweeping thread's: never on get/put
+  ExpirySweeper* sweeper_ = nullptr;            // admin_mutex_
+  std::unique_ptr<ExpirySweeper> own_sweeper_;  // admin_mutex_
 };
 
 }  // namespace cuckoocache

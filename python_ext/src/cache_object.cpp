@@ -608,7 +608,7 @@ int cache_store(PyObject* self, PyEngine& engine, PyObject* key, PyObject* value
 void ensure_swept(CacheObject* self) {
   if (self->swept || !self->engine) return;
   try {
-    Sweeper::instance().add(self->engine.get());
+    self->engine->attach_sweeper(python_sweeper());
     self->swept = true;
   } catch (const std::exception&) {
     // No background thread: expired entries are still removed by reads, writes and cleanup().
@@ -617,7 +617,7 @@ void ensure_swept(CacheObject* self) {
 
 void stop_sweeping(CacheObject* self) noexcept {
   if (!self->swept) return;
-  Sweeper::instance().remove(self->engine.get());
+  self->engine->detach_sweeper();
   self->swept = false;
 }
 

@@ -19,7 +19,7 @@ namespace cuckoocache::python {
 
 struct CacheObject {
   PyObject_HEAD std::unique_ptr<PyEngine> engine;  // null until __init__ has run
-  bool swept;                                      // registered with the Sweeper
+  bool swept;                                      // attached to the shared ExpirySweeper
   PyObject* weakrefs;
 };
 
