@@ -295,11 +295,17 @@ class Cache : private ExpirySweeper::Client {
   // removed all the same).
   bool erase(const Key& key) { return take(key).has_value(); }
 
-  // Removes every entry. Takes every bucket lock once (not a hot-path operation); entries are
-  // destroyed after the locks are released. Stats and the frequency history are kept.
+  // Removes every entry present when it starts (entries written meanwhile may stay). Walks the
+  // slot arena and removes one entry at a time under its bucket lock, each destroyed after the
+  // lock is released; never takes every lock (see entry_map.h). Stats and the frequency
+  // history are kept.
   void clear() {
-    std::vector<Entry> removed = map_.drain();
-    for (const Entry& e : removed) finish_removal(e.slot, Counter::kCount);
+    const std::uint32_t capacity = arena_.capacity();
+    for (std::uint32_t i = 0; i < capacity; ++i) {
+      const Slot& s = arena_[i];
+      if (!SlotState::live(s.state.load(std::memory_order_acquire))) continue;
+      remove_entry(s.hash.load(std::memory_order_relaxed), i, Counter::kCount);
+    }
   }
 
   // ---- Expiry ----------------------------------------------------------------------------
@@ -493,24 +499,25 @@ class Cache : private ExpirySweeper::Client {
 
   void reset_stats() noexcept { stats_.reset(); }
 
-  // A copy of every live, unexpired entry. Takes every bucket lock once while copying (not a
-  // hot-path operation); the result is a consistent snapshot.
+  // A copy of every live, unexpired entry. Weakly consistent, like a concurrent map's
+  // iteration: every entry present and unexpired throughout the call is in it; one written or
+  // removed meanwhile may or may not be. Locks one bucket pair at a time (see entry_map.h).
   [[nodiscard]] std::vector<std::pair<Key, Value>> snapshot() {
     const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
     std::vector<std::pair<Key, Value>> out;
     out.reserve(size());
-    map_.for_each_locked([&](const Entry& e) {
+    walk_entries([&](const Entry& e) {
       if (!expired(arena_[e.slot], now)) out.emplace_back(e.key, e.value);
     });
     return out;
   }
 
-  // Calls fn(const Key&, const Value&) for every stored entry, expired ones included, while
-  // holding every bucket lock (an admin walk, e.g. a garbage collector's traversal). fn must
-  // not use this cache.
+  // Calls fn(const Key&, const Value&) for every stored entry, expired ones included, under
+  // that entry's bucket lock (an admin walk, e.g. a garbage collector's traversal); weakly
+  // consistent like snapshot(). fn must be short and must not use this cache.
   template <class F>
   void for_each_entry(F&& fn) {
-    map_.for_each_locked([&](const Entry& e) { fn(e.key, e.value); });
+    walk_entries([&](const Entry& e) { fn(e.key, e.value); });
   }
 
   // Bytes the cache allocates beyond the keys and values themselves (table, arena, sketch,
@@ -768,6 +775,19 @@ class Cache : private ExpirySweeper::Client {
     if (SlotState::window(old)) adaptive_.on_window_leave();
     size_.fetch_sub(1, std::memory_order_relaxed);
     if (why != Counter::kCount) stats_.add(why);
+  }
+
+  // Calls fn(const Entry&) for the entry owning each live slot, under its bucket lock.
+  template <class F>
+  void walk_entries(F&& fn) const {
+    const std::uint32_t capacity = arena_.capacity();
+    for (std::uint32_t i = 0; i < capacity; ++i) {
+      const Slot& s = arena_[i];
+      if (!SlotState::live(s.state.load(std::memory_order_acquire))) continue;
+      map_.find(s.hash.load(std::memory_order_relaxed), [&](const ChainType& chain) {
+        if (const Entry* e = chain.find_slot(i)) fn(*e);
+      });
+    }
   }
 
   [[nodiscard]] std::uint64_t sample_now() const noexcept {

@@ -12,7 +12,10 @@
 //    eviction can remove an entry it found by sampling.
 //
 // Locking: every method below locks the (at most two) buckets of one hash with libcuckoo's
-// spinlocks and runs the callback while holding them. Callbacks must be short and must not
+// spinlocks and runs the callback while holding them. No method takes every lock
+// (libcuckoo's lock_table()): in libcuckoo 0.3.1 that reads the lock list without a lock
+// while a growing insert may append to it (a data race, issue 13.22), so whole-table walks
+// (clear, snapshot, traversal) go through the slot arena one hash at a time instead. Callbacks must be short and must not
 // block, wait for another lock, or run code that might (in the Python binding: no Python
 // code). Exceptions thrown by a callback propagate after the locks are released (libcuckoo
 // holds them in RAII managers); the callback is responsible for leaving the chain consistent.
@@ -79,6 +82,9 @@ class Chain {
     }
     return nullptr;
   }
+  [[nodiscard]] const Entry* find_slot(std::uint32_t slot) const noexcept {
+    return const_cast<Chain*>(this)->find_slot(slot);
+  }
 
   // May throw std::bad_alloc, leaving the chain unchanged.
   void push(Entry&& e) {
@@ -110,15 +116,6 @@ class Chain {
     fn(head_);
     if (overflow_) {
       for (const Entry& e : *overflow_) fn(e);
-    }
-  }
-
-  // Moves every entry into `out` (for clear()).
-  // `out` must have capacity for entry_count() more entries.
-  void drain_into(std::vector<Entry>& out) noexcept {
-    out.push_back(std::move(head_));
-    if (overflow_) {
-      for (Entry& e : *overflow_) out.push_back(std::move(e));
     }
   }
 
@@ -166,29 +163,6 @@ class EntryMap {
   bool insert_or_modify(std::uint64_t hash, F&& on_existing, Entry& fresh) {
     return table_.uprase_fn(hash, std::forward<F>(on_existing), std::move(fresh));
   }
-
-  // Moves every entry out (taking all locks once) and empties the table. The entries are
-  // destroyed by the caller after the locks are released.
-  [[nodiscard]] std::vector<Entry> drain() {
-    std::vector<Entry> out;
-    auto locked = table_.lock_table();
-    std::size_t total = 0;
-    for (const auto& kv : locked) total += kv.second.entry_count();
-    out.reserve(total);
-    for (auto& kv : locked) kv.second.drain_into(out);
-    locked.clear();
-    return out;
-  }
-
-  // Calls fn(const Entry&) for every entry while holding every lock. Admin use only.
-  template <class F>
-  void for_each_locked(F&& fn) {
-    auto locked = table_.lock_table();
-    for (const auto& kv : locked) kv.second.for_each(fn);
-  }
-
-  // Makes room for `expected_entries` without growth on the hot path. Takes every lock.
-  void reserve(std::size_t expected_entries) { table_.reserve(table_size_for(expected_entries)); }
 
   [[nodiscard]] std::size_t bucket_bytes() const {
     return table_.bucket_count() * table_.slot_per_bucket() *
