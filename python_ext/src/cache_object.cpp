@@ -425,7 +425,9 @@ void dealloc_slot(PyObject* self) {
   if (cache->weakrefs != nullptr) PyObject_ClearWeakRefs(self);
   {
     ReleaseScope scope;  // the entries' objects are decref'd when it closes
+    const std::size_t slots = cache->engine ? cache->engine->overhead_bytes() / 32 : 0;
     cache->engine.reset();
+    detail::after_large_release(slots);  // the table and arena go back to the system too
   }
   cache->engine.~unique_ptr();
   type->tp_free(self);
