@@ -94,7 +94,7 @@ class Cache : private ExpirySweeper::Client {
         default_ttl_ns_(config_.default_ttl ? config_.default_ttl->count() : 0),
         ttl_in_use_(config_.default_ttl.has_value()),
         policy_(config_.policy),
-        map_(initial_slots(config_.max_size)),
+        map_(config_.max_size + slack_for(config_.max_size)),
         arena_(initial_slots(config_.max_size)),
         sketch_(std::make_unique<FrequencySketch>(initial_sketch_size(config_.max_size))),
         current_sketch_(sketch_.get()),

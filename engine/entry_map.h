@@ -141,8 +141,10 @@ class EntryMap {
   using Entry = MapEntry<Key, Value>;
   using ChainType = Chain<Key, Value>;
 
-  // Sized so that `expected_entries` fit without the table growing (growth takes every lock).
-  explicit EntryMap(std::size_t expected_entries) : table_(table_size_for(expected_entries)) {}
+  // Sized so that `planned_entries` fit without the table growing (growth takes every lock),
+  // up to the size at which libcuckoo's lock array is complete (see initial_table_slots).
+  explicit EntryMap(std::size_t planned_entries)
+      : table_(initial_table_slots(planned_entries)) {}
 
   // Calls fn(const Chain&) under the bucket lock if some key has this hash.
   template <class F>
@@ -174,6 +176,19 @@ class EntryMap {
   // Cuckoo hashing with 4-slot buckets fills to ~95% before inserts start failing; keep the
   // planned load under about 80% so the table does not grow at capacity.
   static std::size_t table_size_for(std::size_t n) { return n + n / 4 + 16; }
+
+  // libcuckoo sizes its lock array at construction (one lock per bucket, at most 2^16) and,
+  // when a table with fewer than 2^16 locks doubles, appends a bigger array to a std::list
+  // that every operation reads without synchronization: a data race (issue 13.22) that no
+  // caller-side lock short of a global one can prevent. So a table never doubles while it has
+  // fewer than 2^16 locks: it is sized for everything it is planned to hold, or, for plans
+  // beyond 2^16 buckets' worth, starts at 2^16 buckets (about 13 MiB) and grows from there
+  // (those doublings append nothing). The one exception left is a cache whose max_size is
+  // raised above what it was built for while it holds few entries (docs/guarantees.md).
+  static constexpr std::size_t kFullLockSlots = (std::size_t{1} << 16) * 4;
+  static std::size_t initial_table_slots(std::size_t n) {
+    return std::min(table_size_for(n), kFullLockSlots);
+  }
 
   [[nodiscard]] std::size_t lock_bytes() const {
     return std::min<std::size_t>(table_.bucket_count(), std::size_t{1} << 16) * 64;

@@ -349,7 +349,8 @@ BOOST_AUTO_TEST_CASE(sweep_expired_resumes_an_unfinished_pass_and_sees_writes_ma
     removed += cache.sweep_expired(spent);
     ++calls;
   }
-  BOOST_TEST(removed == 50'000u);
+  BOOST_TEST(removed <= 50'000u);  // the put's own active expiry may have taken a few
+  BOOST_TEST(cache.stats().expirations == 50'000u);
   BOOST_TEST(cache.size() == 1u);
   c.clock->advance(nanoseconds(5));
   for (int i = 0; i < 200 && cache.size() > 0; ++i) {
