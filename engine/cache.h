@@ -39,6 +39,7 @@
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -777,16 +778,20 @@ class Cache : private ExpirySweeper::Client {
     if (why != Counter::kCount) stats_.add(why);
   }
 
-  // Calls fn(const Entry&) for the entry owning each live slot, under its bucket lock.
+  // Calls fn(const Entry&) once for every entry of every chain found through a live slot,
+  // under the chain's bucket lock; each chain (hash) is visited once, so a key removed and
+  // re-inserted into another slot during the walk is not reported twice.
   template <class F>
   void walk_entries(F&& fn) const {
+    std::unordered_set<std::uint64_t> visited;
+    visited.reserve(size());
     const std::uint32_t capacity = arena_.capacity();
     for (std::uint32_t i = 0; i < capacity; ++i) {
       const Slot& s = arena_[i];
       if (!SlotState::live(s.state.load(std::memory_order_acquire))) continue;
-      map_.find(s.hash.load(std::memory_order_relaxed), [&](const ChainType& chain) {
-        if (const Entry* e = chain.find_slot(i)) fn(*e);
-      });
+      const std::uint64_t hash = s.hash.load(std::memory_order_relaxed);
+      if (!visited.insert(hash).second) continue;
+      map_.find(hash, [&](const ChainType& chain) { chain.for_each(fn); });
     }
   }
 
