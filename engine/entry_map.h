@@ -15,7 +15,8 @@
 // spinlocks and runs the callback while holding them. No method takes every lock
 // (libcuckoo's lock_table()): in libcuckoo 0.3.1 that reads the lock list without a lock
 // while a growing insert may append to it (a data race, issue 13.22), so whole-table walks
-// (clear, snapshot, traversal) go through the slot arena one hash at a time instead. Callbacks must be short and must not
+// (clear, snapshot, traversal) go through the slot arena one hash at a time instead.
+// Callbacks must be short and must not
 // block, wait for another lock, or run code that might (in the Python binding: no Python
 // code). Exceptions thrown by a callback propagate after the locks are released (libcuckoo
 // holds them in RAII managers); the callback is responsible for leaving the chain consistent.

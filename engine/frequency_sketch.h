@@ -61,7 +61,8 @@
 //    progress, so no increment pays for halving a large table (a 1M-entry sketch took up to
 //    10 ms inline, issue 13.25); a 1M-entry sketch finishes within ~4k increments of its
 //    10M-increment period. The last piece subtracts the halved amount from the total (keeping
-//    additions that arrived meanwhile). Others skip and carry on. The halving rewrites each word with a relaxed load + store, so an
+//    additions that arrived meanwhile). Others skip and carry on.
+//    The halving rewrites each word with a relaxed load + store, so an
 //    increment that lands on a word between the two is lost, and one that read the word before
 //    the store is re-applied on the halved value by its CAS. Both only cost accuracy (a few
 //    counts off by one) and never corrupt a counter: every value ever stored has all nibbles in

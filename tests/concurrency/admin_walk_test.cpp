@@ -1,7 +1,8 @@
 // Admin walks (clear, snapshot, for_each_entry) racing with inserts that grow the table, and
 // the background sweeper racing with everything (issue 13.22). libcuckoo 0.3.1 reads its lock
 // list without a lock while a growing insert appends to it; tables are now sized so that they
-// never append (entry_map.h) and walks go through the slot arena, so TSan must stay silent. Checked too:
+// never append (entry_map.h) and walks go through the slot arena, so TSan must stay silent.
+// Checked too:
 // every entry a walk reports is a live one (key and value agree), and at quiescence the walks
 // agree with size().
 #include <boost/test/unit_test.hpp>

@@ -66,7 +66,8 @@ def test_objects_freed_by_the_sweeper_are_released_without_further_calls() -> No
         while any(r() is not None for r in refs) and time.monotonic() < expired_at + 5.0:
             time.sleep(0.02)
         alive = sum(r() is not None for r in refs)
-        assert alive == 0, f"{alive} values still held {time.monotonic() - expired_at:.2f} s after expiry"
+        late = time.monotonic() - expired_at
+        assert alive == 0, f"{alive} values still held {late:.2f} s after expiry"
         assert time.monotonic() - expired_at <= LIMIT
         assert len(cache) == 0
     finally:
