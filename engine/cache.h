@@ -41,6 +41,7 @@
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -49,6 +50,7 @@
 #include "engine/entry_map.h"
 #include "engine/eviction.h"
 #include "engine/expiry.h"
+#include "engine/expiry_sweeper.h"
 #include "engine/frequency_sketch.h"
 #include "engine/hash_mix.h"
 #include "engine/random.h"
@@ -61,7 +63,7 @@
 namespace cuckoocache {
 
 template <class Key, class Value, class Hash = std::hash<Key>, class KeyEqual = std::equal_to<Key>>
-class Cache {
+class Cache : private ExpirySweeper::Client {
   using Map = EntryMap<Key, Value>;
   using Entry = typename Map::Entry;
   using ChainType = typename Map::ChainType;
@@ -94,7 +96,7 @@ class Cache {
         ttl_in_use_(config_.default_ttl.has_value()),
         policy_(config_.policy),
         exact_(config_.max_size <= kExactMaxSize),
-        map_(initial_slots(config_.max_size)),
+        map_(config_.max_size + slack_for(config_.max_size)),
         arena_(initial_slots(config_.max_size)),
         sketch_(std::make_unique<FrequencySketch>(initial_sketch_size(config_.max_size))),
         current_sketch_(sketch_.get()),
@@ -107,7 +109,7 @@ class Cache {
   Cache(const Cache&) = delete;
   Cache& operator=(const Cache&) = delete;
 
-  ~Cache() { stop_expiry_thread(); }
+  ~Cache() { detach_sweeper(); }
 
   // ---- Lookups ---------------------------------------------------------------------------
 
@@ -299,11 +301,17 @@ class Cache {
   // removed all the same).
   bool erase(const Key& key) { return take(key).has_value(); }
 
-  // Removes every entry. Takes every bucket lock once (not a hot-path operation); entries are
-  // destroyed after the locks are released. Stats and the frequency history are kept.
+  // Removes every entry present when it starts (entries written meanwhile may stay). Walks the
+  // slot arena and removes one entry at a time under its bucket lock, each destroyed after the
+  // lock is released; never takes every lock (see entry_map.h). Stats and the frequency
+  // history are kept.
   void clear() {
-    std::vector<Entry> removed = map_.drain();
-    for (const Entry& e : removed) finish_removal(e.slot, Counter::kCount);
+    const std::uint32_t capacity = arena_.capacity();
+    for (std::uint32_t i = 0; i < capacity; ++i) {
+      const Slot& s = arena_[i];
+      if (!SlotState::live(s.state.load(std::memory_order_acquire))) continue;
+      remove_entry(s.hash.load(std::memory_order_relaxed), i, Counter::kCount);
+    }
   }
 
   // ---- Expiry ----------------------------------------------------------------------------
@@ -321,10 +329,10 @@ class Cache {
     return removed;
   }
 
-  // One round of active expiry (Redis's algorithm): samples `samples` slots, removes the
-  // expired ones, and repeats while more than a quarter of a round was expired, up to
-  // `max_rounds`. Returns how many it removed. Used by the background thread and the write
-  // path; callable directly.
+  // One round of sampled active expiry (Redis's algorithm): samples `samples` slots, removes
+  // the expired ones, and repeats while more than a quarter of a round was expired, up to
+  // `max_rounds`. Returns how many it removed. Used by the write path (a few samples now and
+  // then); the background sweeper uses sweep_expired(), which finds every expired entry.
   std::size_t expire_sample(std::size_t samples = 20, std::size_t max_rounds = 16) {
     if (!ttl_in_use_.load(std::memory_order_relaxed)) return 0;
     std::size_t removed = 0;
@@ -342,20 +350,80 @@ class Cache {
     return removed;
   }
 
-  // Starts (or restarts with a new interval) the background sweeper thread. It calls only
-  // engine code: no user callbacks, no locks held while waiting.
-  void start_expiry_thread(std::chrono::nanoseconds interval) {
-    if (interval.count() <= 0) throw std::invalid_argument("expiry interval must be positive");
-    std::lock_guard<std::mutex> lock(admin_mutex_);
-    expiry_thread_.reset();
-    expiry_thread_ = std::make_unique<ExpiryThread>(interval, [this] { expire_sample(); });
+  // The background sweeper's share of work (ExpirySweeper::Client): if some deadline may be
+  // due (see ExpiryWatch), continues the pass over the slot arena, removing every expired
+  // entry, until the pass is complete or the steady clock reaches `budget_end` (the pass then
+  // resumes at the next call). Costs one clock read when nothing is due. Returns how many it
+  // removed. Concurrent calls do not wait: all but one return 0.
+  std::size_t sweep_expired(ExpirySweeper::Deadline budget_end) override {
+    if (!ttl_in_use_.load(std::memory_order_relaxed)) return 0;
+    std::unique_lock<std::mutex> lock(pass_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return 0;
+    const std::uint64_t now = clock_->now_ns();
+    if (!watch_.due(now)) return 0;
+    if (!watch_.running()) watch_.begin_pass();
+    std::size_t removed = 0;
+    constexpr std::uint32_t kChunk = 1024;
+    for (;;) {
+      const std::uint32_t capacity = arena_.capacity();
+      const std::uint32_t begin = watch_.cursor();
+      const std::uint32_t end = capacity - begin > kChunk ? begin + kChunk : capacity;
+      for (std::uint32_t i = begin; i < end; ++i) {
+        const Slot& s = arena_[i];
+        if (!SlotState::live(s.state.load(std::memory_order_acquire))) continue;
+        const std::uint64_t deadline = s.deadline_ns.load(std::memory_order_relaxed);
+        if (deadline == 0) continue;
+        if (deadline > now) {
+          watch_.saw(deadline);
+        } else if (remove_expired(s.hash.load(std::memory_order_relaxed), i, now)) {
+          ++removed;
+        }
+        // An expired slot this pass could not remove was removed by someone else, refreshed
+        // in place (noted), or is not in the map yet (noted once it is): nothing to keep.
+      }
+      watch_.advance_to(end);
+      if (end >= capacity) {
+        watch_.end_pass();
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= budget_end) break;
+    }
+    return removed;
   }
 
-  // Stops the background sweeper, if any, and waits for it to finish its round.
-  void stop_expiry_thread() {
+  // Sweeps this cache in the background with `sweeper` (shared with other caches) until
+  // detach_sweeper() or destruction. Replaces any sweeper attached before.
+  void attach_sweeper(ExpirySweeper& sweeper) {
+    detach_sweeper();
+    sweeper.add(this);
     std::lock_guard<std::mutex> lock(admin_mutex_);
-    expiry_thread_.reset();
+    sweeper_ = &sweeper;
   }
+
+  // Stops background sweeping; returns once no sweep of this cache is running. Idempotent.
+  void detach_sweeper() noexcept {
+    ExpirySweeper* sweeper = nullptr;
+    std::unique_ptr<ExpirySweeper> own;
+    {
+      std::lock_guard<std::mutex> lock(admin_mutex_);
+      sweeper = std::exchange(sweeper_, nullptr);
+      own = std::move(own_sweeper_);
+    }
+    if (sweeper != nullptr) sweeper->remove(this);
+  }  // a private sweeper stops and joins here
+
+  // Sweeps this cache in the background with a sweeper thread of its own, every `interval`
+  // (what CacheConfig::expiry_interval does). Restarting replaces the previous one.
+  void start_expiry_thread(std::chrono::nanoseconds interval) {
+    if (interval.count() <= 0) throw std::invalid_argument("expiry interval must be positive");
+    auto own = std::make_unique<ExpirySweeper>(interval);
+    attach_sweeper(*own);
+    std::lock_guard<std::mutex> lock(admin_mutex_);
+    own_sweeper_ = std::move(own);
+  }
+
+  // Same as detach_sweeper().
+  void stop_expiry_thread() noexcept { detach_sweeper(); }
 
   [[nodiscard]] Ttl default_ttl() const noexcept {
     const auto ns = default_ttl_ns_.load(std::memory_order_relaxed);
@@ -438,24 +506,25 @@ class Cache {
 
   void reset_stats() noexcept { stats_.reset(); }
 
-  // A copy of every live, unexpired entry. Takes every bucket lock once while copying (not a
-  // hot-path operation); the result is a consistent snapshot.
+  // A copy of every live, unexpired entry. Weakly consistent, like a concurrent map's
+  // iteration: every entry present and unexpired throughout the call is in it; one written or
+  // removed meanwhile may or may not be. Locks one bucket pair at a time (see entry_map.h).
   [[nodiscard]] std::vector<std::pair<Key, Value>> snapshot() {
     const std::uint64_t now = sample_now();
     std::vector<std::pair<Key, Value>> out;
     out.reserve(size());
-    map_.for_each_locked([&](const Entry& e) {
+    walk_entries([&](const Entry& e) {
       if (!expired(arena_[e.slot], now)) out.emplace_back(e.key, e.value);
     });
     return out;
   }
 
-  // Calls fn(const Key&, const Value&) for every stored entry, expired ones included, while
-  // holding every bucket lock (an admin walk, e.g. a garbage collector's traversal). fn must
-  // not use this cache.
+  // Calls fn(const Key&, const Value&) for every stored entry, expired ones included, under
+  // that entry's bucket lock (an admin walk, e.g. a garbage collector's traversal); weakly
+  // consistent like snapshot(). fn must be short and must not use this cache.
   template <class F>
   void for_each_entry(F&& fn) {
-    map_.for_each_locked([&](const Entry& e) { fn(e.key, e.value); });
+    walk_entries([&](const Entry& e) { fn(e.key, e.value); });
   }
 
   // Bytes the cache allocates beyond the keys and values themselves (table, arena, sketch,
@@ -619,6 +688,10 @@ class Cache {
       arena_.release(my_slot);
       throw;
     }
+    // The entry is in the map with its deadline: let the background sweeper know when it is due.
+    if (deadline != 0 && outcome != WriteOutcome::kPresent && outcome != WriteOutcome::kRefused) {
+      watch_.note(deadline);
+    }
 
     if (outcome != WriteOutcome::kInserted) {
       arena_.release(my_slot);
@@ -734,6 +807,23 @@ class Cache {
     if (why != Counter::kCount) stats_.add(why);
   }
 
+  // Calls fn(const Entry&) once for every entry of every chain found through a live slot,
+  // under the chain's bucket lock; each chain (hash) is visited once, so a key removed and
+  // re-inserted into another slot during the walk is not reported twice.
+  template <class F>
+  void walk_entries(F&& fn) const {
+    std::unordered_set<std::uint64_t> visited;
+    visited.reserve(size());
+    const std::uint32_t capacity = arena_.capacity();
+    for (std::uint32_t i = 0; i < capacity; ++i) {
+      const Slot& s = arena_[i];
+      if (!SlotState::live(s.state.load(std::memory_order_acquire))) continue;
+      const std::uint64_t hash = s.hash.load(std::memory_order_relaxed);
+      if (!visited.insert(hash).second) continue;
+      map_.find(hash, [&](const ChainType& chain) { chain.for_each(fn); });
+    }
+  }
+
   [[nodiscard]] std::uint64_t sample_now() const noexcept {
     return ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
   }
@@ -829,8 +919,11 @@ class Cache {
   Eviction eviction_;
   AdaptivePolicy adaptive_;
   StripedStats stats_;
-  std::mutex admin_mutex_;  // set_max_size, set_policy, expiry thread: never on get/put
-  std::unique_ptr<ExpiryThread> expiry_thread_;
+  std::mutex admin_mutex_;  // set_max_size, set_policy, sweeper: never on get/put
+  ExpiryWatch watch_;
+  std::mutex pass_mutex_;                       // the sweeping thread's: never on get/put
+  ExpirySweeper* sweeper_ = nullptr;            // admin_mutex_
+  std::unique_ptr<ExpirySweeper> own_sweeper_;  // admin_mutex_
 };
 
 }  // namespace cuckoocache

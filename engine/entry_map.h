@@ -12,7 +12,11 @@
 //    eviction can remove an entry it found by sampling.
 //
 // Locking: every method below locks the (at most two) buckets of one hash with libcuckoo's
-// spinlocks and runs the callback while holding them. Callbacks must be short and must not
+// spinlocks and runs the callback while holding them. No method takes every lock
+// (libcuckoo's lock_table()): in libcuckoo 0.3.1 that reads the lock list without a lock
+// while a growing insert may append to it (a data race, issue 13.22), so whole-table walks
+// (clear, snapshot, traversal) go through the slot arena one hash at a time instead.
+// Callbacks must be short and must not
 // block, wait for another lock, or run code that might (in the Python binding: no Python
 // code). Exceptions thrown by a callback propagate after the locks are released (libcuckoo
 // holds them in RAII managers); the callback is responsible for leaving the chain consistent.
@@ -79,6 +83,9 @@ class Chain {
     }
     return nullptr;
   }
+  [[nodiscard]] const Entry* find_slot(std::uint32_t slot) const noexcept {
+    return const_cast<Chain*>(this)->find_slot(slot);
+  }
 
   // May throw std::bad_alloc, leaving the chain unchanged.
   void push(Entry&& e) {
@@ -113,15 +120,6 @@ class Chain {
     }
   }
 
-  // Moves every entry into `out` (for clear()).
-  // `out` must have capacity for entry_count() more entries.
-  void drain_into(std::vector<Entry>& out) noexcept {
-    out.push_back(std::move(head_));
-    if (overflow_) {
-      for (Entry& e : *overflow_) out.push_back(std::move(e));
-    }
-  }
-
  private:
   Entry head_;
   std::unique_ptr<std::vector<Entry>> overflow_;
@@ -144,8 +142,10 @@ class EntryMap {
   using Entry = MapEntry<Key, Value>;
   using ChainType = Chain<Key, Value>;
 
-  // Sized so that `expected_entries` fit without the table growing (growth takes every lock).
-  explicit EntryMap(std::size_t expected_entries) : table_(table_size_for(expected_entries)) {}
+  // Sized so that `planned_entries` fit without the table growing (growth takes every lock),
+  // up to the size at which libcuckoo's lock array is complete (see initial_table_slots).
+  explicit EntryMap(std::size_t planned_entries)
+      : table_(initial_table_slots(planned_entries)) {}
 
   // Calls fn(const Chain&) under the bucket lock if some key has this hash.
   template <class F>
@@ -167,26 +167,6 @@ class EntryMap {
     return table_.uprase_fn(hash, std::forward<F>(on_existing), std::move(fresh));
   }
 
-  // Moves every entry out (taking all locks once) and empties the table. The entries are
-  // destroyed by the caller after the locks are released.
-  [[nodiscard]] std::vector<Entry> drain() {
-    std::vector<Entry> out;
-    auto locked = table_.lock_table();
-    std::size_t total = 0;
-    for (const auto& kv : locked) total += kv.second.entry_count();
-    out.reserve(total);
-    for (auto& kv : locked) kv.second.drain_into(out);
-    locked.clear();
-    return out;
-  }
-
-  // Calls fn(const Entry&) for every entry while holding every lock. Admin use only.
-  template <class F>
-  void for_each_locked(F&& fn) {
-    auto locked = table_.lock_table();
-    for (const auto& kv : locked) kv.second.for_each(fn);
-  }
-
   [[nodiscard]] std::size_t bucket_bytes() const {
     return table_.bucket_count() * table_.slot_per_bucket() *
                (sizeof(std::uint64_t) + sizeof(ChainType) + 2) +
@@ -197,6 +177,19 @@ class EntryMap {
   // Cuckoo hashing with 4-slot buckets fills to ~95% before inserts start failing; keep the
   // planned load under about 80% so the table does not grow at capacity.
   static std::size_t table_size_for(std::size_t n) { return n + n / 4 + 16; }
+
+  // libcuckoo sizes its lock array at construction (one lock per bucket, at most 2^16) and,
+  // when a table with fewer than 2^16 locks doubles, appends a bigger array to a std::list
+  // that every operation reads without synchronization: a data race (issue 13.22) that no
+  // caller-side lock short of a global one can prevent. So a table never doubles while it has
+  // fewer than 2^16 locks: it is sized for everything it is planned to hold, or, for plans
+  // beyond 2^16 buckets' worth, starts at 2^16 buckets (about 13 MiB) and grows from there
+  // (those doublings append nothing). The one exception left is a cache whose max_size is
+  // raised above what it was built for while it holds few entries (docs/guarantees.md).
+  static constexpr std::size_t kFullLockSlots = (std::size_t{1} << 16) * 4;
+  static std::size_t initial_table_slots(std::size_t n) {
+    return std::min(table_size_for(n), kFullLockSlots);
+  }
 
   [[nodiscard]] std::size_t lock_bytes() const {
     return std::min<std::size_t>(table_.bucket_count(), std::size_t{1} << 16) * 64;

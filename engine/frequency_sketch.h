@@ -56,17 +56,19 @@
 //    Up to 15 additions per stripe may be pending when the period is checked, so halving can
 //    happen slightly later than exactly reset_period (tiny sketches fold every addition).
 //  * Halving: the thread whose fold makes the total reach the period tries to claim a flag with a
-//    CAS; exactly one thread wins, re-checks the total, halves the table, subtracts the halved
-//    amount from the total (keeping additions that arrived meanwhile) and releases the flag.
-//    Others skip and carry on. The halving rewrites each word with a relaxed load + store, so an
+//    CAS; exactly one thread wins, re-checks the total and starts a halving. A halving is done in
+//    pieces of kAgingChunkBlocks blocks (32 KiB, microseconds), one per fold while it is in
+//    progress, so no increment pays for halving a large table (a 1M-entry sketch took up to
+//    10 ms inline, issue 13.25); a 1M-entry sketch finishes within ~4k increments of its
+//    10M-increment period. The last piece subtracts the halved amount from the total (keeping
+//    additions that arrived meanwhile). Others skip and carry on.
+//    The halving rewrites each word with a relaxed load + store, so an
 //    increment that lands on a word between the two is lost, and one that read the word before
 //    the store is re-applied on the halved value by its CAS. Both only cost accuracy (a few
 //    counts off by one) and never corrupt a counter: every value ever stored has all nibbles in
 //    0..15.
 //  * estimate() may observe a key's four words at slightly different moments (e.g. half-way
 //    through a halving); the minimum is then off by a little for that one call.
-//  * clear() stores zeros word by word; it may interleave with concurrent increments or a
-//    halving, leaving a few counts behind. It is meant for quiescent use (cache clear()).
 //
 // The object is neither copyable nor movable (it contains atomics); hold it by value inside the
 // cache or by unique_ptr.
@@ -125,19 +127,6 @@ class FrequencySketch {
     return result;
   }
 
-  // Sets every counter and the addition count to zero. Racy against concurrent increments (a few
-  // may survive); intended for a quiescent cache.
-  void clear() noexcept {
-    const std::size_t blocks = table_words_ / kWordsPerBlock;
-    for (std::size_t b = 0; b < blocks; ++b) {
-      for (auto& word : table_[b].words) word.store(0, std::memory_order_relaxed);
-    }
-    for (std::size_t s = 0; s < stripe_count_; ++s) {
-      stripes_[s].pending.store(0, std::memory_order_relaxed);
-    }
-    additions_.store(0, std::memory_order_relaxed);
-  }
-
   // Successful increments between two halvings: 10 * max_size (saturating).
   [[nodiscard]] std::size_t reset_period() const noexcept { return reset_period_; }
 
@@ -149,7 +138,7 @@ class FrequencySketch {
   // Number of 64-bit words (16 counters each) in the table; a power of two >= 8.
   [[nodiscard]] std::size_t table_words() const noexcept { return table_words_; }
 
-  // How many halvings have happened since construction (not reset by clear()). For tests/stats.
+  // How many halvings have completed since construction. For tests/stats.
   [[nodiscard]] std::uint64_t reset_count() const noexcept {
     return resets_.load(std::memory_order_relaxed);
   }
@@ -169,6 +158,7 @@ class FrequencySketch {
   static constexpr std::uint64_t kOneMask = 0x1111111111111111ULL;
   static constexpr std::uint32_t kFoldBatch = 16;  // power of two
   static constexpr std::size_t kMinPeriodForBatching = 1024;
+  static constexpr std::size_t kAgingChunkBlocks = 512;  // 4096 words, 32 KiB per piece
   static constexpr std::size_t kMinStripes = 8;
   static constexpr std::size_t kMaxStripes = 64;
 
@@ -258,8 +248,12 @@ class FrequencySketch {
     if ((pending & (fold_batch_ - 1)) != 0) return;  // unsigned wrap keeps batches aligned
     const std::uint64_t total =
         additions_.fetch_add(fold_batch_, std::memory_order_relaxed) + fold_batch_;
-    if (total >= reset_period_) TryReset();
+    if (total >= reset_period_ || aging_next_.load(std::memory_order_relaxed) < blocks()) {
+      TryReset();
+    }
   }
+
+  [[nodiscard]] std::size_t blocks() const noexcept { return table_words_ / kWordsPerBlock; }
 
   void TryReset() noexcept {
     if (resetting_.load(std::memory_order_relaxed)) return;
@@ -268,17 +262,30 @@ class FrequencySketch {
                                             std::memory_order_relaxed)) {
       return;  // another thread is halving this period
     }
-    // Re-check under the claim: a previous owner may already have halved for this crossing.
-    const std::uint64_t observed = additions_.load(std::memory_order_relaxed);
-    if (observed >= reset_period_) {
-      const std::uint64_t odd = Halve();
+    std::size_t next = aging_next_.load(std::memory_order_relaxed);
+    if (next >= blocks()) {
+      // Re-check under the claim: a previous owner may already have halved for this crossing.
+      aging_observed_ = additions_.load(std::memory_order_relaxed);
+      if (aging_observed_ < reset_period_) {
+        resetting_.store(false, std::memory_order_release);
+        return;
+      }
+      aging_odd_ = 0;
+      next = 0;
+    }
+    const std::size_t end = std::min(blocks(), next + kAgingChunkBlocks);
+    aging_odd_ += Halve(next, end);
+    aging_next_.store(end, std::memory_order_relaxed);
+    if (end == blocks()) {
+      const std::uint64_t observed = aging_observed_;
+      const std::uint64_t odd = aging_odd_;
       const std::uint64_t corrected = observed - std::min(observed, odd / 4);
       // Cap what remains at half a period: if folds piled up while a slow halving ran (many
       // threads, sanitizers), carrying them over would trigger halving after halving and
       // drain every counter.
       const std::uint64_t delta = observed - std::min(corrected / 2, reset_period_ / 2);
-      // Subtract rather than store so additions folded during the halving are kept; saturate in
-      // case a concurrent clear() zeroed the total.
+      // Subtract rather than store so additions folded during the halving are kept (saturating,
+      // for safety).
       std::uint64_t current = additions_.load(std::memory_order_relaxed);
       while (!additions_.compare_exchange_weak(current, current > delta ? current - delta : 0,
                                                std::memory_order_relaxed,
@@ -289,11 +296,10 @@ class FrequencySketch {
     resetting_.store(false, std::memory_order_release);
   }
 
-  // Halves every counter; returns the number of counters that were odd.
-  std::uint64_t Halve() noexcept {
+  // Halves every counter of blocks [begin, end); returns the number of counters that were odd.
+  std::uint64_t Halve(std::size_t begin, std::size_t end) noexcept {
     std::uint64_t odd = 0;
-    const std::size_t blocks = table_words_ / kWordsPerBlock;
-    for (std::size_t b = 0; b < blocks; ++b) {
+    for (std::size_t b = begin; b < end; ++b) {
       for (auto& word : table_[b].words) {
         const std::uint64_t value = word.load(std::memory_order_relaxed);
         if (value == 0) continue;  // common in sparse tables; avoids dirtying the line
@@ -317,6 +323,11 @@ class FrequencySketch {
   alignas(kCacheLine) std::atomic<std::uint64_t> additions_{0};
   std::atomic<bool> resetting_{false};
   std::atomic<std::uint64_t> resets_{0};
+  // The halving in progress: next block to halve (blocks() when none is in progress), and,
+  // guarded by resetting_, the total it started from and the odd counters it met so far.
+  std::atomic<std::size_t> aging_next_{table_words_ / kWordsPerBlock};
+  std::uint64_t aging_observed_ = 0;
+  std::uint64_t aging_odd_ = 0;
 };
 
 }  // namespace cuckoocache

@@ -458,7 +458,9 @@ void dealloc_slot(PyObject* self) {
   if (cache->weakrefs != nullptr) PyObject_ClearWeakRefs(self);
   {
     ReleaseScope scope;  // the entries' objects are decref'd when it closes
+    const std::size_t slots = cache->engine ? cache->engine->overhead_bytes() / 32 : 0;
     cache->engine.reset();
+    detail::after_large_release(slots);  // the table and arena go back to the system too
   }
   cache->engine.~unique_ptr();
   cache->flights.~FlightTable();
@@ -656,7 +658,7 @@ int cache_store_key(PyObject* self, PyEngine& engine, PyKey& probe, PyObject* va
 void ensure_swept(CacheObject* self) {
   if (self->swept || !self->engine) return;
   try {
-    Sweeper::instance().add(self->engine.get());
+    self->engine->attach_sweeper(python_sweeper());
     self->swept = true;
   } catch (const std::exception&) {
     // No background thread: expired entries are still removed by reads, writes and cleanup().
@@ -665,7 +667,7 @@ void ensure_swept(CacheObject* self) {
 
 void stop_sweeping(CacheObject* self) noexcept {
   if (!self->swept) return;
-  Sweeper::instance().remove(self->engine.get());
+  self->engine->detach_sweeper();
   self->swept = false;
 }
 

@@ -20,7 +20,7 @@ namespace cuckoocache::python {
 
 struct CacheObject {
   PyObject_HEAD std::unique_ptr<PyEngine> engine;  // null until __init__ has run
-  bool swept;                                      // registered with the Sweeper
+  bool swept;                                      // attached to the shared ExpirySweeper
   PyObject* weakrefs;
   FlightTable flights;  // single-flight loads in progress (single_flight.h)
 };

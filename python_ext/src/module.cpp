@@ -156,13 +156,13 @@ void stop_background(const bp::object& self) {
 }
 
 void sweeper_pause() {
-  Sweeper::instance().pause(false);
+  pause_sweeper(false);
 }
 void sweeper_resume() {
-  Sweeper::instance().resume();
+  python_sweeper().resume();
 }
 void sweeper_shutdown() {
-  Sweeper::instance().pause(true);
+  pause_sweeper(true);
 }
 
 void translate_invalid_argument(const std::invalid_argument& e) {

@@ -1,97 +1,52 @@
-// Sweeper: one background thread that expires entries for every Python cache using a TTL.
+// The binding's use of the engine's ExpirySweeper (engine/expiry_sweeper.h): one background
+// thread sweeps every Python cache that uses a TTL.
 //
-// The engine can run a thread per cache (engine/expiry.h); a Python process may hold hundreds
-// of caches (one per @cached function), so the binding shares one thread among them. Every
-// interval it runs the engine's active-expiry round (expire_sample) on each registered cache.
-// The thread never takes the GIL and never touches a reference count: entries it removes are
-// moved out of the engine and their objects go to the graveyard (py_ref.h), which Python
-// threads drain.
+// The thread sweeps without the GIL and never touches a reference count while doing so:
+// entries it removes are moved out of the engine and their objects go to the graveyard
+// (py_ref.h). After each round its hook takes the GIL briefly and decrefs them, so memory is
+// given back within one interval whatever the Python threads do (before, only the next call
+// of some binding methods released it). No engine or sweeper lock is held then.
 //
 // Lifecycle rules that keep it from hanging or crashing the interpreter:
-//  - remove() (cache deallocation) waits for a sweep in progress, under the registry mutex;
-//    the sweeper never waits for the GIL, so a Python thread waiting here cannot deadlock.
-//  - pause() joins the thread: called before os.fork() (so the child does not inherit a held
-//    mutex) and at interpreter exit (atexit), after which it is never restarted.
+//  - Deallocating a cache detaches it (waits for a sweep of it in progress, which never needs
+//    the GIL).
+//  - pause() joins the thread, which may be waiting for the GIL in its hook, so it lets go of
+//    the GIL while it waits: called before os.fork() (the child must not inherit a held
+//    mutex) and at interpreter exit (atexit, registered by the package), after which the
+//    thread is never restarted and so never takes the GIL of a finalizing interpreter.
 //  - resume() starts it again (after fork, in parent and child) if any cache is registered.
 #pragma once
 
-#include <algorithm>
-#include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include <Python.h>
 
-#include "py_engine.h"
+#include "engine/expiry_sweeper.h"
+#include "py_ref.h"
 
 namespace cuckoocache::python {
 
-class Sweeper {
- public:
-  static constexpr std::chrono::milliseconds kInterval{100};
+// The process's sweeper for Python caches, its hook installed.
+inline ExpirySweeper& python_sweeper() {
+  static ExpirySweeper& sweeper = []() -> ExpirySweeper& {
+    ExpirySweeper& s = ExpirySweeper::shared();
+    s.set_after_round([] {
+      if (!detail::graveyard().nonempty.load(std::memory_order_acquire)) return;
+      if (_Py_IsFinalizing()) return;  // never reached: the module pauses the sweeper at exit
+      const PyGILState_STATE gil = PyGILState_Ensure();
+      {
+        ReleaseScope scope;  // drains the graveyard when it closes
+      }
+      PyGILState_Release(gil);
+    });
+    return s;
+  }();
+  return sweeper;
+}
 
-  static Sweeper& instance() noexcept {
-    static Sweeper* const sweeper = new Sweeper();  // NOLINT: outlives every cache, never freed
-    return *sweeper;
-  }
-
-  void add(PyEngine* engine) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (std::find(caches_.begin(), caches_.end(), engine) == caches_.end()) {
-      caches_.push_back(engine);
-    }
-    if (!thread_.joinable() && !paused_ && !shut_down_) start_locked();
-  }
-
-  // Returns once no sweep of `engine` is running or can start.
-  void remove(PyEngine* engine) noexcept {
-    std::lock_guard<std::mutex> lock(mutex_);
-    caches_.erase(std::remove(caches_.begin(), caches_.end(), engine), caches_.end());
-  }
-
-  // Stops the thread and waits for it. `for_good` (interpreter exit) keeps it stopped.
-  void pause(bool for_good) noexcept {
-    std::thread thread;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      paused_ = true;
-      shut_down_ = shut_down_ || for_good;
-      stop_ = true;
-      thread.swap(thread_);
-    }
-    wake_.notify_all();
-    if (thread.joinable()) thread.join();
-  }
-
-  void resume() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    paused_ = false;
-    if (!thread_.joinable() && !shut_down_ && !caches_.empty()) start_locked();
-  }
-
- private:
-  Sweeper() = default;
-
-  void start_locked() {
-    stop_ = false;
-    thread_ = std::thread([this] { run(); });
-  }
-
-  void run() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!stop_) {
-      for (PyEngine* engine : caches_) engine->expire_sample();
-      wake_.wait_for(lock, kInterval, [this] { return stop_; });
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::vector<PyEngine*> caches_;
-  std::thread thread_;
-  bool stop_ = false;
-  bool paused_ = false;
-  bool shut_down_ = false;
-};
+// Stops the sweeper thread (GIL held by the caller; released while joining).
+inline void pause_sweeper(bool for_good) {
+  ExpirySweeper& sweeper = python_sweeper();
+  Py_BEGIN_ALLOW_THREADS sweeper.pause(for_good);
+  Py_END_ALLOW_THREADS
+}
 
 }  // namespace cuckoocache::python

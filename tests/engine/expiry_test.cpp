@@ -303,6 +303,105 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(writes_treat_an_expired_key_as_absent, P, AllPolic
 
 // ---- Background sweeper -----------------------------------------------------------------
 
+// sweep_expired() (the background sweeper's work): every expired entry goes in one call while
+// the budget lasts, however sparse the entries are in the arena (the old sampled sweep needed
+// minutes for 5,000 entries among 65,536 slots); live entries and entries without a deadline
+// stay; nothing is done while no deadline is due.
+BOOST_AUTO_TEST_CASE_TEMPLATE(sweep_expired_finds_every_expired_entry_in_one_pass, P,
+                              AllPolicies) {
+  for (const std::size_t max_size : {std::size_t{10'000}, std::size_t{100'000}}) {
+    Clocked c(max_size, P::kPolicy);
+    IntCache& cache = c.cache;
+    const auto unlimited = std::chrono::steady_clock::time_point::max();
+    BOOST_TEST(cache.sweep_expired(unlimited) == 0u);  // no TTL in use
+    for (std::uint64_t k = 0; k < 5000; ++k) cache.put(k, k, nanoseconds(100));
+    for (std::uint64_t k = 5000; k < 5100; ++k) cache.put(k, k, nanoseconds(1000));
+    for (std::uint64_t k = 5100; k < 5200; ++k) cache.put(k, k);
+    c.clock->advance(nanoseconds(99));
+    BOOST_TEST(cache.sweep_expired(unlimited) == 0u);
+    c.clock->advance(nanoseconds(1));
+    BOOST_TEST(cache.sweep_expired(unlimited) == 5000u);
+    BOOST_TEST(cache.size() == 200u);
+    BOOST_TEST(cache.stats().expirations == 5000u);
+    BOOST_TEST(cache.sweep_expired(unlimited) == 0u);
+    c.clock->advance(nanoseconds(900));
+    BOOST_TEST(cache.sweep_expired(unlimited) == 100u);
+    BOOST_TEST(cache.size() == 100u);
+    for (std::uint64_t k = 5100; k < 5200; ++k) BOOST_TEST_REQUIRE(cache.contains(k));
+    BOOST_TEST(cache.stats().hits + cache.stats().misses == 0u);
+  }
+}
+
+// A pass cut short by its budget resumes where it stopped; entries written during a pass
+// (before or after the cursor) are found by the next one.
+BOOST_AUTO_TEST_CASE(sweep_expired_resumes_an_unfinished_pass_and_sees_writes_made_during_it) {
+  Clocked c(100'000);
+  IntCache& cache = c.cache;
+  for (std::uint64_t k = 0; k < 50'000; ++k) cache.put(k, k, nanoseconds(10));
+  c.clock->advance(nanoseconds(10));
+  const auto spent = std::chrono::steady_clock::time_point::min();
+  std::size_t removed = cache.sweep_expired(spent);  // one chunk, then out of budget
+  BOOST_TEST(removed > 0u);
+  BOOST_TEST(removed < 50'000u);
+  cache.put(1'000'000, 1, nanoseconds(5));  // lands in a freed slot behind the cursor
+  int calls = 1;
+  while (cache.size() > 1 && calls < 1000) {
+    removed += cache.sweep_expired(spent);
+    ++calls;
+  }
+  BOOST_TEST(removed <= 50'000u);  // the put's own active expiry may have taken a few
+  BOOST_TEST(cache.stats().expirations == 50'000u);
+  BOOST_TEST(cache.size() == 1u);
+  c.clock->advance(nanoseconds(5));
+  for (int i = 0; i < 200 && cache.size() > 0; ++i) {
+    static_cast<void>(cache.sweep_expired(spent));
+  }
+  BOOST_TEST(cache.size() == 0u);
+}
+
+// An entry refreshed in place with a later deadline, or one with an earlier deadline than every
+// entry the last pass saw, is still found when it is due.
+BOOST_AUTO_TEST_CASE(sweep_expired_tracks_refreshes_and_earlier_deadlines) {
+  Clocked c(1000);
+  IntCache& cache = c.cache;
+  const auto unlimited = std::chrono::steady_clock::time_point::max();
+  cache.put(1, 1, nanoseconds(1000));
+  c.clock->advance(nanoseconds(1000));
+  cache.put(1, 2, nanoseconds(1000));  // refreshed before any sweep: due again at 2000
+  BOOST_TEST(cache.sweep_expired(unlimited) == 0u);
+  cache.put(2, 2, nanoseconds(10));  // earlier than the bound the pass just computed
+  c.clock->advance(nanoseconds(10));
+  BOOST_TEST(cache.sweep_expired(unlimited) == 1u);
+  BOOST_TEST(cache.contains(1));
+  c.clock->advance(nanoseconds(990));
+  BOOST_TEST(cache.sweep_expired(unlimited) == 1u);
+  BOOST_TEST(cache.size() == 0u);
+}
+
+// One ExpirySweeper serves several caches; run_round() does what its thread does.
+BOOST_AUTO_TEST_CASE(one_sweeper_serves_several_caches) {
+  cuckoocache::ExpirySweeper sweeper(std::chrono::hours(1));  // the thread never wakes by itself
+  Clocked a(1000);
+  Clocked b(1000, Policy::kAdaptive);
+  a.cache.attach_sweeper(sweeper);
+  b.cache.attach_sweeper(sweeper);
+  for (std::uint64_t k = 0; k < 100; ++k) {
+    a.cache.put(k, k, nanoseconds(10));
+    b.cache.put(k, k, nanoseconds(10));
+  }
+  BOOST_TEST(sweeper.run_round() == 0u);
+  a.clock->advance(nanoseconds(10));
+  b.clock->advance(nanoseconds(10));
+  BOOST_TEST(sweeper.run_round() == 200u);
+  BOOST_TEST(a.cache.size() + b.cache.size() == 0u);
+  a.cache.detach_sweeper();
+  a.cache.put(1, 1, nanoseconds(10));
+  a.clock->advance(nanoseconds(10));
+  BOOST_TEST(sweeper.run_round() == 0u);  // a is no longer swept
+  BOOST_TEST(a.cache.size() == 1u);
+}
+
+
 BOOST_AUTO_TEST_CASE(background_sweeper_removes_expired_entries_without_reads) {
   auto clock = std::make_shared<ManualClock>(1'000'000);
   CacheConfig config;
