@@ -452,6 +452,24 @@ class Cache {
     map_.for_each_locked([&](const Entry& e) { fn(e.key, e.value); });
   }
 
+  // ADAPTIVE's window (introspection for tests and tools): entries counted in it, its current
+  // target size, and the live slots whose window bit is set, found by walking the slot arena
+  // (O(capacity), not for hot paths; exact at quiescence, when it equals `count`).
+  struct AdaptiveWindow {
+    std::int64_t count = 0;
+    std::int64_t target = 0;
+    std::int64_t live_window_slots = 0;
+  };
+  [[nodiscard]] AdaptiveWindow adaptive_window() const noexcept {
+    AdaptiveWindow w{adaptive_.window_count(), adaptive_.window_target(), 0};
+    const std::uint32_t capacity = arena_.capacity();
+    for (std::uint32_t i = 0; i < capacity; ++i) {
+      const std::uint32_t state = arena_[i].state.load(std::memory_order_acquire);
+      w.live_window_slots += SlotState::live(state) && SlotState::window(state) ? 1 : 0;
+    }
+    return w;
+  }
+
   // Bytes the cache allocates beyond the keys and values themselves (table, arena, sketch,
   // window ring, counters), at its current capacity.
   [[nodiscard]] std::size_t overhead_bytes() const {

@@ -16,10 +16,19 @@
 // ratios estimate the full-size ones. rate is 1 up to kSimCapacity entries, so small caches are
 // simulated exactly. Miniature admission asks the real cache's frequency sketch.
 //
-// Decisions: every period (kSimCapacity sampled lookups, at least ~one miniature capacity),
-// each miniature's hits in the period are folded into a decayed score (weight kDecay on the
-// past) and the best score wins; ties go to the current choice, so the choice only moves on
-// evidence.
+// Decisions: every period (one miniature capacity of sampled lookups, at least 64), each
+// miniature's hits in the period are folded into a decayed score (weight kDecay on the past)
+// and the best score wins; ties go to the current choice, so the choice only moves on evidence.
+//
+// Guard: the miniatures model an exact W-TinyLFU, and the real cache samples its victims, so on
+// some workloads (a sweep back and forth, where only an exact LRU order in the main region
+// keeps the right keys) a small window is much worse in the real cache than its miniature
+// predicts. The miniature with a 100% window is plain LRU, which the real cache reproduces
+// closely. So when the real cache hit less than that miniature in a period (by more than
+// kGuard of the period's lookups) while running a smaller window, every smaller share is
+// barred for a number of periods that grows 4x at each such miss (up to kMaxBackoff) and the
+// window goes to 100%. This makes "never far behind LRU" a measured property rather than a
+// hope.
 //
 // Concurrency: the miniatures are plain single-threaded structures behind a mutex that the
 // lookup path only try-locks: a sampled lookup that finds it busy is skipped (a lost sample,
@@ -33,126 +42,21 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/frequency_sketch.h"
+#include "policies/mini_wtinylfu.h"
 
 namespace cuckoocache {
-
-// One miniature W-TinyLFU cache: an LRU window of `window` entries in front of an LRU main
-// region; a window overflow duels the main LRU victim by sketch frequency when full.
-class MiniWTinyLfu {
- public:
-  MiniWTinyLfu(std::size_t capacity, std::size_t window)
-      : capacity_(capacity), window_(window) {
-    nodes_.reserve(capacity + 2);
-    index_.reserve(2 * capacity + 2);
-    for (Region r : {kWindowRegion, kMainRegion}) {
-      heads_[r] = new_node(0);  // sentinels
-      nodes_[heads_[r]].prev = nodes_[heads_[r]].next = heads_[r];
-    }
-  }
-
-  // Simulates a lookup of `hash` (a miss inserts it); returns whether it hit.
-  bool access(std::uint64_t hash, const FrequencySketch& sketch) {
-    if (auto it = index_.find(hash); it != index_.end()) {
-      const std::uint32_t n = it->second;
-      unlink(n);
-      push_front(nodes_[n].region, n);
-      return true;
-    }
-    const std::uint32_t n = new_node(hash);
-    index_.emplace(hash, n);
-    push_front(kWindowRegion, n);
-    ++size_;
-    while (sizes_[kWindowRegion] > window_) {
-      const std::uint32_t cand = nodes_[heads_[kWindowRegion]].prev;
-      unlink(cand);
-      if (size_ <= capacity_) {
-        push_front(kMainRegion, cand);
-        continue;
-      }
-      const std::uint32_t victim = nodes_[heads_[kMainRegion]].prev;
-      if (victim == heads_[kMainRegion] ||
-          sketch.estimate(nodes_[cand].hash) <= sketch.estimate(nodes_[victim].hash)) {
-        drop(cand);
-      } else {
-        unlink(victim);
-        drop(victim);
-        push_front(kMainRegion, cand);
-      }
-    }
-    if (size_ > capacity_) {  // the window holds everything (window == capacity)
-      const std::uint32_t victim = nodes_[heads_[kMainRegion]].prev != heads_[kMainRegion]
-                                       ? nodes_[heads_[kMainRegion]].prev
-                                       : nodes_[heads_[kWindowRegion]].prev;
-      unlink(victim);
-      drop(victim);
-    }
-    return false;
-  }
-
-  [[nodiscard]] std::size_t size() const noexcept { return size_; }
-
- private:
-  enum Region : std::uint8_t { kWindowRegion = 0, kMainRegion = 1 };
-  struct Node {
-    std::uint64_t hash;
-    std::uint32_t prev = 0;
-    std::uint32_t next = 0;
-    Region region = kWindowRegion;
-  };
-
-  std::uint32_t new_node(std::uint64_t hash) {
-    if (!free_.empty()) {
-      const std::uint32_t n = free_.back();
-      free_.pop_back();
-      nodes_[n] = Node{hash};
-      return n;
-    }
-    nodes_.push_back(Node{hash});
-    return static_cast<std::uint32_t>(nodes_.size() - 1);
-  }
-  void unlink(std::uint32_t n) {
-    Node& node = nodes_[n];
-    nodes_[node.prev].next = node.next;
-    nodes_[node.next].prev = node.prev;
-    --sizes_[node.region];
-  }
-  void push_front(Region r, std::uint32_t n) {
-    const std::uint32_t head = heads_[r];
-    Node& node = nodes_[n];
-    node.region = r;
-    node.prev = head;
-    node.next = nodes_[head].next;
-    nodes_[node.next].prev = n;
-    nodes_[head].next = n;
-    ++sizes_[r];
-  }
-  void drop(std::uint32_t n) {  // n is already unlinked
-    index_.erase(nodes_[n].hash);
-    free_.push_back(n);
-    --size_;
-  }
-
-  std::size_t capacity_;
-  std::size_t window_;
-  std::size_t size_ = 0;
-  std::array<std::size_t, 2> sizes_{};
-  std::array<std::uint32_t, 2> heads_{};
-  std::vector<Node> nodes_;
-  std::vector<std::uint32_t> free_;
-  std::unordered_map<std::uint64_t, std::uint32_t> index_;
-};
 
 class WindowSim {
  public:
   // Window shares simulated, as a fraction of the cache.
   static constexpr std::array<double, 7> kShares = {0.01, 0.05, 0.15, 0.3, 0.5, 0.75, 1.0};
   static constexpr std::size_t kSimCapacity = 1024;  // miniature size cap (and period)
-  static constexpr double kDecay = 0.75;  // weight of the past in a share's score
+  static constexpr double kDecay = 0.9;  // weight of the past in a share's score
   static constexpr double kGuard = 0.01;  // of a period's lookups
+  static constexpr std::size_t kMaxBackoff = 64;  // periods
 
   // `initial_share`: the share in force until the first decision.
   WindowSim(std::size_t max_size, double initial_share) { reset(max_size, initial_share); }
@@ -194,14 +98,15 @@ class WindowSim {
     for (std::size_t i = 0; i < minis_.size(); ++i) hits_[i] += minis_[i].access(hash, sketch);
     real_hits_ += real_hit;
     if (++seen_ < period_) return std::nullopt;
-    std::size_t current = current_index();
+    const std::size_t current = current_index();
     constexpr std::size_t kLruIndex = kShares.size() - 1;
     for (auto& p : penalty_) p = p > 0 ? p - 1 : 0;
-    if (kGuard > 0 && current != kLruIndex &&
-        static_cast<double>(real_hits_) + kGuard * static_cast<double>(period_) <
-            static_cast<double>(hits_[kLruIndex])) {
+    const double margin = kGuard * static_cast<double>(period_);
+    const bool behind_lru =
+        static_cast<double>(real_hits_) + margin < static_cast<double>(hits_[kLruIndex]);
+    if (current != kLruIndex && behind_lru) {
       // The real cache did worse than plain LRU would have at this share: distrust it.
-      backoff_ = std::min<std::size_t>(2 * backoff_ + 1, 64);
+      backoff_ = std::min<std::size_t>(4 * backoff_ + 2, kMaxBackoff);
       for (std::size_t i = 0; i < kLruIndex; ++i) penalty_[i] = backoff_;
     }
     real_hits_ = 0;
