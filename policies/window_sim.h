@@ -37,6 +37,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -65,11 +66,12 @@ class WindowSim {
     std::lock_guard<std::mutex> lock(mutex_);
     const std::size_t capacity = std::min(max_size, kSimCapacity);
     // sampled when (hash >> 32) < threshold_: rate = capacity / max_size
-    threshold_ = capacity == max_size
-                     ? (std::uint64_t{1} << 32)
-                     : static_cast<std::uint64_t>(static_cast<double>(std::uint64_t{1} << 32) *
-                                                  static_cast<double>(capacity) /
-                                                  static_cast<double>(max_size));
+    threshold_.store(capacity == max_size
+                         ? (std::uint64_t{1} << 32)
+                         : static_cast<std::uint64_t>(static_cast<double>(std::uint64_t{1} << 32) *
+                                                      static_cast<double>(capacity) /
+                                                      static_cast<double>(max_size)),
+                     std::memory_order_relaxed);
     capacity_ = capacity;
     minis_.clear();
     period_ = std::max<std::size_t>(capacity, 64);
@@ -83,7 +85,7 @@ class WindowSim {
   }
 
   [[nodiscard]] bool sampled(std::uint64_t hash) const noexcept {
-    return (hash >> 32) < threshold_;
+    return (hash >> 32) < threshold_.load(std::memory_order_relaxed);
   }
 
   // Feeds one lookup of `hash`; `real_hit` is whether the real cache hit. Returns the window
@@ -144,8 +146,9 @@ class WindowSim {
     return best;
   }
 
-  std::mutex mutex_;
-  std::uint64_t threshold_ = 0;
+  // Read by every lookup without the mutex: kept off the mutex's cache line.
+  alignas(64) std::atomic<std::uint64_t> threshold_{0};
+  alignas(64) std::mutex mutex_;
   std::size_t capacity_ = 0;
   std::vector<MiniWTinyLfu> minis_;
   std::size_t period_ = 0;
