@@ -12,7 +12,9 @@
 //    threads inserting at that moment.
 //  - Recency is measured in inserts: a shared tick advances by one per new entry and a hit
 //    stamps the entry with the current tick. Hits therefore read a shared counter but write it
-//    only when the stamp changes, so a hot key does not bounce its line between cores.
+//    only when the stamp changes, so a hot key does not bounce its line between cores. Caches
+//    of at most kExactMaxSize (64) entries are exact instead (eviction.h): every use advances
+//    the tick and is counted in the entry's slot, and eviction scores every slot.
 //  - A FrequencySketch counts hits and writes while LFU, ADAPTIVE or admission is active.
 //  - Time is read only where a deadline is involved, from an injectable Clock.
 //
@@ -91,10 +93,12 @@ class Cache {
         default_ttl_ns_(config_.default_ttl ? config_.default_ttl->count() : 0),
         ttl_in_use_(config_.default_ttl.has_value()),
         policy_(config_.policy),
+        exact_(config_.max_size <= kExactMaxSize),
         map_(initial_slots(config_.max_size)),
         arena_(initial_slots(config_.max_size)),
         sketch_(std::make_unique<FrequencySketch>(initial_sketch_size(config_.max_size))),
         current_sketch_(sketch_.get()),
+        eviction_(config_.seed ? *config_.seed : fresh_seed()),
         adaptive_(config_.max_size, config_.adaptive_threshold) {
     if (config_.policy == Policy::kAdaptive) adaptive_.activate(config_.max_size);
     if (config_.expiry_interval) start_expiry_thread(*config_.expiry_interval);
@@ -115,8 +119,9 @@ class Cache {
   template <class F>
   bool visit(const Key& key, F&& fn) {
     const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     const auto tick = static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed));
+    const bool exact = exact_now();
     Lookup found;
     std::uint32_t stale_slot = kNoSlot;
     map_.find(hash, [&](const ChainType& chain) {
@@ -126,7 +131,7 @@ class Cache {
         found = {Lookup::kExpired, e->slot};
         return;
       }
-      if (e->stamp != tick) {
+      if (exact || e->stamp != tick) {
         e->stamp = tick;
         stale_slot = e->slot;
       }
@@ -137,7 +142,9 @@ class Cache {
       // The slot is stamped after the lock is released, so the lock is never held across the
       // slot's cache miss. If the entry was removed meanwhile and the slot reused, the new
       // owner looks a little more recent than it is: an approximation eviction tolerates.
-      if (stale_slot != kNoSlot) {
+      if (exact) {
+        mark_used_exactly(arena_[stale_slot]);
+      } else if (stale_slot != kNoSlot) {
         arena_[stale_slot].access_tick.store(tick, std::memory_order_relaxed);
       }
       stats_.add(Counter::kHits);
@@ -171,7 +178,7 @@ class Cache {
   template <class F>
   bool peek(const Key& key, F&& fn) const {
     const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     bool present = false;
     map_.find(hash, [&](const ChainType& chain) {
       const Entry* e = chain.find(key, equal_);
@@ -186,7 +193,7 @@ class Cache {
   // does not mark the entry used.
   [[nodiscard]] bool contains(const Key& key) const {
     const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     bool present = false;
     map_.find(hash, [&](const ChainType& chain) {
       const Entry* e = chain.find(key, equal_);
@@ -263,7 +270,7 @@ class Cache {
   template <class F>
   bool inspect(const Key& key, F&& fn) const {
     const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     return map_.find(hash, [&](const ChainType& chain) { fn(chain, now); });
   }
 
@@ -275,7 +282,7 @@ class Cache {
   // entry is removed all the same and counted as an expiration).
   std::optional<Value> take(const Key& key) {
     const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     std::optional<Entry> removed;
     bool was_expired = false;
     map_.modify(hash, [&](ChainType& chain) {
@@ -387,6 +394,7 @@ class Cache {
       std::lock_guard<std::mutex> lock(admin_mutex_);
       grow_sketch_locked(std::min<std::size_t>(new_max, arena_.capacity()));
       max_size_.store(new_max, std::memory_order_relaxed);
+      exact_.store(new_max <= kExactMaxSize, std::memory_order_relaxed);
       adaptive_.reset(new_max, config_.adaptive_threshold);
     }
     if (policy() == Policy::kAdaptive) adaptive_.maintain(*this, kNoSlot);
@@ -435,7 +443,7 @@ class Cache {
   // A copy of every live, unexpired entry. Takes every bucket lock once while copying (not a
   // hot-path operation); the result is a consistent snapshot.
   [[nodiscard]] std::vector<std::pair<Key, Value>> snapshot() {
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     std::vector<std::pair<Key, Value>> out;
     out.reserve(size());
     map_.for_each_locked([&](const Entry& e) {
@@ -548,6 +556,19 @@ class Cache {
     return deadline != 0 && deadline <= now;
   }
 
+  // Whether this cache is small enough to be exact (eviction.h's kExactMaxSize). ADAPTIVE keeps
+  // its sampled main region and insert-tick recency whatever the size.
+  [[nodiscard]] bool exact_now() const noexcept {
+    return exact_.load(std::memory_order_relaxed) && policy() != Policy::kAdaptive;
+  }
+
+  // Exact caches: a use advances the shared recency tick (so no two uses tie) and counts.
+  void mark_used_exactly(Slot& slot) noexcept {
+    const std::uint64_t tick = tick_.fetch_add(1, std::memory_order_relaxed) + 1;
+    slot.access_tick.store(static_cast<std::uint32_t>(tick), std::memory_order_relaxed);
+    slot.uses.fetch_add(1, std::memory_order_relaxed);
+  }
+
   // Stamps the entry as used at `tick`, writing only if the stamp changes.
   static void touch(Slot& slot, std::uint32_t tick) noexcept {
     if (slot.access_tick.load(std::memory_order_relaxed) != tick) {
@@ -565,7 +586,7 @@ class Cache {
     if (has_deadline && !ttl_in_use_.load(std::memory_order_relaxed)) {
       ttl_in_use_.store(true, std::memory_order_relaxed);
     }
-    const std::uint64_t now = ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
+    const std::uint64_t now = sample_now();
     const std::uint64_t deadline =
         !has_deadline ? 0 : deadline_after(now, ttl ? *ttl : std::chrono::nanoseconds(default_ns));
 
@@ -603,7 +624,11 @@ class Cache {
             using std::swap;
             swap(e->value, fresh.value);  // the old value leaves with `fresh`, unlocked
             slot.deadline_ns.store(deadline, std::memory_order_relaxed);
-            touch(slot, static_cast<std::uint32_t>(tick_now));
+            if (exact_now()) {
+              mark_used_exactly(slot);
+            } else {
+              touch(slot, static_cast<std::uint32_t>(tick_now));
+            }
             outcome = was_expired ? WriteOutcome::kRevived : WriteOutcome::kUpdated;
             return false;
           },
@@ -746,8 +771,10 @@ class Cache {
   // Picks a victim with the active policy among slots accepted by `accept` (eviction.h).
   template <class Accept>
   [[nodiscard]] std::optional<Candidate> pick_victim(Policy p, const Accept& accept) {
-    return eviction_.pick(p, arena_, sketch(), config_.sample_size, sample_now(), current_tick(),
-                          accept);
+    // A cache shrunk to a small max_size may still have a large arena: it samples.
+    const bool exact = exact_now() && arena_.capacity() <= kExactMaxSlots;
+    return eviction_.pick(p, exact, arena_, sketch(), config_.sample_size, sample_now(),
+                          current_tick(), accept);
   }
 
   // ADAPTIVE's main region for eviction samples (policies/adaptive.h), never slot `own`.
@@ -782,6 +809,7 @@ class Cache {
   std::atomic<std::int64_t> default_ttl_ns_;
   std::atomic<bool> ttl_in_use_;
   std::atomic<Policy> policy_;
+  std::atomic<bool> exact_;  // max_size <= kExactMaxSize (see exact_now())
 
   mutable Map map_;
   SlotArena arena_;

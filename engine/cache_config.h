@@ -4,9 +4,11 @@
 // rejects the same bad values with the same messages, before any state is built.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -19,28 +21,44 @@ namespace cuckoocache {
 
 enum class Policy : unsigned char { kLru = 0, kLfu = 1, kTtl = 2, kAdaptive = 3 };
 
+// The policy list. Everything that enumerates policies (to_string, parse_policy and its error
+// message, the perf harness's defaults) walks this array, so adding a policy means: an enum
+// value above, a line here, its scoring type in policies/, and its case in Eviction::pick
+// (engine/eviction.h).
+struct PolicyName {
+  Policy policy;
+  std::string_view name;  // lower case: the harness's and the parser's spelling
+};
+inline constexpr std::array<PolicyName, 4> kPolicies{{
+    {Policy::kLru, "lru"},
+    {Policy::kLfu, "lfu"},
+    {Policy::kTtl, "ttl"},
+    {Policy::kAdaptive, "adaptive"},
+}};
+
 [[nodiscard]] constexpr std::string_view to_string(Policy p) noexcept {
-  switch (p) {
-    case Policy::kLru:
-      return "lru";
-    case Policy::kLfu:
-      return "lfu";
-    case Policy::kTtl:
-      return "ttl";
-    case Policy::kAdaptive:
-      return "adaptive";
+  for (const PolicyName& entry : kPolicies) {
+    if (entry.policy == p) return entry.name;
   }
   return "unknown";
 }
 
-// Parses "lru", "lfu", "ttl", "adaptive" (lower case). Throws std::invalid_argument otherwise.
+// Parses a name of kPolicies ("lru", "lfu", "ttl", "adaptive"). Throws std::invalid_argument
+// listing the valid names otherwise.
 [[nodiscard]] inline Policy parse_policy(std::string_view name) {
-  for (Policy p : {Policy::kLru, Policy::kLfu, Policy::kTtl, Policy::kAdaptive}) {
-    if (to_string(p) == name) return p;
+  std::string expected;
+  for (const PolicyName& entry : kPolicies) {
+    if (entry.name == name) return entry.policy;
+    if (!expected.empty()) expected += entry.policy == kPolicies.back().policy ? " or " : ", ";
+    expected += entry.name;
   }
-  throw std::invalid_argument("unknown policy '" + std::string(name) +
-                              "' (expected lru, lfu, ttl or adaptive)");
+  throw std::invalid_argument("unknown policy '" + std::string(name) + "' (expected " + expected +
+                              ")");
 }
+
+// The largest max_size a cache accepts (slot indices are 32-bit, with room for the slack that
+// racing inserters hold). Front ends that check sizes before building a config use this.
+inline constexpr std::size_t kMaxCacheSize = std::size_t{1} << 31;
 
 struct CacheConfig {
   // Most entries the cache holds at quiescence. Must be at least 1.
@@ -61,11 +79,15 @@ struct CacheConfig {
   std::optional<std::chrono::nanoseconds> expiry_interval;
   // Time source for TTLs; nullptr means a SteadyClock.
   std::shared_ptr<const Clock> clock;
+  // Seed of eviction's sampling. Unset (the default), every cache draws a fresh one, so two
+  // processes do not make identical eviction choices; set it for reproducible runs and tests
+  // (a single-threaded run then evicts the same entries every time).
+  std::optional<std::uint64_t> seed;
 
   // Throws std::invalid_argument naming the field that is wrong.
   void validate() const {
     if (max_size == 0) throw std::invalid_argument("max_size must be at least 1");
-    if (max_size > (std::size_t{1} << 31)) {
+    if (max_size > kMaxCacheSize) {
       throw std::invalid_argument("max_size must be at most 2^31");
     }
     if (sample_size == 0 || sample_size > 64) {

@@ -187,9 +187,6 @@ class EntryMap {
     for (const auto& kv : locked) kv.second.for_each(fn);
   }
 
-  // Makes room for `expected_entries` without growth on the hot path. Takes every lock.
-  void reserve(std::size_t expected_entries) { table_.reserve(table_size_for(expected_entries)); }
-
   [[nodiscard]] std::size_t bucket_bytes() const {
     return table_.bucket_count() * table_.slot_per_bucket() *
                (sizeof(std::uint64_t) + sizeof(ChainType) + 2) +

@@ -12,7 +12,8 @@
 // place of the victim when the frequency sketch says it is used less often.
 //
 // Host requirements (engine/cache.h provides them and befriends this class):
-//   policy(), sample_now(), current_tick(), sketch(), arena_, config_, over_capacity(),
+//   policy(), pick_victim(policy, accept), sample_now(), current_tick(), sketch(), arena_,
+//   config_, over_capacity(),
 //   excess(), main_region(), remove_entry(hash, slot, why), remove_expired(hash, slot, now).
 #pragma once
 
@@ -34,33 +35,41 @@
 
 namespace cuckoocache {
 
+// Caches of at most this many entries are exact: eviction scores every slot (the arena is then
+// a few cache lines) and the recency tick advances on every use, not only on inserts, so LRU
+// evicts exactly the least recently used entry and LFU exactly the least frequently used one
+// (uses counted per entry since its insertion, ties to the least recently used). Larger caches
+// sample, and a hit there writes no shared line.
+inline constexpr std::size_t kExactMaxSize = 64;
+// ... as long as their arena is at most this long (a cache shrunk from a large size samples).
+inline constexpr std::uint32_t kExactMaxSlots = 512;
+
 class Eviction {
  public:
-  // Picks a victim with policy `p` among live slots accepted by `accept(state, slot)`.
+  // `seed` seeds the sampler's generators (CacheConfig::seed, or fresh_seed()).
+  explicit Eviction(std::uint64_t seed) noexcept : sampler_(seed) {}
+
+  // Picks a victim with policy `p` among live slots accepted by `accept(state, slot)`; `exact`
+  // scores every slot instead of sampling (kExactMaxSize).
   template <class Accept>
-  [[nodiscard]] std::optional<Candidate> pick(Policy p, const SlotArena& arena,
+  [[nodiscard]] std::optional<Candidate> pick(Policy p, bool exact, const SlotArena& arena,
                                               const FrequencySketch& sketch,
                                               std::size_t sample_size, std::uint64_t now,
                                               std::uint64_t tick, const Accept& accept) noexcept {
-    const ScoreContext ctx{sketch};
-    const auto tag = static_cast<unsigned>(p);
+    const ScoreContext ctx{sketch, exact};
     switch (p) {
       case Policy::kLru:
-        return sampler_.pick(
-            arena, sample_size, now, tick, tag,
-            [&](const EntryMeta& m) { return LruPolicy::score(m, ctx); }, accept);
+        return pick_with(p, exact, arena, sample_size, now, tick, accept,
+                         [&](const EntryMeta& m) { return LruPolicy::score(m, ctx); });
       case Policy::kLfu:
-        return sampler_.pick(
-            arena, sample_size, now, tick, tag,
-            [&](const EntryMeta& m) { return LfuPolicy::score(m, ctx); }, accept);
+        return pick_with(p, exact, arena, sample_size, now, tick, accept,
+                         [&](const EntryMeta& m) { return LfuPolicy::score(m, ctx); });
       case Policy::kTtl:
-        return sampler_.pick(
-            arena, sample_size, now, tick, tag,
-            [&](const EntryMeta& m) { return TtlPolicy::score(m, ctx); }, accept);
+        return pick_with(p, exact, arena, sample_size, now, tick, accept,
+                         [&](const EntryMeta& m) { return TtlPolicy::score(m, ctx); });
       case Policy::kAdaptive:
-        return sampler_.pick(
-            arena, sample_size, now, tick, tag,
-            [&](const EntryMeta& m) { return AdaptivePolicy::main_score(m, ctx); }, accept);
+        return pick_with(p, exact, arena, sample_size, now, tick, accept,
+                         [&](const EntryMeta& m) { return AdaptivePolicy::main_score(m, ctx); });
     }
     return std::nullopt;
   }
@@ -68,11 +77,10 @@ class Eviction {
   // Sampling finds nothing when live slots are very sparse (right after a large shrink): walk
   // the arena from a random point to the first live slot accepted by `accept` instead.
   template <class Accept>
-  [[nodiscard]] static std::optional<Candidate> scan(const SlotArena& arena, std::uint64_t now,
-                                                     std::uint64_t tick,
-                                                     const Accept& accept) noexcept {
+  [[nodiscard]] std::optional<Candidate> scan(const SlotArena& arena, std::uint64_t now,
+                                              std::uint64_t tick, const Accept& accept) noexcept {
     const std::uint32_t capacity = arena.capacity();
-    const std::uint32_t start = thread_random().below(capacity);
+    const std::uint32_t start = sampler_.random_below(capacity);
     EntryMeta meta;
     Candidate c;
     for (std::uint32_t i = 0; i < capacity; ++i) {
@@ -96,8 +104,9 @@ class Eviction {
             : host.pick_victim(p, not_own);
     if (!victim && p == Policy::kAdaptive) victim = host.pick_victim(p, not_own);
     if (!victim) {
-      victim = scan(host.arena_, host.sample_now(), host.current_tick(),
-                    [](std::uint32_t, const Slot&) { return true; });
+      // The fallback too leaves the newcomer alone (it used to accept any slot, so at
+      // max_size 1 a put could evict its own key).
+      victim = scan(host.arena_, host.sample_now(), host.current_tick(), not_own);
     }
     if (!victim) return false;
     if (victim->expired) {
@@ -124,6 +133,15 @@ class Eviction {
   }
 
  private:
+  template <class Accept, class ScoreFn>
+  [[nodiscard]] std::optional<Candidate> pick_with(Policy p, bool exact, const SlotArena& arena,
+                                                   std::size_t sample_size, std::uint64_t now,
+                                                   std::uint64_t tick, const Accept& accept,
+                                                   const ScoreFn& score) noexcept {
+    if (exact) return Sampler::pick_exact(arena, now, tick, score, accept);
+    return sampler_.pick(arena, sample_size, now, tick, static_cast<unsigned>(p), score, accept);
+  }
+
   Sampler sampler_;
 };
 

@@ -5,9 +5,17 @@
 // generator is a 64-bit xorshift*: statistically plenty for picking slot indices, and a few
 // cycles per number. Each thread's stream is seeded from its thread index, which makes a
 // single-threaded replay reproducible from run to run.
+//
+// Eviction's own sampling does not use thread_random(): each cache's Sampler keeps its streams,
+// seeded from CacheConfig::seed when given (reproducible runs and tests) and otherwise from
+// fresh_seed(), which differs between processes and between caches, so two processes do not
+// make identical eviction choices.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <random>
 
 #include "engine/hash_mix.h"
 #include "engine/thread_index.h"
@@ -33,6 +41,19 @@ class FastRandom {
  private:
   std::uint64_t state_;
 };
+
+// A seed no other cache of this process (and, with overwhelming probability, of any other
+// process) was given: the OS's entropy mixed with the time and a per-process counter.
+[[nodiscard]] inline std::uint64_t fresh_seed() {
+  static const std::uint64_t process_seed = [] {
+    std::random_device device;
+    const auto now = static_cast<std::uint64_t>(
+        std::chrono::high_resolution_clock::now().time_since_epoch().count());
+    return (std::uint64_t{device()} << 32) ^ device() ^ mix_hash(now);
+  }();
+  static std::atomic<std::uint64_t> counter{0};
+  return mix_hash(process_seed + counter.fetch_add(1, std::memory_order_relaxed));
+}
 
 [[nodiscard]] inline FastRandom& thread_random() noexcept {
   thread_local FastRandom rng(0x9E3779B97F4A7C15ULL + thread_index());

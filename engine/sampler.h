@@ -8,11 +8,21 @@
 //
 // Like Redis, each thread keeps a pool of the 32 best candidates it has seen in earlier
 // rounds: a victim is then the lowest of the pool and the fresh samples, which behaves like a
-// larger sample at the cost of one more cache line per round. Pool scores are remembered, not
-// re-read, so before a pooled candidate is returned its score is recomputed; if the entry was
-// used since (its score rose) it goes back into the pool with the new score and the choice is
-// made again. Pools are striped by thread index and guarded by a try-lock: a thread that finds
-// its stripe busy simply samples without a pool.
+// larger sample. Pool scores are remembered, not re-read, so before a pooled candidate is
+// returned its score is recomputed; if the entry was used since (its score rose) it goes back
+// into the pool with the new score and the choice is made again. The pool is kept sorted, worst
+// first: a fresh sample worse than the worst pooled one is turned away with one comparison, the
+// best is taken from the back, and an insertion is a binary search plus one memmove (shifting
+// 40-byte candidates one by one cost about 1,000 instructions per eviction). Pools are striped by
+// thread index and guarded by a try-lock: a thread that finds its stripe busy samples without a
+// pool.
+//
+// Randomness: each stripe has its own generator, seeded from the cache's seed, used while the
+// stripe is held; a thread that finds its stripe busy uses its thread's generator. A
+// single-threaded run with a fixed seed therefore makes the same choices every time.
+//
+// Exact mode (pick_exact): a cache small enough that looking at every slot costs about what a
+// sampled round costs scores all of them, so its policy is exact.
 #pragma once
 
 #include <algorithm>
@@ -20,7 +30,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
+#include <type_traits>
 
 #include "engine/random.h"
 #include "engine/slot_arena.h"
@@ -55,6 +67,7 @@ template <class Accept>
   meta.hash = s.hash.load(std::memory_order_relaxed);
   meta.deadline_ns = s.deadline_ns.load(std::memory_order_relaxed);
   meta.access_tick = widen_tick(s.access_tick.load(std::memory_order_relaxed), tick_now);
+  meta.uses = s.uses.load(std::memory_order_relaxed);
   out.slot = index;
   out.identity = SlotState::identity(state);
   out.hash = meta.hash;
@@ -62,11 +75,20 @@ template <class Accept>
   return true;
 }
 
+static_assert(std::is_trivially_copyable_v<Candidate>);
+
 class Sampler {
  public:
   static constexpr std::size_t kPoolSize = 32;
   static constexpr std::size_t kStripes = 8;
   static constexpr std::size_t kMaxBatch = 16;
+
+  explicit Sampler(std::uint64_t seed) noexcept {
+    for (std::size_t i = 0; i < kStripes; ++i) pools_[i].rng = FastRandom(seed + i);
+  }
+
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
 
   // Picks a victim among live slots accepted by `accept(state, slot)`, scored by `score(meta)`.
   // `now_ns` is 0 when no entry can have expired. Returns nullopt if no acceptable live slot
@@ -86,7 +108,7 @@ class Sampler {
     // Fresh samples go into the pool (or, without one, compete directly).
     std::optional<Candidate> best;
     std::optional<Candidate> fresh_best;  // the lowest of this round's samples: current scores
-    FastRandom& rng = thread_random();
+    FastRandom& rng = have_pool ? pool.rng : thread_random();
     const std::uint32_t capacity = arena.capacity();
     EntryMeta meta;
     std::size_t found = 0;
@@ -143,33 +165,94 @@ class Sampler {
     return best;
   }
 
+  // Scores every live slot accepted by `accept` and returns the lowest (an expired one at
+  // once), or nullopt if there is none. For arenas of a few hundred slots (exact caches).
+  template <class ScoreFn, class Accept>
+  [[nodiscard]] static std::optional<Candidate> pick_exact(const SlotArena& arena,
+                                                           std::uint64_t now_ns,
+                                                           std::uint64_t tick_now,
+                                                           const ScoreFn& score,
+                                                           const Accept& accept) noexcept {
+    Candidate best;
+    Rank best_rank = ~Rank{0};
+    bool found = false;
+    bool done = false;
+    arena.for_each_slot([&](std::uint32_t i, const Slot& s) {
+      if (done) return;
+      const std::uint32_t state = s.state.load(std::memory_order_acquire);
+      if (!SlotState::live(state) || !accept(state, s)) return;
+      EntryMeta meta;
+      meta.hash = s.hash.load(std::memory_order_relaxed);
+      meta.deadline_ns = s.deadline_ns.load(std::memory_order_relaxed);
+      meta.access_tick = widen_tick(s.access_tick.load(std::memory_order_relaxed), tick_now);
+      meta.uses = s.uses.load(std::memory_order_relaxed);
+      const bool expired = meta.deadline_ns != 0 && now_ns != 0 && meta.deadline_ns <= now_ns;
+      const Score sc = score(meta);
+      const Rank r = rank(sc);
+      if (!found || expired || r < best_rank) {
+        best = Candidate{i, SlotState::identity(state), meta.hash, sc, expired};
+        best_rank = r;
+        found = true;
+        done = expired;  // nothing beats an expired entry
+      }
+    });
+    if (!found) return std::nullopt;
+    return best;
+  }
+
+  // A random index in [0, bound) from the calling thread's stripe generator when it is free.
+  [[nodiscard]] std::uint32_t random_below(std::uint32_t bound) noexcept {
+    Pool& pool = pools_[thread_index() % kStripes];
+    if (pool.busy.test_and_set(std::memory_order_acquire)) return thread_random().below(bound);
+    const std::uint32_t r = pool.rng.below(bound);
+    pool.busy.clear(std::memory_order_release);
+    return r;
+  }
+
  private:
+  __extension__ typedef unsigned __int128 Rank;  // a Score as one comparable number
+
+  [[nodiscard]] static constexpr Rank rank(const Score& s) noexcept {
+    return (Rank{s.primary} << 64) | s.secondary;
+  }
+
   struct alignas(kCacheLine) Pool {
     std::atomic_flag busy = ATOMIC_FLAG_INIT;
     unsigned tag = 0;
-    std::size_t count = 0;
-    std::array<Candidate, kPoolSize> items{};  // sorted by score, highest first
+    std::uint32_t count = 0;
+    FastRandom rng{0};
+    // Sorted by rank, highest (worst) first, so the best is taken from the back. Ranks sit in
+    // their own array so that a binary search reads two cache lines, and a shift is one memmove
+    // per array rather than a loop of 40-byte copies.
+    std::array<Rank, kPoolSize> ranks{};
+    std::array<Candidate, kPoolSize> items{};
 
     // Keeps the kPoolSize lowest-scored candidates. A slot sampled again while pooled may
     // appear twice; the second copy fails the identity check once the first was evicted, so
     // offers skip a duplicate scan.
     void offer(const Candidate& c) noexcept {
+      const Rank r = rank(c.score);
+      // First position whose rank is <= r: c goes just before it.
+      const auto first_not_worse = [&](std::uint32_t from) {
+        return static_cast<std::uint32_t>(std::partition_point(ranks.begin() + from,
+                                                               ranks.begin() + count,
+                                                               [r](Rank x) { return r < x; }) -
+                                          ranks.begin());
+      };
       if (count == kPoolSize) {
-        if (!(c.score < items[0].score)) return;
-        // Drop the worst (front) and slide the ones worse than c down to make room for it.
-        std::size_t pos = 1;
-        while (pos < count && c.score < items[pos].score) {
-          items[pos - 1] = items[pos];
-          ++pos;
-        }
+        if (!(r < ranks[0])) return;  // worse than everything pooled
+        // Drop the worst (front) and slide the ones worse than c forward to make room.
+        const std::uint32_t pos = first_not_worse(1);
+        std::memmove(&ranks[0], &ranks[1], (pos - 1) * sizeof(Rank));
+        std::memmove(&items[0], &items[1], (pos - 1) * sizeof(Candidate));
+        ranks[pos - 1] = r;
         items[pos - 1] = c;
         return;
       }
-      std::size_t pos = count;
-      while (pos > 0 && items[pos - 1].score < c.score) {
-        items[pos] = items[pos - 1];
-        --pos;
-      }
+      const std::uint32_t pos = first_not_worse(0);
+      std::memmove(&ranks[pos + 1], &ranks[pos], (count - pos) * sizeof(Rank));
+      std::memmove(&items[pos + 1], &items[pos], (count - pos) * sizeof(Candidate));
+      ranks[pos] = r;
       items[pos] = c;
       ++count;
     }

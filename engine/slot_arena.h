@@ -3,7 +3,8 @@
 // libcuckoo gives random access to its slots only through locked_table, which takes every
 // lock. Eviction needs to look at a few random live entries on every insert at capacity, so
 // each entry also owns a slot here: a 32-byte record of atomics (its mixed hash, deadline,
-// last-access tick and a state word). The entry map stores the slot index beside the value.
+// last-access tick, a use count kept only by caches small enough to be exact, and a state word).
+// The entry map stores the slot index beside the value.
 //
 // Sampling reads slots with relaxed loads and may see a slot mid-change; that only makes a
 // worse choice, never an inconsistent removal, because removal goes back to the entry map
@@ -57,6 +58,7 @@ struct alignas(32) Slot {
   std::atomic<std::uint32_t> access_tick{0};  // low 32 bits of the cache's insert tick
   std::atomic<std::uint32_t> state{0};
   std::atomic<std::uint32_t> next_free{kNoSlot};
+  std::atomic<std::uint32_t> uses{0};  // exact (small) caches only: uses since insertion
 };
 static_assert(sizeof(Slot) == 32);
 
@@ -89,6 +91,21 @@ class SlotArena {
         std::memory_order_acquire)[index - chunk_ends_[chunk - 1].load(std::memory_order_relaxed)];
   }
 
+  // Calls fn(index, slot) for every slot in [0, capacity()), chunk by chunk (no per-slot chunk
+  // lookup): for walks over a whole arena.
+  template <class F>
+  void for_each_slot(F&& fn) const noexcept {
+    const std::uint32_t capacity = this->capacity();
+    std::uint32_t begin = 0;
+    for (std::size_t chunk = 0; begin < capacity; ++chunk) {
+      const Slot* base = chunk_ptrs_[chunk].load(std::memory_order_acquire);
+      const auto end = static_cast<std::uint32_t>(
+          std::min<std::size_t>(chunk_ends_[chunk].load(std::memory_order_relaxed), capacity));
+      for (std::uint32_t i = begin; i < end; ++i) fn(i, base[i - begin]);
+      begin = end;
+    }
+  }
+
   // A free slot, or kNoSlot when every slot is taken. Lock-free.
   [[nodiscard]] std::uint32_t try_allocate() noexcept {
     const std::size_t home = thread_index() % kStripes;
@@ -107,6 +124,7 @@ class SlotArena {
     s.hash.store(hash, std::memory_order_relaxed);
     s.deadline_ns.store(deadline_ns, std::memory_order_relaxed);
     s.access_tick.store(tick, std::memory_order_relaxed);
+    s.uses.store(1, std::memory_order_relaxed);
     const std::uint32_t old = s.state.load(std::memory_order_relaxed);
     const std::uint32_t fresh = ((old & SlotState::kGenerationMask) + SlotState::kGenerationStep) |
                                 SlotState::kLive | (window ? SlotState::kWindow : 0);

@@ -33,7 +33,20 @@ struct CacheStats {
     const auto lookups = hits + misses;
     return lookups == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(lookups);
   }
+
+  // Every field equal (tests compare whole snapshots).
+  friend constexpr bool operator==(const CacheStats&, const CacheStats&) = default;
 };
+
+// "{hits=.., misses=.., ...}" for test failure messages.
+template <class Stream>
+Stream& operator<<(Stream& os, const CacheStats& s) {
+  os << "{hits=" << s.hits << ", misses=" << s.misses << ", inserts=" << s.inserts
+     << ", updates=" << s.updates << ", evictions=" << s.evictions
+     << ", expirations=" << s.expirations << ", rejections=" << s.rejections << ", size=" << s.size
+     << ", max_size=" << s.max_size << "}";
+  return os;
+}
 
 enum class Counter : unsigned {
   kHits,

@@ -2,7 +2,9 @@
 //
 // Frequency is the count-min sketch's estimate (0..15, halved periodically), so it is an
 // approximate, aging LFU: an entry that was popular long ago loses its protection after a few
-// halvings instead of pinning the cache forever.
+// halvings instead of pinning the cache forever. A cache small enough to be exact (see
+// engine/eviction.h) counts each entry's uses since insertion instead, so it evicts exactly the
+// least frequently used entry, the least recently used among equals (as cachetools' LFUCache).
 #pragma once
 
 #include "policies/policy.h"
@@ -11,6 +13,7 @@ namespace cuckoocache {
 
 struct LfuPolicy {
   [[nodiscard]] static Score score(const EntryMeta& m, const ScoreContext& ctx) noexcept {
+    if (ctx.exact) return {m.uses, m.access_tick};
     return {ctx.sketch.estimate(m.hash), m.access_tick};
   }
 };

@@ -1,8 +1,9 @@
 // Sampled LRU: of the sampled entries, evict the one accessed longest ago.
 //
-// Recency is the cache's insert tick at the entry's last access (see engine/cache.h), so two
-// entries touched between the same two inserts tie; with a handful of samples out of the whole
-// cache such ties are rare and harmless.
+// Recency is the cache's tick at the entry's last access (see engine/cache.h). In a large cache
+// the tick advances per insert, so two entries touched between the same two inserts tie; with a
+// handful of samples out of the whole cache such ties are rare and harmless. A cache small
+// enough to be exact advances it on every use and scores every entry: exact LRU.
 #pragma once
 
 #include "policies/policy.h"

@@ -18,11 +18,15 @@ namespace cuckoocache {
 struct EntryMeta {
   std::uint64_t hash = 0;
   std::uint64_t deadline_ns = 0;  // 0: never expires
-  std::uint64_t access_tick = 0;  // insert-tick of the last access (reconstructed to 64 bits)
+  std::uint64_t access_tick = 0;  // recency tick of the last access (reconstructed to 64 bits)
+  std::uint32_t uses = 0;         // uses since insertion; kept only when `exact` (see below)
 };
 
 struct ScoreContext {
   const FrequencySketch& sketch;
+  // The cache is small enough to be exact (engine/eviction.h): every slot is scored, the
+  // recency tick advances on every use, and `uses` counts an entry's uses exactly.
+  bool exact = false;
 };
 
 // Lexicographic: primary first, then secondary. Lower is evicted first.

@@ -238,7 +238,7 @@ std::string trace_name(std::string_view path) {
   return std::string(path);
 }
 
-constexpr std::uint64_t kMaxCacheSize = std::uint64_t{1} << 31;  // CacheConfig's limit
+constexpr std::uint64_t kMaxCacheSize = cuckoocache::kMaxCacheSize;
 constexpr std::uint64_t kMaxRequests = std::uint64_t{1} << 28;
 
 // ---- ratio --------------------------------------------------------------------------------

@@ -10,10 +10,9 @@
 // A hit is a request that found its key. `seconds` is the wall time of the replay loop alone
 // (the cache is built before the clock starts), which is the "engine time" of a cell.
 //
-// Reproducibility: exact models are deterministic. Engine cells are deterministic for a given
-// command line, but the engine samples eviction candidates with a per-thread RNG that a cache
-// cannot reseed (engine/random.h), and all cells run on one thread: an engine cell run alone can
-// differ slightly (tenths of a percent) from the same cell run after others.
+// Reproducibility: exact models are deterministic, and so are engine cells: each cache is built
+// with the same sampling seed (CacheConfig::seed = 1) and replayed on one thread, so a cell
+// gives the same hits whether it runs alone or after others.
 //
 // Cancellation and progress are the caller's: the runner polls `stop` every kChunk requests
 // and reports work done through `advance` (in requests; OPT reports its whole trace at once
@@ -62,9 +61,9 @@ inline constexpr std::string_view kRatioPolicyNames =
   } else if (name == "opt") {
     p.kind = RatioPolicy::Kind::kOpt;
   } else {
-    for (Policy e : {Policy::kLru, Policy::kLfu, Policy::kTtl, Policy::kAdaptive}) {
-      if (to_string(e) == name) {
-        p.engine = e;
+    for (const cuckoocache::PolicyName& entry : cuckoocache::kPolicies) {
+      if (entry.name == name) {
+        p.engine = entry.policy;
         return p;
       }
     }
@@ -139,6 +138,7 @@ class RatioRunner {
         CacheConfig config;
         config.max_size = size;
         config.policy = policy.engine;
+        config.seed = 1;
         Cache<std::uint64_t, std::uint64_t> cache(config);
         return timed_online(keys, cell, [&cache](std::uint64_t k) {
           if (cache.visit(k, [](const std::uint64_t&) {})) return true;

@@ -132,6 +132,13 @@ enum class Impl { kEngine, kLibcuckoo, kMutexLru };
                               "' (expected one of engine, libcuckoo, mutex-lru)");
 }
 
+// Every engine policy, in kPolicies order (the default of --policies).
+[[nodiscard]] inline std::vector<Policy> all_policies() {
+  std::vector<Policy> out;
+  for (const cuckoocache::PolicyName& entry : cuckoocache::kPolicies) out.push_back(entry.policy);
+  return out;
+}
+
 struct ThroughputConfig {
   std::vector<unsigned> threads{1, 2};
   double read_ratio = 0.9;
@@ -140,7 +147,7 @@ struct ThroughputConfig {
   WorkloadSpec workload;
   std::uint64_t keys = 200000;
   std::uint64_t seed = 1;
-  std::vector<Policy> policies{Policy::kLru, Policy::kLfu, Policy::kTtl, Policy::kAdaptive};
+  std::vector<Policy> policies = all_policies();
   std::vector<Impl> impls{Impl::kEngine, Impl::kLibcuckoo, Impl::kMutexLru};
 };
 

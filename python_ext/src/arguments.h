@@ -10,9 +10,11 @@
 #include <cstddef>
 #include <optional>
 
+#include "engine/cache_config.h"
+
 namespace cuckoocache::python {
 
-inline constexpr long long kMaxCacheSize = 1LL << 31;  // engine/cache_config.h
+inline constexpr auto kMaxCacheSize = static_cast<long long>(cuckoocache::kMaxCacheSize);
 // TTLs are kept in int64 nanoseconds; about 292 years fit. Allow up to 100 years.
 inline constexpr long long kMaxTtlWholeSeconds = 3'155'760'000LL;  // 100 * 365.25 days
 inline constexpr double kMaxTtlSeconds = static_cast<double>(kMaxTtlWholeSeconds);

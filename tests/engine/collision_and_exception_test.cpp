@@ -36,12 +36,6 @@ CacheConfig Config(Policy policy, std::size_t max_size) {
   return config;
 }
 
-bool SameStats(const CacheStats& a, const CacheStats& b) {
-  return a.hits == b.hits && a.misses == b.misses && a.inserts == b.inserts &&
-         a.updates == b.updates && a.evictions == b.evictions && a.expirations == b.expirations &&
-         a.rejections == b.rejections && a.size == b.size && a.max_size == b.max_size;
-}
-
 // ---- Colliding hashes -------------------------------------------------------------------
 
 // Hashes every key to one of `Distinct` values.
@@ -212,7 +206,7 @@ struct State {
   CacheStats stats;
   std::size_t size = 0;
   bool operator==(const State& o) const {
-    return contents == o.contents && SameStats(stats, o.stats) && size == o.size;
+    return contents == o.contents && stats == o.stats && size == o.size;
   }
 };
 

@@ -39,6 +39,7 @@ double EngineHitRatio(const Keys& trace, std::size_t max_size, Policy policy) {
   CacheConfig config;
   config.max_size = max_size;
   config.policy = policy;  // sample_size stays at its default of 5
+  config.seed = 1;         // sampling is seeded: every run gives the same ratios
   Cache<std::uint64_t, std::uint64_t> cache(config);
   std::size_t hits = 0;
   for (const std::uint64_t k : trace) {

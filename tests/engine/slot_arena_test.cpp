@@ -1,0 +1,108 @@
+// SlotArena (engine/slot_arena.h) alone: allocation until full, release and reuse with a new
+// generation, publish's metadata, growth without moving slots, for_each_slot, and concurrent
+// allocate/release never handing one slot to two owners.
+#include "engine/slot_arena.h"
+
+#include <boost/test/unit_test.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using cuckoocache::kNoSlot;
+using cuckoocache::Slot;
+using cuckoocache::SlotArena;
+using cuckoocache::SlotState;
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(slot_arena)
+
+BOOST_AUTO_TEST_CASE(allocates_every_slot_once_then_reports_full) {
+  SlotArena arena(100);
+  BOOST_TEST(arena.capacity() == 100u);
+  std::set<std::uint32_t> seen;
+  for (int i = 0; i < 100; ++i) {
+    const std::uint32_t s = arena.try_allocate();
+    BOOST_TEST_REQUIRE(s < 100u);
+    BOOST_TEST_REQUIRE(seen.insert(s).second);
+  }
+  BOOST_TEST(arena.try_allocate() == kNoSlot);
+}
+
+BOOST_AUTO_TEST_CASE(publish_and_release_advance_the_generation) {
+  SlotArena arena(4);
+  const std::uint32_t s = arena.try_allocate();
+  arena.publish(s, 42, 7, 9, false);
+  const Slot& slot = arena[s];
+  const std::uint32_t live = slot.state.load();
+  BOOST_TEST(SlotState::live(live));
+  BOOST_TEST(!SlotState::window(live));
+  BOOST_TEST(slot.hash.load() == 42u);
+  BOOST_TEST(slot.deadline_ns.load() == 7u);
+  BOOST_TEST(slot.access_tick.load() == 9u);
+  BOOST_TEST(slot.uses.load() == 1u);
+
+  const std::uint32_t old = arena.release(s);
+  BOOST_TEST(old == live);
+  BOOST_TEST(!SlotState::live(slot.state.load()));
+  // The slot comes back, and its next life has another identity.
+  std::uint32_t again = kNoSlot;
+  for (int i = 0; i < 4 && again != s; ++i) again = arena.try_allocate();
+  BOOST_TEST_REQUIRE(again == s);
+  arena.publish(s, 43, 0, 10, true);
+  BOOST_TEST(SlotState::identity(slot.state.load()) != SlotState::identity(live));
+  BOOST_TEST(SlotState::window(slot.state.load()));
+}
+
+BOOST_AUTO_TEST_CASE(grows_without_moving_slots) {
+  SlotArena arena(8);
+  const std::uint32_t s = arena.try_allocate();
+  const Slot* before = &arena[s];
+  arena.grow_to(100);
+  BOOST_TEST(arena.capacity() >= 100u);
+  BOOST_TEST(&arena[s] == before);
+  std::size_t allocated = 1;
+  while (arena.try_allocate() != kNoSlot) ++allocated;
+  BOOST_TEST(allocated == arena.capacity());
+}
+
+BOOST_AUTO_TEST_CASE(for_each_slot_visits_every_index_in_order) {
+  SlotArena arena(10);
+  arena.grow_to(50);
+  std::vector<std::uint32_t> seen;
+  arena.for_each_slot([&](std::uint32_t i, const Slot& s) {
+    BOOST_TEST_REQUIRE(&s == &arena[i]);
+    seen.push_back(i);
+  });
+  BOOST_TEST_REQUIRE(seen.size() == arena.capacity());
+  for (std::uint32_t i = 0; i < seen.size(); ++i) BOOST_TEST_REQUIRE(seen[i] == i);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_allocate_release_never_shares_a_slot) {
+  SlotArena arena(64);
+  std::vector<std::atomic<int>> owners(64);
+  std::atomic<int> doubles{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20'000; ++i) {
+        const std::uint32_t s = arena.try_allocate();
+        if (s == kNoSlot) continue;
+        if (owners[s].fetch_add(1) != 0) doubles.fetch_add(1);
+        owners[s].fetch_sub(1);
+        arena.release(s);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  BOOST_TEST(doubles.load() == 0);
+  std::size_t free_slots = 0;
+  while (arena.try_allocate() != kNoSlot) ++free_slots;
+  BOOST_TEST(free_slots == 64u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
