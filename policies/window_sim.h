@@ -18,7 +18,8 @@
 //
 // Decisions: every period (one miniature capacity of sampled lookups, at least 64), each
 // miniature's hits in the period are folded into a decayed score (weight kDecay on the past)
-// and the best score wins; ties go to the current choice, so the choice only moves on evidence.
+// and the best score wins if it beats the current share's by kSwitch of the lookups behind the
+// scores (hysteresis: every switch reshapes the real cache's regions, which costs hits).
 //
 // Guard: the miniatures model an exact W-TinyLFU, and the real cache samples its victims, so on
 // some workloads (a sweep back and forth, where only an exact LRU order in the main region
@@ -56,7 +57,8 @@ class WindowSim {
   static constexpr std::array<double, 7> kShares = {0.01, 0.05, 0.15, 0.3, 0.5, 0.75, 1.0};
   static constexpr std::size_t kSimCapacity = 1024;  // miniature size cap (and period)
   static constexpr double kDecay = 0.9;  // weight of the past in a share's score
-  static constexpr double kGuard = 0.01;  // of a period's lookups
+  static constexpr double kGuard = 0.01;   // of a period's lookups
+  static constexpr double kSwitch = 0.01;  // of the lookups behind a score
   static constexpr std::size_t kMaxBackoff = 64;  // periods
 
   // `initial_share`: the share in force until the first decision.
@@ -103,7 +105,10 @@ class WindowSim {
     const std::size_t current = current_index();
     constexpr std::size_t kLruIndex = kShares.size() - 1;
     for (auto& p : penalty_) p = p > 0 ? p - 1 : 0;
-    const double margin = kGuard * static_cast<double>(period_);
+    // Beyond kGuard of the lookups and two standard deviations of the LRU miniature's hit
+    // count (Poisson), so that noise in a short period does not trip the guard.
+    const double margin = kGuard * static_cast<double>(period_) +
+                          2.0 * std::sqrt(static_cast<double>(hits_[kLruIndex]));
     const bool behind_lru =
         static_cast<double>(real_hits_) + margin < static_cast<double>(hits_[kLruIndex]);
     if (current != kLruIndex && behind_lru) {
@@ -117,8 +122,11 @@ class WindowSim {
       hits_[i] = 0;
     }
     std::size_t best = penalty_[current] == 0 ? current : kLruIndex;
+    // Hysteresis: a share replaces the current one only if it scored more by kSwitch of the
+    // lookups the scores summarise; each switch reshapes the real cache's regions.
+    const double need = kSwitch * static_cast<double>(period_) / (1 - kDecay);
     for (std::size_t i = 0; i < minis_.size(); ++i) {
-      if (penalty_[i] == 0 && scores_[i] > scores_[best]) best = i;
+      if (penalty_[i] == 0 && scores_[i] > scores_[best] + (best == current ? need : 0)) best = i;
     }
     seen_ = 0;
     share_ = kShares[best];

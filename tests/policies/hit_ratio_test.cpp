@@ -367,8 +367,8 @@ BOOST_AUTO_TEST_CASE(adaptive_tracks_lru_on_a_fast_drifting_working_set) {
 
 // KNOWN GAP (ADAPTIVE hit ratio): gli@2000 53.57 against 57.41 (the first decision of the
 // window simulation comes after the cache fills, at request ~4,000 of 6,015, and until then
-// the window is the adaptive_threshold default of 30%, which loses here); zigzag@500 21.82
-// against 23.99 and zigzag@1000 46.43 against 48.03 (small windows lose in the sampled main
+// the window is the adaptive_threshold default of 30%, which loses here); zigzag@500 21.87
+// against 23.99 and zigzag@1000 46.19 against 48.03 (small windows lose in the sampled main
 // region; the guard needs a few periods to settle on a full window). Measured at the commit
 // that added this comment with perf/report/ratio_table.py.
 BOOST_TEST_DECORATOR(*boost::unit_test::disabled())
