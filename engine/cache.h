@@ -595,9 +595,12 @@ class Cache {
     const bool adaptive = policy() == Policy::kAdaptive;
     const std::uint64_t tick_now = tick_.load(std::memory_order_relaxed);
     fresh.slot = allocate_slot();
-    if (adaptive) adaptive_.enter_window();  // the count follows the window bit set here
-    arena_.publish(fresh.slot, hash, deadline, static_cast<std::uint32_t>(tick_now), adaptive);
+    // ADAPTIVE's window bit is set only once the entry is in the map (join_window below), so an
+    // overwrite, which releases this slot unused, costs ADAPTIVE nothing more than LRU.
+    arena_.publish(fresh.slot, hash, deadline, static_cast<std::uint32_t>(tick_now), false);
     const std::uint32_t my_slot = fresh.slot;
+    const std::uint32_t my_identity =
+        SlotState::identity(arena_[my_slot].state.load(std::memory_order_relaxed));
 
     WriteOutcome outcome = WriteOutcome::kInserted;
     try {
@@ -659,7 +662,7 @@ class Cache {
     stats_.add(Counter::kInserts);
     record_frequency(hash);
     if (adaptive) {
-      adaptive_.on_window_insert(tick, my_slot);
+      adaptive_.join_window(arena_, my_slot, my_identity, tick);
       adaptive_.maintain(*this, my_slot);
       Candidate newcomer;
       newcomer.slot = my_slot;

@@ -25,12 +25,12 @@
 // non-window slots, least frequent first.
 //
 // The window count follows the slots' window bits exactly: it is raised by whoever sets a bit
-// (enter_window(), before the slot is published) and lowered by whoever clears one (a take, a
-// release of a window slot, set_policy leaving ADAPTIVE).
+// (join_window(), once the new entry is in the map) and lowered by whoever clears one (a take,
+// a release of a window slot, set_policy leaving ADAPTIVE).
 //
-// The engine calls: activate() before first use, on_lookup() for every get, enter_window() /
-// on_window_insert() around an insert, maintain() after it, on_window_leave() when a window
-// slot is released, main_region() to filter eviction samples.
+// The engine calls: activate() before first use, on_lookup() for every get, join_window() and
+// maintain() after an insert, on_window_leave() when a window slot is released, main_region()
+// to filter eviction samples.
 //
 // adaptive_threshold: the share of the cache given to the main region at start (the seed's
 // knob, kept meaningful): the window starts at (1 - adaptive_threshold) of max_size until the
@@ -92,11 +92,21 @@ class AdaptivePolicy {
     }
   }
 
-  // A slot is about to be published with its window bit set.
-  void enter_window() noexcept { window_count_.fetch_add(1, std::memory_order_relaxed); }
-
-  // The entry of `slot` is now in the map (inserted at `tick`): queue it in the window ring.
-  void on_window_insert(std::uint64_t tick, std::uint32_t slot) noexcept { append(slot, tick); }
+  // The entry of `slot` (published with `identity`) was just inserted into the map at `tick`:
+  // sets its window bit (unless another thread removed it meanwhile: the identity changed),
+  // counts it and queues it in the window ring. Returns whether it joined.
+  bool join_window(const SlotArena& arena, std::uint32_t slot, std::uint32_t identity,
+                   std::uint64_t tick) noexcept {
+    auto& state = arena[slot].state;
+    std::uint32_t s = state.load(std::memory_order_acquire);
+    for (;;) {
+      if (!SlotState::live(s) || SlotState::identity(s) != identity) return false;
+      if (state.compare_exchange_weak(s, s | SlotState::kWindow, std::memory_order_acq_rel)) break;
+    }
+    window_count_.fetch_add(1, std::memory_order_relaxed);
+    append(slot, tick);
+    return true;
+  }
 
   // A window bit was cleared (slot released, promoted, or folded into main).
   void on_window_leave() noexcept { window_count_.fetch_sub(1, std::memory_order_relaxed); }

@@ -5,7 +5,7 @@
 //    than the cache; the guard falls back to 100% when the real cache trails the LRU miniature;
 //    reset restores the initial share; unsampled keys are ignored.
 //  - AdaptivePolicy: the window ring yields entries oldest first, gives a used entry a second
-//    chance, waits on a cell its writer has not filled, keeps count with enter/leave; the
+//    chance, takes even a one-entry window, keeps count with join/leave; the
 //    target stays within [1, max_size]; main_region() excludes window slots and the newcomer.
 // And the engine defects fixed with them: a put's own entry survives its put (issue 12 point 2);
 // reset_stats() does not move the window (issue 13 item 24); the window count equals the live
@@ -157,9 +157,9 @@ BOOST_AUTO_TEST_CASE(ring_yields_oldest_first_with_a_second_chance_for_used_entr
   std::vector<std::uint32_t> slots;
   for (std::uint32_t i = 0; i < 3; ++i) {
     const std::uint32_t s = arena.try_allocate();
-    policy.enter_window();
-    arena.publish(s, 100 + i, 0, /*tick=*/i + 1, /*window=*/true);
-    policy.on_window_insert(i + 1, s);
+    arena.publish(s, 100 + i, 0, /*tick=*/i + 1, /*window=*/false);
+    const auto identity = cuckoocache::SlotState::identity(arena[s].state.load());
+    BOOST_TEST(policy.join_window(arena, s, identity, i + 1));
     slots.push_back(s);
   }
   BOOST_TEST(policy.window_count() == 3);
@@ -186,12 +186,24 @@ BOOST_AUTO_TEST_CASE(ring_takes_a_single_window_entry_at_once) {
   AdaptivePolicy policy(8, 0.99);
   policy.activate(8);
   const std::uint32_t s = arena.try_allocate();
-  policy.enter_window();
-  arena.publish(s, 5, 0, 1, true);
-  policy.on_window_insert(1, s);
+  arena.publish(s, 5, 0, 1, false);
+  BOOST_TEST(policy.join_window(arena, s, cuckoocache::SlotState::identity(arena[s].state.load()),
+                                1));
   const auto c = policy.take_window_candidate(arena, 2);
   BOOST_REQUIRE(c.has_value());
   BOOST_TEST(c->slot == s);
+}
+
+BOOST_AUTO_TEST_CASE(a_slot_removed_before_it_joins_stays_out_of_the_window) {
+  SlotArena arena(8);
+  AdaptivePolicy policy(8, 0.5);
+  policy.activate(8);
+  const std::uint32_t s = arena.try_allocate();
+  arena.publish(s, 5, 0, 1, false);
+  const auto identity = cuckoocache::SlotState::identity(arena[s].state.load());
+  arena.release(s);  // another thread evicted the new entry before it joined
+  BOOST_TEST(!policy.join_window(arena, s, identity, 1));
+  BOOST_TEST(policy.window_count() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(target_stays_within_one_entry_and_the_cache) {
