@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -67,8 +68,10 @@ class SlotArena {
   static constexpr std::size_t kStripes = 8;
   static constexpr std::size_t kMaxChunks = 32;
 
+  // The capacity starts at initial_capacity rounded up to a power of two.
   explicit SlotArena(std::size_t initial_capacity) {
-    first_chunk_size_ = std::max<std::size_t>(initial_capacity, 1);
+    first_chunk_size_ = std::bit_ceil(std::max<std::size_t>(initial_capacity, 1));
+    first_shift_ = static_cast<unsigned>(std::countr_zero(first_chunk_size_));
     add_chunk(first_chunk_size_);
   }
 
@@ -80,15 +83,12 @@ class SlotArena {
     return capacity_.load(std::memory_order_acquire);
   }
 
+  // The first chunk holds a power of two of slots and each later one doubles the total, so the
+  // chunk of an index is one bit scan away: index >> log2(first chunk) is 0 in chunk 0 and in
+  // [2^(c-1), 2^c) in chunk c. Branch-free, so it inlines wherever slots are read.
   [[nodiscard]] Slot& operator[](std::uint32_t index) const noexcept {
-    if (index < first_chunk_size_) [[likely]] {
-      return chunk_ptrs_[0].load(std::memory_order_relaxed)[index];
-    }
-    // Later chunks (a cache that grew past its first chunk): few, so a short scan.
-    std::size_t chunk = 1;
-    while (index >= chunk_ends_[chunk].load(std::memory_order_relaxed)) ++chunk;
-    return chunk_ptrs_[chunk].load(
-        std::memory_order_acquire)[index - chunk_ends_[chunk - 1].load(std::memory_order_relaxed)];
+    const auto chunk = static_cast<std::size_t>(std::bit_width(index >> first_shift_));
+    return chunk_ptrs_[chunk].load(std::memory_order_acquire)[index - chunk_starts_[chunk]];
   }
 
   // Calls fn(index, slot) for every slot in [0, capacity()), chunk by chunk (no per-slot chunk
@@ -200,6 +200,7 @@ class SlotArena {
     size = std::min<std::size_t>(size, std::size_t{kNoSlot - 1} - start);
     if (size == 0) return;
     owned_[chunks_] = HugePageArray<Slot>(size);
+    chunk_starts_[chunks_] = start;  // published by the release stores below
     chunk_ends_[chunks_].store(start + size, std::memory_order_relaxed);
     chunk_ptrs_[chunks_].store(owned_[chunks_].get(), std::memory_order_release);
     ++chunks_;
@@ -217,13 +218,16 @@ class SlotArena {
     std::atomic<std::uint64_t> word{pack(0, kNoSlot)};
   };
 
-  std::size_t first_chunk_size_ = 0;
+  std::size_t first_chunk_size_ = 0;  // a power of two
+  unsigned first_shift_ = 0;          // log2(first_chunk_size_)
   std::array<Head, kStripes> heads_{};
   std::atomic<std::uint32_t> capacity_{0};
   std::array<std::atomic<Slot*>, kMaxChunks> chunk_ptrs_{};
+  std::array<std::uint32_t, kMaxChunks> chunk_starts_{};           // first index of each chunk
   std::array<std::atomic<std::size_t>, kMaxChunks> chunk_ends_{};  // one past each chunk's last
   std::array<HugePageArray<Slot>, kMaxChunks> owned_{};
-  std::size_t chunks_ = 0;
+  std::size_t chunks_ = 0;                 // grow_mutex_
+  std::atomic<std::size_t> published_{0};  // chunks readers may use (== chunks_)
   std::mutex grow_mutex_;
 };
 
