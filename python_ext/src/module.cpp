@@ -179,7 +179,7 @@ BOOST_PYTHON_MODULE(_core) {
                     "How a full cache chooses what to evict.\n\n"
                     "LRU: least recently used. LFU: least frequently used (approximate counts "
                     "that age). TTL: soonest to expire first. ADAPTIVE: W-TinyLFU, a recency "
-                    "window plus a frequency-guarded main region, sized by hill climbing.")
+                    "window plus a frequency-guarded main region, sized by simulating small caches.")
       .value("LRU", Policy::kLru)
       .value("LFU", Policy::kLfu)
       .value("TTL", Policy::kTtl)
