@@ -151,9 +151,11 @@ class Cache : private ExpirySweeper::Client {
       }
       stats_.add(Counter::kHits);
       record_frequency(hash);
+      if (policy() == Policy::kAdaptive) adaptive_.on_lookup(hash, true, sketch());
       return true;
     }
     stats_.add(Counter::kMisses);
+    if (policy() == Policy::kAdaptive) adaptive_.on_lookup(hash, false, sketch());
     if (found.outcome == Lookup::kExpired) {
       remove_expired(hash, found.slot, now);
     }
@@ -463,7 +465,7 @@ class Cache : private ExpirySweeper::Client {
       exact_.store(new_max <= kExactMaxSize, std::memory_order_relaxed);
       adaptive_.reset(new_max, config_.adaptive_threshold);
     }
-    if (policy() == Policy::kAdaptive) adaptive_maintain();
+    if (policy() == Policy::kAdaptive) adaptive_.maintain(*this, kNoSlot);
     evict_to_capacity();
   }
 
@@ -527,6 +529,24 @@ class Cache : private ExpirySweeper::Client {
     walk_entries([&](const Entry& e) { fn(e.key, e.value); });
   }
 
+  // ADAPTIVE's window (introspection for tests and tools): entries counted in it, its current
+  // target size, and the live slots whose window bit is set, found by walking the slot arena
+  // (O(capacity), not for hot paths; exact at quiescence, when it equals `count`).
+  struct AdaptiveWindow {
+    std::int64_t count = 0;
+    std::int64_t target = 0;
+    std::int64_t live_window_slots = 0;
+  };
+  [[nodiscard]] AdaptiveWindow adaptive_window() const noexcept {
+    AdaptiveWindow w{adaptive_.window_count(), adaptive_.window_target(), 0};
+    const std::uint32_t capacity = arena_.capacity();
+    for (std::uint32_t i = 0; i < capacity; ++i) {
+      const std::uint32_t state = arena_[i].state.load(std::memory_order_acquire);
+      w.live_window_slots += SlotState::live(state) && SlotState::window(state) ? 1 : 0;
+    }
+    return w;
+  }
+
   // Bytes the cache allocates beyond the keys and values themselves (table, arena, sketch,
   // window ring, counters), at its current capacity.
   [[nodiscard]] std::size_t overhead_bytes() const {
@@ -538,6 +558,7 @@ class Cache : private ExpirySweeper::Client {
 
  private:
   friend class Eviction;  // the eviction path (eviction.h) works on this cache's internals
+  friend class AdaptivePolicy;  // ADAPTIVE's maintenance (policies/adaptive.h) likewise
 
   // kRevived: the key held an expired entry, which the write replaced (the key was absent).
   // kRefused: a put_guarded() guard declined to add the key to an existing chain.
@@ -647,8 +668,12 @@ class Cache : private ExpirySweeper::Client {
     const bool adaptive = policy() == Policy::kAdaptive;
     const std::uint64_t tick_now = tick_.load(std::memory_order_relaxed);
     fresh.slot = allocate_slot();
-    arena_.publish(fresh.slot, hash, deadline, static_cast<std::uint32_t>(tick_now), adaptive);
+    // ADAPTIVE's window bit is set only once the entry is in the map (join_window below), so an
+    // overwrite, which releases this slot unused, costs ADAPTIVE nothing more than LRU.
+    arena_.publish(fresh.slot, hash, deadline, static_cast<std::uint32_t>(tick_now), false);
     const std::uint32_t my_slot = fresh.slot;
+    const std::uint32_t my_identity =
+        SlotState::identity(arena_[my_slot].state.load(std::memory_order_relaxed));
 
     WriteOutcome outcome = WriteOutcome::kInserted;
     try {
@@ -685,7 +710,7 @@ class Cache : private ExpirySweeper::Client {
           },
           fresh);
     } catch (...) {
-      arena_.release(my_slot);
+      release_slot(my_slot);
       throw;
     }
     // The entry is in the map with its deadline: let the background sweeper know when it is due.
@@ -694,7 +719,7 @@ class Cache : private ExpirySweeper::Client {
     }
 
     if (outcome != WriteOutcome::kInserted) {
-      arena_.release(my_slot);
+      release_slot(my_slot);
       if (outcome == WriteOutcome::kUpdated) {
         stats_.add(Counter::kUpdates);
       } else if (outcome == WriteOutcome::kRevived) {
@@ -714,8 +739,12 @@ class Cache : private ExpirySweeper::Client {
     stats_.add(Counter::kInserts);
     record_frequency(hash);
     if (adaptive) {
-      adaptive_.on_window_insert(tick, my_slot);
-      adaptive_maintain();
+      adaptive_.join_window(arena_, my_slot, my_identity, tick);
+      adaptive_.maintain(*this, my_slot);
+      Candidate newcomer;
+      newcomer.slot = my_slot;
+      newcomer.hash = hash;
+      evict_to_capacity(&newcomer);
     } else if (over_capacity()) {
       Candidate newcomer;
       newcomer.slot = my_slot;
@@ -801,8 +830,7 @@ class Cache : private ExpirySweeper::Client {
 
   // Bookkeeping after an entry left the map: free its slot, fix counts.
   void finish_removal(std::uint32_t slot, Counter why) noexcept {
-    const std::uint32_t old = arena_.release(slot);
-    if (SlotState::window(old)) adaptive_.on_window_leave();
+    release_slot(slot);
     size_.fetch_sub(1, std::memory_order_relaxed);
     if (why != Counter::kCount) stats_.add(why);
   }
@@ -846,55 +874,25 @@ class Cache : private ExpirySweeper::Client {
                           current_tick(), accept);
   }
 
-  // Accepts main-region slots, and window slots unused for so long that the window ring must
-  // have lost track of them.
-  [[nodiscard]] auto main_region() const noexcept {
-    return [tick = tick_.load(std::memory_order_relaxed), lost = adaptive_.lost_after()](
-               std::uint32_t state, const Slot& s) {
-      return !SlotState::window(state) ||
-             tick - widen_tick(s.access_tick.load(std::memory_order_relaxed), tick) > lost;
-    };
+  // ADAPTIVE's main region for eviction samples (policies/adaptive.h), never slot `own`.
+  [[nodiscard]] auto main_region(std::uint32_t own = kNoSlot) const noexcept {
+    return adaptive_.main_region(current_tick(), own == kNoSlot ? nullptr : &arena_[own]);
+  }
+
+  [[nodiscard]] bool is_expired_slot(std::uint32_t slot, std::uint64_t now) const noexcept {
+    return expired(arena_[slot], now);
+  }
+
+  // Releases a slot whose entry never entered (or has left) the map, keeping ADAPTIVE's window
+  // count equal to the number of window bits set.
+  void release_slot(std::uint32_t slot) noexcept {
+    if (SlotState::window(arena_.release(slot))) adaptive_.on_window_leave();
   }
 
   bool evict_once(const Candidate* newcomer) { return eviction_.evict_once(*this, newcomer); }
 
   void evict_to_capacity(const Candidate* newcomer = nullptr) {
     eviction_.evict_to_capacity(*this, newcomer);
-  }
-
-  // ADAPTIVE's maintenance after an insert: move window overflow to the main region, letting
-  // each window candidate duel the main victim for its place when the cache is full.
-  void adaptive_maintain() {
-    FastRandom& rng = thread_random();
-    for (int moved = 0; moved < 8 && adaptive_.window_over_target(); ++moved) {
-      auto candidate =
-          adaptive_.take_window_candidate(arena_, tick_.load(std::memory_order_relaxed) + 1);
-      if (!candidate) break;
-      if (!over_capacity()) continue;  // room enough: the candidate simply joins main
-      const std::uint64_t now = sample_now();
-      if (expired(arena_[candidate->slot], now) &&
-          remove_expired(candidate->hash, candidate->slot, now)) {
-        continue;  // an expired window entry leaves as an expiration, not a duel loser
-      }
-      auto victim = pick_victim(Policy::kAdaptive, main_region());
-      if (!victim || victim->slot == candidate->slot) {
-        remove_entry(candidate->hash, candidate->slot, Counter::kEvictions);
-        continue;
-      }
-      if (victim->expired) {
-        remove_expired(victim->hash, victim->slot, sample_now());
-        continue;
-      }
-      const bool admit = AdaptivePolicy::admit(sketch().estimate(candidate->hash),
-                                               sketch().estimate(victim->hash), rng);
-      const Candidate& loser = admit ? *victim : *candidate;
-      remove_entry(loser.hash, loser.slot, Counter::kEvictions);
-    }
-    evict_to_capacity();
-    thread_local unsigned climb_countdown = 0;
-    if ((++climb_countdown & 63) == 0) {
-      adaptive_.maybe_climb(stats_.total(Counter::kHits), stats_.total(Counter::kMisses));
-    }
   }
 
   const CacheConfig config_;

@@ -73,7 +73,8 @@ struct CacheConfig {
   // dropped instead of the victim. ADAPTIVE always uses admission for its window.
   bool admission = false;
   // ADAPTIVE: the initial share of the cache given to the frequency-protected main region, in
-  // (0, 1]. The rest starts as the recency window; the hill climber moves the split from there.
+  // (0, 1]. The rest starts as the recency window, until the window simulation (policies/
+  // window_sim.h) picks the split after about max_size lookups.
   double adaptive_threshold = 0.7;
   // If set, a background thread sweeps expired entries at this interval.
   std::optional<std::chrono::nanoseconds> expiry_interval;

@@ -98,12 +98,11 @@ class Eviction {
     const Policy p = host.policy();
     const Slot* own = newcomer != nullptr ? &host.arena_[newcomer->slot] : nullptr;
     const auto not_own = [own](std::uint32_t, const Slot& s) { return &s != own; };
-    std::optional<Candidate> victim = p == Policy::kAdaptive
-                                          ? host.pick_victim(p, host.main_region())
-                                          : host.pick_victim(p, not_own);
-    if (!victim && p == Policy::kAdaptive) {
-      victim = host.pick_victim(p, [](std::uint32_t, const Slot&) { return true; });
-    }
+    std::optional<Candidate> victim =
+        p == Policy::kAdaptive
+            ? host.pick_victim(p, host.main_region(newcomer ? newcomer->slot : kNoSlot))
+            : host.pick_victim(p, not_own);
+    if (!victim && p == Policy::kAdaptive) victim = host.pick_victim(p, not_own);
     if (!victim) {
       // The fallback too leaves the newcomer alone (it used to accept any slot, so at
       // max_size 1 a put could evict its own key).

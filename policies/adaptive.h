@@ -1,4 +1,4 @@
-// ADAPTIVE: W-TinyLFU by sampling, with a hill climber that sizes the recency window.
+// ADAPTIVE: W-TinyLFU by sampling, with a window sized by simulation (policies/window_sim.h).
 //
 // Pure LRU loses on frequency-skewed and looping workloads; pure LFU loses on recency-heavy
 // ones and on shifting popularity. W-TinyLFU (Einziger, Friedman & Manes, "TinyLFU", 2017;
@@ -7,27 +7,39 @@
 //    so recency bursts get hits;
 //  - a *main* region that an entry leaving the window enters only if the frequency sketch says
 //    it is used more often than the main region's own victim (TinyLFU admission).
-// The split is not fixed: every period (10 * max_size lookups, as in Caffeine) a hill climber
-// compares the period's hit rate with the last one and moves the window size a step in the
-// direction that helped, with a step that decays and restarts when the workload shifts.
+// The split is not fixed. WindowSim replays a sample of the lookups through miniature caches
+// with window shares from 1% to 100% and points the window at the share that hit most over
+// the last periods (Caffeine's "MiniSim"); a guard falls back to a window of 100% (plain
+// recency, close to LRU) for a doubling number of periods whenever the real cache hits less
+// than the miniature LRU did, so the policy is never far behind LRU even where the
+// miniatures mispredict it. The window can span the whole cache.
 //
 // Doing this without a global lock: the window is a CLOCK queue, not a list. Every window
 // insert appends (slot, insert tick) to a ring; the oldest cell is taken by advancing a shared
-// cursor with CAS, skipping cells whose slot has left the window since. An entry used while
-// queued (its slot's access tick moved past the queued tick) is appended again instead of
-// leaving: a second chance, which makes the window behave close to LRU. Taking a candidate
-// clears the slot's window bit with a CAS, so two threads never take the same one. The main
-// region's victim is chosen by the sampler among non-window slots, least frequent first.
+// cursor with CAS, skipping cells whose slot has left the window since; a taken cell is zeroed,
+// so an empty cell below the head means its writer has not filled it yet (the cursor waits
+// rather than skip it). An entry used while queued (its slot's access tick moved past the
+// queued tick) is appended again instead of leaving: a second chance, which makes the window
+// behave close to LRU. Taking a candidate clears the slot's window bit with a CAS, so two
+// threads never take the same one. The main region's victim is chosen by the sampler among
+// non-window slots, least frequent first.
+//
+// The window count follows the slots' window bits exactly: it is raised by whoever sets a bit
+// (join_window(), once the new entry is in the map) and lowered by whoever clears one (a take,
+// a release of a window slot, set_policy leaving ADAPTIVE).
+//
+// The engine calls: activate() before first use, on_lookup() for every get, join_window() and
+// maintain() after an insert, on_window_leave() when a window slot is released, main_region()
+// to filter eviction samples.
 //
 // adaptive_threshold: the share of the cache given to the main region at start (the seed's
-// knob, kept meaningful): the window starts at (1 - adaptive_threshold) of max_size, and the
-// climber moves it from there within [0, 80%] of max_size.
+// knob, kept meaningful): the window starts at (1 - adaptive_threshold) of max_size until the
+// simulation's first decision, one period (up to 1,024 sampled lookups) later.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <bit>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -40,29 +52,31 @@
 #include "engine/sampler.h"
 #include "engine/slot_arena.h"
 #include "policies/policy.h"
+#include "policies/window_sim.h"
 
 namespace cuckoocache {
 
 class AdaptivePolicy {
  public:
-  static constexpr double kMaxWindowShare = 0.8;
-  static constexpr double kStepShare = 0.0625;
-  static constexpr double kStepDecay = 0.98;
-  static constexpr double kRestartThreshold = 0.05;
   static constexpr unsigned kHashFloodThreshold = 6;
+  static constexpr int kMaxMovesPerInsert = 8;
 
-  AdaptivePolicy(std::size_t max_size, double main_share) { reset(max_size, main_share); }
+  AdaptivePolicy(std::size_t max_size, double main_share) : sim_(max_size, 1.0 - main_share) {
+    reset(max_size, main_share);
+  }
 
   // Allocates the window ring (once; it is never freed before the policy object). Call before
-  // the cache starts using ADAPTIVE; caches that never use it do not pay for the ring.
+  // the cache starts using ADAPTIVE; caches that never use it do not pay for the ring. The
+  // ring holds twice max_size cells, so a window of the whole cache fits with room for
+  // second-chance re-appends.
   void activate(std::size_t max_size) {
-    std::lock_guard<std::mutex> lock(climb_mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (ring_owner_) return;
-    ring_mask_ = std::bit_ceil(max_size + 64) - 1;
-    ring_owner_ = HugePageArray<std::atomic<std::uint64_t>>(ring_mask_ + 1);
+    const std::size_t cells = std::bit_ceil(2 * max_size + 64);
+    ring_owner_ = HugePageArray<std::atomic<std::uint64_t>>(cells);
+    ring_mask_.store(cells - 1, std::memory_order_relaxed);
     ring_.store(ring_owner_.get(), std::memory_order_release);
-    window_ = std::min(window_, max_window());
-    window_target_.store(static_cast<std::size_t>(window_), std::memory_order_relaxed);
+    set_target(static_cast<double>(window_target_.load(std::memory_order_relaxed)));
   }
 
   // Main-region score: least frequent first, least recent among equals.
@@ -70,44 +84,70 @@ class AdaptivePolicy {
     return {ctx.sketch.estimate(m.hash), m.access_tick};
   }
 
-  // Records a new window entry; `tick` is the cache's insert tick, which the entry's slot
-  // also holds as its last access.
-  void on_window_insert(std::uint64_t tick, std::uint32_t slot) noexcept {
-    append(slot, tick);
-    window_count_.fetch_add(1, std::memory_order_relaxed);
+  // A lookup (hit or miss) of `hash`: feeds the window simulation, which may move the window.
+  // Call outside every engine lock.
+  void on_lookup(std::uint64_t hash, bool hit, const FrequencySketch& sketch) {
+    if (const std::optional<double> share = sim_.record(hash, hit, sketch)) {
+      set_target(*share * static_cast<double>(max_size_.load(std::memory_order_relaxed)));
+    }
   }
 
-  // A window entry left (removed, or its window bit cleared by a promotion).
+  // The entry of `slot` (published with `identity`) was just inserted into the map at `tick`:
+  // sets its window bit (unless another thread removed it meanwhile: the identity changed),
+  // counts it and queues it in the window ring. Returns whether it joined.
+  bool join_window(const SlotArena& arena, std::uint32_t slot, std::uint32_t identity,
+                   std::uint64_t tick) noexcept {
+    auto& state = arena[slot].state;
+    std::uint32_t s = state.load(std::memory_order_acquire);
+    for (;;) {
+      if (!SlotState::live(s) || SlotState::identity(s) != identity) return false;
+      if (state.compare_exchange_weak(s, s | SlotState::kWindow, std::memory_order_acq_rel)) break;
+    }
+    window_count_.fetch_add(1, std::memory_order_relaxed);
+    append(slot, tick);
+    return true;
+  }
+
+  // A window bit was cleared (slot released, promoted, or folded into main).
   void on_window_leave() noexcept { window_count_.fetch_sub(1, std::memory_order_relaxed); }
 
   [[nodiscard]] bool window_over_target() const noexcept {
     return window_count_.load(std::memory_order_relaxed) >
-           static_cast<std::int64_t>(window_target_.load(std::memory_order_relaxed));
+           window_target_.load(std::memory_order_relaxed);
+  }
+
+  // Entries in the window and the window's current target size.
+  [[nodiscard]] std::int64_t window_count() const noexcept {
+    return window_count_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::int64_t window_target() const noexcept {
+    return window_target_.load(std::memory_order_relaxed);
   }
 
   // Takes the window's oldest entry that was not used since it was queued: clears its window
-  // bit (it now counts as main) and returns it. An entry used since (its slot's access tick
-  // moved past the tick queued with it) gets a second chance instead: it is queued again at
-  // the head, so the window behaves like CLOCK (close to LRU), not FIFO. nullopt if nothing
-  // can be taken now.
+  // bit (it now counts as main) and returns it. An entry used since gets a second chance (it
+  // is queued again at the head), so the window behaves like CLOCK (close to LRU), not FIFO.
+  // nullopt if nothing can be taken now.
   [[nodiscard]] std::optional<Candidate> take_window_candidate(const SlotArena& arena,
                                                                std::uint64_t tick_now) noexcept {
     std::atomic<std::uint64_t>* ring = ring_.load(std::memory_order_acquire);
     if (ring == nullptr) return std::nullopt;
+    const std::size_t mask = ring_mask_.load(std::memory_order_relaxed);
     for (int tries = 0; tries < 256; ++tries) {
       std::uint64_t c = cursor_.load(std::memory_order_acquire);
       const std::uint64_t head = head_.load(std::memory_order_acquire);
-      // Stay a few cells behind the head: a writer that has taken a cell may not have filled
-      // it yet.
-      if (c + kWriterLag >= head) return std::nullopt;
-      if (head - c > ring_mask_) {  // cells this old were overwritten
-        cursor_.compare_exchange_weak(c, head - ring_mask_, std::memory_order_acq_rel);
+      if (c >= head) return std::nullopt;
+      if (head - c > mask) {  // cells this old were overwritten
+        cursor_.compare_exchange_weak(c, head - mask, std::memory_order_acq_rel);
         continue;
       }
-      const std::uint64_t item = ring[c & ring_mask_].load(std::memory_order_acquire);
+      auto& cell = ring[c & mask];
+      std::uint64_t item = cell.load(std::memory_order_acquire);
+      // An empty cell below the head: its writer has taken it but not filled it yet.
+      if (item == 0) return std::nullopt;
       if (!cursor_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
-      if (item == 0) continue;
-      const auto slot = static_cast<std::uint32_t>(item >> 32);
+      cell.compare_exchange_strong(item, 0, std::memory_order_relaxed);  // consumed
+      const auto slot = static_cast<std::uint32_t>(item >> 32) - 1;
       const auto queued_tick = static_cast<std::uint32_t>(item);
       if (slot >= arena.capacity()) continue;
       Slot& s = arena[slot];
@@ -134,7 +174,19 @@ class AdaptivePolicy {
 
   // Ticks a window entry can go unused before it is presumed lost by the ring (its cell
   // overwritten after the cursor jumped) and may be evicted like a main entry.
-  [[nodiscard]] std::uint64_t lost_after() const noexcept { return 2 * (ring_mask_ + 1); }
+  [[nodiscard]] std::uint64_t lost_after() const noexcept {
+    return 2 * (ring_mask_.load(std::memory_order_relaxed) + 1);
+  }
+
+  // Accepts main-region slots, and window slots unused for so long that the ring must have
+  // lost track of them; never the slot `own` (the entry whose insert is being served).
+  [[nodiscard]] auto main_region(std::uint64_t tick, const Slot* own) const noexcept {
+    return [tick, own, lost = lost_after()](std::uint32_t state, const Slot& s) {
+      return &s != own &&
+             (!SlotState::window(state) ||
+              tick - widen_tick(s.access_tick.load(std::memory_order_relaxed), tick) > lost);
+    };
+  }
 
   // TinyLFU admission: should the window candidate replace the main victim?
   [[nodiscard]] static bool admit(unsigned candidate_freq, unsigned victim_freq,
@@ -144,86 +196,93 @@ class AdaptivePolicy {
     return candidate_freq >= kHashFloodThreshold && (rng.next() & 127) == 0;
   }
 
-  // Hill climbing. `hits` and `misses` are the cache's running totals; call now and then from
-  // the eviction path. At most one thread climbs at a time; others return at once.
-  void maybe_climb(std::uint64_t hits, std::uint64_t misses) noexcept {
-    std::unique_lock<std::mutex> lock(climb_mutex_, std::try_to_lock);
-    if (!lock.owns_lock()) return;
-    const std::uint64_t requests = (hits - last_hits_) + (misses - last_misses_);
-    if (requests < period_) return;
-    const double hit_rate = static_cast<double>(hits - last_hits_) / static_cast<double>(requests);
-    last_hits_ = hits;
-    last_misses_ = misses;
-    const double change = hit_rate - previous_hit_rate_;
-    const double amount = change >= 0 ? step_ : -step_;
-    step_ = std::abs(change) >= kRestartThreshold
-                ? kStepShare * static_cast<double>(max_size_) * (amount >= 0 ? 1 : -1)
-                : kStepDecay * amount;
-    previous_hit_rate_ = hit_rate;
-    window_ = std::clamp(window_ + amount, 0.0, max_window());
-    window_target_.store(static_cast<std::size_t>(window_), std::memory_order_relaxed);
+  // After an insert of `own` into the window: moves window overflow to the main region, each
+  // window candidate dueling the main region's sampled victim for its place when the cache is
+  // full (the loser is evicted). The newcomer `own` is never evicted here. Host: the cache
+  // (remove_entry, remove_expired, pick_victim, over_capacity, sample_now, current_tick,
+  // sketch, is_expired_slot, main_region).
+  template <class Host>
+  void maintain(Host& host, std::uint32_t own) {
+    FastRandom& rng = thread_random();
+    for (int moved = 0; moved < kMaxMovesPerInsert && window_over_target(); ++moved) {
+      const std::optional<Candidate> candidate =
+          take_window_candidate(host.arena_, host.current_tick() + 1);
+      if (!candidate) break;
+      if (candidate->slot == own || !host.over_capacity()) continue;  // it simply joins main
+      const std::uint64_t now = host.sample_now();
+      if (host.is_expired_slot(candidate->slot, now) &&
+          host.remove_expired(candidate->hash, candidate->slot, now)) {
+        continue;  // an expired window entry leaves as an expiration, not a duel loser
+      }
+      const auto victim =
+          host.pick_victim(Policy::kAdaptive, host.main_region(own));
+      if (!victim || victim->slot == candidate->slot) {
+        host.remove_entry(candidate->hash, candidate->slot, Counter::kEvictions);
+        continue;
+      }
+      if (victim->expired) {
+        host.remove_expired(victim->hash, victim->slot, host.sample_now());
+        continue;
+      }
+      const bool admitted = admit(host.sketch().estimate(candidate->hash),
+                                  host.sketch().estimate(victim->hash), rng);
+      const Candidate& loser = admitted ? *victim : *candidate;
+      host.remove_entry(loser.hash, loser.slot, Counter::kEvictions);
+    }
   }
 
   // Restarts the learning for a new capacity (set_max_size) or a switch to ADAPTIVE.
   void reset(std::size_t max_size, double main_share) {
-    std::lock_guard<std::mutex> lock(climb_mutex_);
-    max_size_ = max_size;
-    period_ = 10 * max_size;
-    const double top = max_window();
-    window_ =
-        std::clamp((1.0 - main_share) * static_cast<double>(max_size), std::min(1.0, top), top);
-    window_target_.store(static_cast<std::size_t>(window_), std::memory_order_relaxed);
-    step_ = -kStepShare * static_cast<double>(max_size);
-    previous_hit_rate_ = 0;
+    std::lock_guard<std::mutex> lock(mutex_);
+    max_size_.store(max_size, std::memory_order_relaxed);
+    const double share = 1.0 - main_share;
+    sim_.reset(max_size, share);
+    set_target(share * static_cast<double>(max_size));
   }
 
-  [[nodiscard]] std::size_t window_target() const noexcept {
-    return window_target_.load(std::memory_order_relaxed);
-  }
-  [[nodiscard]] std::int64_t window_count() const noexcept {
-    return window_count_.load(std::memory_order_relaxed);
-  }
   // Forgets queued cells (after the window was folded into main).
   void restart_cursor() noexcept {
     cursor_.store(head_.load(std::memory_order_relaxed), std::memory_order_relaxed);
   }
 
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return (ring_owner_ ? (ring_mask_ + 1) * sizeof(std::uint64_t) : 0) + sizeof(*this);
+    return (ring_owner_ ? (ring_mask_.load(std::memory_order_relaxed) + 1) *
+                              sizeof(std::uint64_t)
+                        : 0) +
+           sim_.memory_bytes() + sizeof(*this);
   }
 
  private:
-  // The ring must keep every live window entry's cell from being overwritten: the window may
-  // hold at most half the ring (which bounds the window after set_max_size grows the cache).
-  [[nodiscard]] double max_window() const noexcept {
-    const double by_share = kMaxWindowShare * static_cast<double>(max_size_);
-    return ring_owner_ ? std::min(by_share, static_cast<double>(ring_mask_ + 1) / 2) : by_share;
+  // The window target, at least 1 entry (a newcomer always has a window place) and at most
+  // the cache, and at most half the ring (which bounds it after set_max_size grew the cache).
+  void set_target(double entries) noexcept {
+    double top = static_cast<double>(max_size_.load(std::memory_order_relaxed));
+    if (ring_.load(std::memory_order_relaxed) != nullptr) {
+      top = std::min(top, static_cast<double>(ring_mask_.load(std::memory_order_relaxed) + 1) / 2);
+    }
+    const double clamped = std::clamp(entries, 1.0, std::max(1.0, top));
+    window_target_.store(static_cast<std::int64_t>(clamped), std::memory_order_relaxed);
   }
 
   void append(std::uint32_t slot, std::uint64_t tick) noexcept {
     const std::uint64_t pos = head_.fetch_add(1, std::memory_order_relaxed);
-    ring_.load(std::memory_order_acquire)[pos & ring_mask_].store(
-        (std::uint64_t{slot} << 32) | static_cast<std::uint32_t>(tick), std::memory_order_release);
+    ring_.load(std::memory_order_acquire)[pos & ring_mask_.load(std::memory_order_relaxed)].store(
+        (std::uint64_t{slot + 1} << 32) | static_cast<std::uint32_t>(tick),
+        std::memory_order_release);
   }
 
-  static constexpr std::uint64_t kWriterLag = 8;
-
-  std::size_t ring_mask_ = 0;  // set once, before ring_ is published
+  std::mutex mutex_;  // activate() and reset() (admin paths); never on get/put
+  // Written once by activate() before ring_ is published; atomic so that a thread that saw
+  // the policy switch without synchronising with activate() reads it without a data race.
+  std::atomic<std::size_t> ring_mask_{0};
   HugePageArray<std::atomic<std::uint64_t>> ring_owner_;
   std::atomic<std::atomic<std::uint64_t>*> ring_{nullptr};
   alignas(64) std::atomic<std::uint64_t> head_{0};    // next ring cell to fill
   alignas(64) std::atomic<std::uint64_t> cursor_{0};  // oldest ring cell not yet examined
   alignas(64) std::atomic<std::int64_t> window_count_{0};
-  std::atomic<std::size_t> window_target_{0};
-
-  std::mutex climb_mutex_;  // try-locked from the eviction path; never waited on there
-  std::size_t max_size_ = 0;
-  std::uint64_t period_ = 0;
-  double window_ = 0;
-  double step_ = 0;
-  double previous_hit_rate_ = 0;
-  std::uint64_t last_hits_ = 0;
-  std::uint64_t last_misses_ = 0;
+  std::atomic<std::int64_t> window_target_{0};
+  std::atomic<std::size_t> max_size_{0};
+  WindowSim sim_;
 };
 
 }  // namespace cuckoocache

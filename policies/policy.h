@@ -4,7 +4,7 @@
 // the entry should go. Eviction samples a few live slots, scores each with the active policy
 // and removes the lowest. Scores are plain values so they can be kept between rounds in the
 // sampler's candidate pool and compared later. ADAPTIVE is the one policy with state (its
-// window and hill climber), and it uses these scores for its main region.
+// window and its simulation), and it uses these scores for its main region.
 #pragma once
 
 #include <compare>

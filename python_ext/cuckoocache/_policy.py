@@ -14,11 +14,12 @@ import enum
 class EvictionPolicy(enum.IntEnum):
     """How a full cache chooses what to evict.
 
-    - ``LRU``: least recently used (sampled, approximately exact LRU).
-    - ``LFU``: least frequently used, with approximate counts that age.
+    - ``LRU``: least recently used (exact up to 64 entries, sampled beyond).
+    - ``LFU``: least frequently used, ties to the least recent (exact up to 64 entries; beyond,
+      sampled, with approximate counts that age).
     - ``TTL``: soonest to expire first.
-    - ``ADAPTIVE``: W-TinyLFU, a recency window plus a frequency-guarded main region whose sizes
-      a hill climber tunes from the observed hit rate.
+    - ``ADAPTIVE``: W-TinyLFU, a recency window plus a frequency-guarded main region, the
+      window sized by simulating small caches.
     """
 
     LRU = 0

@@ -31,8 +31,8 @@ class SmartCache(_core.CacheCore, CacheMapping[K, V]):
     - ``policy``: an :class:`EvictionPolicy`; can be changed later with ``set_policy``.
     - ``ttl_seconds``: default time-to-live of entries (positive, finite), or None.
     - ``adaptive_threshold``: for ADAPTIVE, the initial share of the cache given to the
-      frequency-protected main region, in (0, 1]; the rest is the recency window, and the
-      policy's hill climber resizes both from the observed hit rate.
+      frequency-protected main region, in (0, 1]; the rest is the recency window, until the
+      policy's window simulation resizes both (after about ``max_size`` lookups).
 
     Generic in key and value for type checkers (``SmartCache[str, bytes](max_size=100)``,
     also valid at run time). Keys follow dict rules (``1``, ``1.0`` and ``True`` are one key).

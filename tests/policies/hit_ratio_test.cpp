@@ -74,11 +74,46 @@ std::ostream& operator<<(std::ostream& os, const TraceCase& c) {
   return os << c.name << "@" << c.size;
 }
 
+// The 46 cells of docs/benchmarks.md: every shared trace at its README size (or one holding a
+// tenth to a quarter of its keys) and at 2x and 4x, oltp also at 8x. ADAPTIVE must stay within
+// 1 point of the better exact policy on each, except the three known gaps below.
 const TraceCase kTraceCases[] = {
-    {"oltp", "oltp.lis.gz", 1000},     {"oltp", "oltp.lis.gz", 2000},
-    {"gli", "gli.lirs.gz", 1000},      {"multi2", "multi2.lirs.gz", 1000},
-    {"sprite", "sprite.lirs.gz", 200}, {"loop", "loop.lirs.gz", 500},
+    {"oltp", "oltp.lis.gz", 1000},       {"oltp", "oltp.lis.gz", 2000},
+    {"oltp", "oltp.lis.gz", 4000},       {"oltp", "oltp.lis.gz", 8000},
+    {"gli", "gli.lirs.gz", 1000},        {"gli", "gli.lirs.gz", 4000},
+    {"multi2", "multi2.lirs.gz", 1000},  {"multi2", "multi2.lirs.gz", 2000},
+    {"multi2", "multi2.lirs.gz", 4000},  {"sprite", "sprite.lirs.gz", 200},
+    {"sprite", "sprite.lirs.gz", 400},   {"sprite", "sprite.lirs.gz", 800},
+    {"loop", "loop.lirs.gz", 500},       {"loop", "loop.lirs.gz", 1000},
+    {"loop", "loop.lirs.gz", 2000},      {"multi1", "multi1.lirs.gz", 1000},
+    {"multi1", "multi1.lirs.gz", 2000},  {"multi1", "multi1.lirs.gz", 4000},
+    {"multi3", "multi3.lirs.gz", 1000},  {"multi3", "multi3.lirs.gz", 2000},
+    {"multi3", "multi3.lirs.gz", 4000},  {"2_pools", "2_pools.lirs.gz", 1000},
+    {"2_pools", "2_pools.lirs.gz", 2000}, {"2_pools", "2_pools.lirs.gz", 4000},
+    {"cpp", "cpp.lirs.gz", 200},         {"cpp", "cpp.lirs.gz", 400},
+    {"cpp", "cpp.lirs.gz", 800},         {"cs", "cs.lirs.gz", 200},
+    {"cs", "cs.lirs.gz", 400},           {"cs", "cs.lirs.gz", 800},
+    {"ps", "ps.lirs.gz", 500},           {"ps", "ps.lirs.gz", 1000},
+    {"ps", "ps.lirs.gz", 2000},          {"scan", "scan.lirs.gz", 500},
+    {"scan", "scan.lirs.gz", 1000},      {"scan", "scan.lirs.gz", 2000},
+    {"zigzag", "zigzag.lirs.gz", 2000},  {"web07", "web07.keys.gz", 2000},
+    {"web07", "web07.keys.gz", 4000},    {"web07", "web07.keys.gz", 8000},
+    {"web12", "web12.keys.gz", 2000},    {"web12", "web12.keys.gz", 4000},
+    {"web12", "web12.keys.gz", 8000},
 };
+
+// Known gaps (docs/design.md, ADAPTIVE): asserted at the bound they meet today, so that they
+// cannot get worse; the 1-point versions are disabled in hit_ratio_engine_bugs below.
+struct GapCase {
+  TraceCase trace;
+  double bound;  // points below max(exact LRU, exact LFU)
+};
+const GapCase kAdaptiveGaps[] = {
+    {{"gli", "gli.lirs.gz", 2000}, 4.5},
+    {{"zigzag", "zigzag.lirs.gz", 500}, 3.0},
+    {{"zigzag", "zigzag.lirs.gz", 1000}, 2.5},
+};
+std::ostream& operator<<(std::ostream& os, const GapCase& g) { return os << g.trace; }
 
 // Sampled LRU on multi2@1000 sits right at the 3-point bound (see the disabled test below);
 // it is checked separately.
@@ -239,6 +274,15 @@ BOOST_DATA_TEST_CASE(adaptive_within_1_point_of_the_better_exact_policy,
              c << ": ADAPTIVE " << adaptive << " vs exact LRU " << lru << " / LFU " << lfu);
 }
 
+BOOST_DATA_TEST_CASE(adaptive_known_gaps_stay_bounded, boost::unit_test::data::make(kAdaptiveGaps),
+                     g) {
+  if (!HaveTraces()) return;
+  const double best = std::max(Ratio(g.trace, Which::kExactLru), Ratio(g.trace, Which::kExactLfu));
+  const double adaptive = Ratio(g.trace, Which::kAdaptive);
+  BOOST_TEST_MESSAGE(g << ": ADAPTIVE " << adaptive << ", max(exact) " << best);
+  BOOST_TEST(adaptive >= best - g.bound, g << ": ADAPTIVE " << adaptive << " vs " << best);
+}
+
 // Floors near W-TinyLFU's published results (about 45.7 on oltp@2000, 50.8 on gli@1000).
 BOOST_AUTO_TEST_CASE(adaptive_absolute_floors) {
   if (!HaveTraces()) return;
@@ -284,6 +328,14 @@ BOOST_AUTO_TEST_CASE(adaptive_tracks_lfu_on_a_stable_working_set_with_long_scans
       RecencyScanTrace(300'000, 500, 0.0, 5000, 2000, /*seed=*/5));
 }
 
+// Recency wins, fast: a working set that drifts by a key every 20 requests (issue 12: the
+// old hill climber, one step per 10 x max_size lookups, got 79.1 against exact LRU 81.2; the
+// window simulation finds the large window this needs).
+BOOST_AUTO_TEST_CASE(adaptive_tracks_lru_on_a_fast_drifting_working_set) {
+  CheckAdaptiveTracksTheBetterExactPolicy("fast-drifting 800-key working set",
+                                          RecencyScanTrace(300'000, 800, 0.05, 10, 1, 5));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // Known engine bugs. Each case fails today and is disabled. They live in a suite of their own
@@ -306,19 +358,17 @@ BOOST_AUTO_TEST_CASE(sampled_lru_on_multi2_within_3_points_of_exact_lru) {
   BOOST_TEST(Ratio(c, Which::kSampledLru) >= Ratio(c, Which::kExactLru) - 3.0);
 }
 
-// ENGINE BUG (hit ratio), measured at 55911cc: on a working set that drifts fast (a new key
-// every 20 requests) with few one-time keys, ADAPTIVE gets 79.1 against exact LRU 81.2 (exact
-// LFU 4.4, the engine's sampled LRU 79.8), outside the 1-point bound. The same cache started
-// with a large window (adaptive_threshold 0.2) reaches 80.4, so the hill climber does not find
-// the window this workload needs. Abrupt phase changes are worse: a new 800-key working set
-// every 20k requests plus 10% one-time keys gives ADAPTIVE 72.5 against exact LRU 81.5; the
-// climber's period hit rate alternates ~55% / ~88% with the phases, so its window target
-// oscillates between 229 and 354 instead of growing.
-// Repro: RecencyScanTrace(300'000, 800, 0.05, 10, 1, 5) at max_size 1000, Policy::kAdaptive.
+// KNOWN GAP (ADAPTIVE hit ratio): gli@2000 53.57 against 57.41 (the first decision of the
+// window simulation comes after the cache fills, at request ~4,000 of 6,015, and until then
+// the window is the adaptive_threshold default of 30%, which loses here); zigzag@500 21.87
+// against 23.99 and zigzag@1000 46.19 against 48.03 (small windows lose in the sampled main
+// region; the guard needs a few periods to settle on a full window). Measured at the commit
+// that added this comment with perf/report/ratio_table.py.
 BOOST_TEST_DECORATOR(*boost::unit_test::disabled())
-BOOST_AUTO_TEST_CASE(adaptive_tracks_lru_on_a_fast_drifting_working_set) {
-  CheckAdaptiveTracksTheBetterExactPolicy("fast-drifting 800-key working set",
-                                          RecencyScanTrace(300'000, 800, 0.05, 10, 1, 5));
+BOOST_DATA_TEST_CASE(adaptive_gaps_within_1_point, boost::unit_test::data::make(kAdaptiveGaps), g) {
+  if (!HaveTraces()) return;
+  const double best = std::max(Ratio(g.trace, Which::kExactLru), Ratio(g.trace, Which::kExactLfu));
+  BOOST_TEST(Ratio(g.trace, Which::kAdaptive) >= best - 1.0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
