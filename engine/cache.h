@@ -856,6 +856,10 @@ class Cache : private ExpirySweeper::Client {
     return ttl_in_use_.load(std::memory_order_relaxed) ? clock_->now_ns() : 0;
   }
 
+  [[nodiscard]] std::uint32_t random_below(std::uint32_t bound) noexcept {
+    return eviction_.random_below(bound);
+  }
+
   [[nodiscard]] std::uint64_t current_tick() const noexcept {
     return tick_.load(std::memory_order_relaxed);
   }

@@ -49,6 +49,11 @@ class Eviction {
   // `seed` seeds the sampler's generators (CacheConfig::seed, or fresh_seed()).
   explicit Eviction(std::uint64_t seed) noexcept : sampler_(seed) {}
 
+  // A random number in [0, bound) from this cache's seeded streams (policy coin flips).
+  [[nodiscard]] std::uint32_t random_below(std::uint32_t bound) noexcept {
+    return sampler_.random_below(bound);
+  }
+
   // Picks a victim with policy `p` among live slots accepted by `accept(state, slot)`; `exact`
   // scores every slot instead of sampling (kExactMaxSize).
   template <class Accept>

@@ -188,12 +188,19 @@ class AdaptivePolicy {
     };
   }
 
-  // TinyLFU admission: should the window candidate replace the main victim?
+  // TinyLFU admission: should the window candidate replace the main victim? `random_below(n)`
+  // draws from the cache's own seeded streams, so a replay with a fixed seed decides alike.
+  template <class RandomBelow>
   [[nodiscard]] static bool admit(unsigned candidate_freq, unsigned victim_freq,
-                                  FastRandom& rng) noexcept {
+                                  RandomBelow&& random_below) noexcept {
     if (candidate_freq > victim_freq) return true;
     // A little randomness so an attacker cannot pin a victim by inflating its hash's count.
-    return candidate_freq >= kHashFloodThreshold && (rng.next() & 127) == 0;
+    return candidate_freq >= kHashFloodThreshold && random_below(128u) == 0;
+  }
+  [[nodiscard]] static bool admit(unsigned candidate_freq, unsigned victim_freq,
+                                  FastRandom& rng) noexcept {
+    return admit(candidate_freq, victim_freq,
+                 [&rng](std::uint32_t bound) { return rng.below(bound); });
   }
 
   // After an insert of `own` into the window: moves window overflow to the main region, each
@@ -203,7 +210,6 @@ class AdaptivePolicy {
   // sketch, is_expired_slot, main_region).
   template <class Host>
   void maintain(Host& host, std::uint32_t own) {
-    FastRandom& rng = thread_random();
     for (int moved = 0; moved < kMaxMovesPerInsert && window_over_target(); ++moved) {
       const std::optional<Candidate> candidate =
           take_window_candidate(host.arena_, host.current_tick() + 1);
@@ -225,7 +231,8 @@ class AdaptivePolicy {
         continue;
       }
       const bool admitted = admit(host.sketch().estimate(candidate->hash),
-                                  host.sketch().estimate(victim->hash), rng);
+                                  host.sketch().estimate(victim->hash),
+                                  [&host](std::uint32_t bound) { return host.random_below(bound); });
       const Candidate& loser = admitted ? *victim : *candidate;
       host.remove_entry(loser.hash, loser.slot, Counter::kEvictions);
     }
