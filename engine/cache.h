@@ -45,20 +45,20 @@
 #include <utility>
 #include <vector>
 
-#include "engine/cache_config.h"
-#include "engine/clock.h"
-#include "engine/entry_map.h"
-#include "engine/eviction.h"
-#include "engine/expiry.h"
-#include "engine/expiry_sweeper.h"
-#include "engine/frequency_sketch.h"
-#include "engine/hash_mix.h"
-#include "engine/random.h"
-#include "engine/sampler.h"
-#include "engine/slot_arena.h"
-#include "engine/stats.h"
-#include "policies/adaptive.h"
-#include "policies/policy.h"
+#include "../policies/adaptive.h"
+#include "../policies/policy.h"
+#include "cache_config.h"
+#include "clock.h"
+#include "entry_map.h"
+#include "eviction.h"
+#include "expiry.h"
+#include "expiry_sweeper.h"
+#include "frequency_sketch.h"
+#include "hash_mix.h"
+#include "random.h"
+#include "sampler.h"
+#include "slot_arena.h"
+#include "stats.h"
 
 namespace cuckoocache {
 
@@ -557,7 +557,7 @@ class Cache : private ExpirySweeper::Client {
   [[nodiscard]] const CacheConfig& config() const noexcept { return config_; }
 
  private:
-  friend class Eviction;  // the eviction path (eviction.h) works on this cache's internals
+  friend class Eviction;        // the eviction path (eviction.h) works on this cache's internals
   friend class AdaptivePolicy;  // ADAPTIVE's maintenance (policies/adaptive.h) likewise
 
   // kRevived: the key held an expired entry, which the write replaced (the key was absent).

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/clock.h"
+#include "clock.h"
 
 namespace cuckoocache {
 

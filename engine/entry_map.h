@@ -36,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/page_allocator.h"
+#include "page_allocator.h"
 
 namespace cuckoocache {
 
@@ -144,8 +144,7 @@ class EntryMap {
 
   // Sized so that `planned_entries` fit without the table growing (growth takes every lock),
   // up to the size at which libcuckoo's lock array is complete (see initial_table_slots).
-  explicit EntryMap(std::size_t planned_entries)
-      : table_(initial_table_slots(planned_entries)) {}
+  explicit EntryMap(std::size_t planned_entries) : table_(initial_table_slots(planned_entries)) {}
 
   // Calls fn(const Chain&) under the bucket lock if some key has this hash.
   template <class F>

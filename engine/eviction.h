@@ -21,17 +21,17 @@
 #include <cstdint>
 #include <optional>
 
-#include "engine/cache_config.h"
-#include "engine/frequency_sketch.h"
-#include "engine/random.h"
-#include "engine/sampler.h"
-#include "engine/slot_arena.h"
-#include "engine/stats.h"
-#include "policies/adaptive.h"
-#include "policies/lfu.h"
-#include "policies/lru.h"
-#include "policies/policy.h"
-#include "policies/ttl.h"
+#include "../policies/adaptive.h"
+#include "../policies/lfu.h"
+#include "../policies/lru.h"
+#include "../policies/policy.h"
+#include "../policies/ttl.h"
+#include "cache_config.h"
+#include "frequency_sketch.h"
+#include "random.h"
+#include "sampler.h"
+#include "slot_arena.h"
+#include "stats.h"
 
 namespace cuckoocache {
 

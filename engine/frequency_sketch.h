@@ -83,8 +83,8 @@
 #include <memory>
 #include <thread>
 
-#include "engine/page_allocator.h"
-#include "engine/thread_index.h"
+#include "page_allocator.h"
+#include "thread_index.h"
 
 namespace cuckoocache {
 

@@ -17,8 +17,8 @@
 #include <cstdint>
 #include <random>
 
-#include "engine/hash_mix.h"
-#include "engine/thread_index.h"
+#include "hash_mix.h"
+#include "thread_index.h"
 
 namespace cuckoocache {
 

@@ -34,10 +34,10 @@
 #include <optional>
 #include <type_traits>
 
-#include "engine/random.h"
-#include "engine/slot_arena.h"
-#include "engine/thread_index.h"
-#include "policies/policy.h"
+#include "entry_meta.h"
+#include "random.h"
+#include "slot_arena.h"
+#include "thread_index.h"
 
 namespace cuckoocache {
 

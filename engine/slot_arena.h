@@ -31,8 +31,8 @@
 #include <memory>
 #include <mutex>
 
-#include "engine/page_allocator.h"
-#include "engine/thread_index.h"
+#include "page_allocator.h"
+#include "thread_index.h"
 
 namespace cuckoocache {
 

@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "engine/thread_index.h"
+#include "thread_index.h"
 
 namespace cuckoocache {
 

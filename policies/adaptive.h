@@ -46,13 +46,15 @@
 #include <mutex>
 #include <optional>
 
-#include "engine/frequency_sketch.h"
-#include "engine/page_allocator.h"
-#include "engine/random.h"
-#include "engine/sampler.h"
-#include "engine/slot_arena.h"
-#include "policies/policy.h"
-#include "policies/window_sim.h"
+#include "../engine/cache_config.h"
+#include "../engine/frequency_sketch.h"
+#include "../engine/page_allocator.h"
+#include "../engine/random.h"
+#include "../engine/sampler.h"
+#include "../engine/slot_arena.h"
+#include "../engine/stats.h"
+#include "policy.h"
+#include "window_sim.h"
 
 namespace cuckoocache {
 
@@ -220,8 +222,7 @@ class AdaptivePolicy {
           host.remove_expired(candidate->hash, candidate->slot, now)) {
         continue;  // an expired window entry leaves as an expiration, not a duel loser
       }
-      const auto victim =
-          host.pick_victim(Policy::kAdaptive, host.main_region(own));
+      const auto victim = host.pick_victim(Policy::kAdaptive, host.main_region(own));
       if (!victim || victim->slot == candidate->slot) {
         host.remove_entry(candidate->hash, candidate->slot, Counter::kEvictions);
         continue;
@@ -230,9 +231,9 @@ class AdaptivePolicy {
         host.remove_expired(victim->hash, victim->slot, host.sample_now());
         continue;
       }
-      const bool admitted = admit(host.sketch().estimate(candidate->hash),
-                                  host.sketch().estimate(victim->hash),
-                                  [&host](std::uint32_t bound) { return host.random_below(bound); });
+      const bool admitted =
+          admit(host.sketch().estimate(candidate->hash), host.sketch().estimate(victim->hash),
+                [&host](std::uint32_t bound) { return host.random_below(bound); });
       const Candidate& loser = admitted ? *victim : *candidate;
       host.remove_entry(loser.hash, loser.slot, Counter::kEvictions);
     }
@@ -253,8 +254,7 @@ class AdaptivePolicy {
   }
 
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return (ring_owner_ ? (ring_mask_.load(std::memory_order_relaxed) + 1) *
-                              sizeof(std::uint64_t)
+    return (ring_owner_ ? (ring_mask_.load(std::memory_order_relaxed) + 1) * sizeof(std::uint64_t)
                         : 0) +
            sim_.memory_bytes() + sizeof(*this);
   }

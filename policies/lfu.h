@@ -7,7 +7,7 @@
 // least frequently used entry, the least recently used among equals (as cachetools' LFUCache).
 #pragma once
 
-#include "policies/policy.h"
+#include "policy.h"
 
 namespace cuckoocache {
 

@@ -6,7 +6,7 @@
 // enough to be exact advances it on every use and scores every entry: exact LRU.
 #pragma once
 
-#include "policies/policy.h"
+#include "policy.h"
 
 namespace cuckoocache {
 

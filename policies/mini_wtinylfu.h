@@ -17,14 +17,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/frequency_sketch.h"
+#include "../engine/frequency_sketch.h"
 
 namespace cuckoocache {
 
 class MiniWTinyLfu {
  public:
-  MiniWTinyLfu(std::size_t capacity, std::size_t window)
-      : capacity_(capacity), window_(window) {
+  MiniWTinyLfu(std::size_t capacity, std::size_t window) : capacity_(capacity), window_(window) {
     nodes_.reserve(capacity + 2);
     index_.reserve(2 * capacity + 2);
     for (Region r : {kWindowRegion, kMainRegion}) {

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "policies/policy.h"
+#include "policy.h"
 
 namespace cuckoocache {
 

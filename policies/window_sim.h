@@ -46,8 +46,8 @@
 #include <optional>
 #include <vector>
 
-#include "engine/frequency_sketch.h"
-#include "policies/mini_wtinylfu.h"
+#include "../engine/frequency_sketch.h"
+#include "mini_wtinylfu.h"
 
 namespace cuckoocache {
 
@@ -56,10 +56,10 @@ class WindowSim {
   // Window shares simulated, as a fraction of the cache.
   static constexpr std::array<double, 7> kShares = {0.01, 0.05, 0.15, 0.3, 0.5, 0.75, 1.0};
   static constexpr std::size_t kSimCapacity = 1024;  // miniature size cap (and period)
-  static constexpr double kDecay = 0.9;  // weight of the past in a share's score
-  static constexpr double kGuard = 0.01;   // of a period's lookups
-  static constexpr double kSwitch = 0.01;  // of the lookups behind a score
-  static constexpr std::size_t kMaxBackoff = 64;  // periods
+  static constexpr double kDecay = 0.9;              // weight of the past in a share's score
+  static constexpr double kGuard = 0.01;             // of a period's lookups
+  static constexpr double kSwitch = 0.01;            // of the lookups behind a score
+  static constexpr std::size_t kMaxBackoff = 64;     // periods
 
   // `initial_share`: the share in force until the first decision.
   WindowSim(std::size_t max_size, double initial_share) { reset(max_size, initial_share); }

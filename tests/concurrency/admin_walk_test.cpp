@@ -5,8 +5,8 @@
 // Checked too:
 // every entry a walk reports is a live one (key and value agree), and at quiescence the walks
 // agree with size().
-#include <boost/test/unit_test.hpp>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>

@@ -307,8 +307,7 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(writes_treat_an_expired_key_as_absent, P, AllPolic
 // the budget lasts, however sparse the entries are in the arena (the old sampled sweep needed
 // minutes for 5,000 entries among 65,536 slots); live entries and entries without a deadline
 // stay; nothing is done while no deadline is due.
-BOOST_AUTO_TEST_CASE_TEMPLATE(sweep_expired_finds_every_expired_entry_in_one_pass, P,
-                              AllPolicies) {
+BOOST_AUTO_TEST_CASE_TEMPLATE(sweep_expired_finds_every_expired_entry_in_one_pass, P, AllPolicies) {
   for (const std::size_t max_size : {std::size_t{10'000}, std::size_t{100'000}}) {
     Clocked c(max_size, P::kPolicy);
     IntCache& cache = c.cache;
@@ -400,7 +399,6 @@ BOOST_AUTO_TEST_CASE(one_sweeper_serves_several_caches) {
   BOOST_TEST(sweeper.run_round() == 0u);  // a is no longer swept
   BOOST_TEST(a.cache.size() == 1u);
 }
-
 
 BOOST_AUTO_TEST_CASE(background_sweeper_removes_expired_entries_without_reads) {
   auto clock = std::make_shared<ManualClock>(1'000'000);

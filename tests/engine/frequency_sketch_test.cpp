@@ -158,7 +158,7 @@ BOOST_AUTO_TEST_CASE(large_sketch_ages_in_pieces_each_counter_halved_once) {
     ++after_start;
   }
   BOOST_TEST_MESSAGE("halving completed " << after_start << " increments after the last check");
-  BOOST_TEST(after_start > 32u);            // more than one fold: done in pieces
+  BOOST_TEST(after_start > 32u);             // more than one fold: done in pieces
   BOOST_TEST(after_start <= 32u + 16 * 17);  // 16 pieces, one per fold of 16
   BOOST_TEST(sketch.estimate(hot) == 7u);    // halved exactly once
   for (int i = 0; i < 5000; ++i) sketch.increment(Key(12, n++));

@@ -33,8 +33,8 @@ using cuckoocache::AdaptivePolicy;
 using cuckoocache::Cache;
 using cuckoocache::CacheConfig;
 using cuckoocache::FrequencySketch;
-using cuckoocache::mix_hash;
 using cuckoocache::MiniWTinyLfu;
+using cuckoocache::mix_hash;
 using cuckoocache::Policy;
 using cuckoocache::Slot;
 using cuckoocache::SlotArena;
@@ -59,8 +59,8 @@ std::vector<std::uint64_t> Loop(std::uint64_t keys, std::size_t n) {
 
 // Replays `trace` through `sim` as if the real cache hit exactly when `real_hit(i)` says.
 template <class RealHit>
-double ReplayShare(WindowSim& sim, const std::vector<std::uint64_t>& trace,
-                   FrequencySketch& sketch, RealHit real_hit) {
+double ReplayShare(WindowSim& sim, const std::vector<std::uint64_t>& trace, FrequencySketch& sketch,
+                   RealHit real_hit) {
   double share = -1;
   for (std::size_t i = 0; i < trace.size(); ++i) {
     const std::uint64_t h = mix_hash(trace[i]);
@@ -187,8 +187,8 @@ BOOST_AUTO_TEST_CASE(ring_takes_a_single_window_entry_at_once) {
   policy.activate(8);
   const std::uint32_t s = arena.try_allocate();
   arena.publish(s, 5, 0, 1, false);
-  BOOST_TEST(policy.join_window(arena, s, cuckoocache::SlotState::identity(arena[s].state.load()),
-                                1));
+  BOOST_TEST(
+      policy.join_window(arena, s, cuckoocache::SlotState::identity(arena[s].state.load()), 1));
   const auto c = policy.take_window_candidate(arena, 2);
   BOOST_REQUIRE(c.has_value());
   BOOST_TEST(c->slot == s);
