@@ -153,13 +153,10 @@ def cached(
         raise TypeError(f"key must be callable or None, not {type(key).__name__}")
     if not isinstance(typed, bool):
         raise TypeError(f"typed must be a bool, not {type(typed).__name__}")
-    if backend is not None:
-        from .tiered import TieredCache  # local import: tiered imports this module
-
-        if not isinstance(backend, TieredCache):
+    if backend is not None:  # delegate to TieredCache.cached (no import of .tiered: no cycle)
+        if getattr(type(backend), "_is_tiered_cache", False) is not True:
             raise TypeError(f"backend must be a TieredCache, not {type(backend).__name__}")
-        tier_decorator = backend.cached(typed=typed, key=key)
-        return tier_decorator(function) if function is not None else tier_decorator
+        return backend.cached(function, typed=typed, key=key)
 
     def decorate(func: Callable[..., Any]) -> Any:
         if not callable(func):

@@ -1,320 +1,56 @@
-"""TieredCache: a SmartCache in front of a shared Redis, with cross-instance invalidation.
+"""The TieredCache class: a local SmartCache (L1) in front of a shared Redis (L2).
 
-Layout (see docs/scaling.md for the consistency it gives, the failure modes and the costs):
-
-- **L1** is a local :class:`SmartCache`. A local hit is one C lookup; Redis is not contacted.
-- **L2** is Redis (standalone, or redis-py's ``RedisCluster``). A local miss reads L2 and
-  fills L1 with the entry's remaining TTL. A miss in both tiers, in ``get_or_set`` and in
-  ``tier.cached``, computes once per key across the process's threads (single-flight) and,
-  with ``cross_instance_lock=True``, once across instances (``SET NX PX`` lock, bounded wait).
-- **Invalidation**: every write and delete publishes the key on the namespace's pub/sub
-  channel in the same server-side script as the write; every instance runs a listener thread
-  that drops its local copy. Messages carry the writer's instance id, so an instance ignores
-  its own.
-- **Failures**: a Redis error or timeout (50 ms by default) switches the instance to
-  local-only mode (a circuit breaker: L2 is not tried again until it is back). The listener
-  thread reconnects by itself; on reconnection the instance deletes from L2 every key it
-  wrote or deleted while it was cut off, publishes those invalidations, and flushes its local
-  tier before using L2 again. Calls never raise Redis errors unless ``raise_on_error=True``.
-
-Keys: str, bytes, int, float, bool, None, and tuples and frozensets of those (what ``@cached``
-builds from such arguments, typed or not, included) are encoded into Redis keys canonically,
-following dict equality (``1``, ``1.0`` and ``True`` are one key); any other key type raises
-TypeError. Keys live under ``{namespace}:`` (a Redis Cluster hash tag: one namespace is one
-slot). Values are serialized with the ``serializer`` the caller chose explicitly.
-
-redis-py is imported when the first TieredCache is made, so ``import cuckoocache`` does not
-need it.
+A local hit is one C lookup and Redis is not contacted. A local miss reads Redis and fills the
+local tier with the entry's remaining TTL; a miss in both tiers computes once per key
+(single-flight, and the cross-instance lock if enabled). Every write publishes an invalidation
+in the same server-side script, and the listener thread drops other instances' copies. The
+per-key ``_Watch`` and the tier's ``_epoch`` keep a read that raced with a write or an
+invalidation from filling the local tier with a stale value. See docs/scaling.md.
 """
 
 from __future__ import annotations
 
 import atexit
 import functools
-import inspect
 import itertools
-import json
 import math
 import os
-import pickle
 import re
-import struct
-import sys
 import threading
-import time
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any, Union, cast
+from typing import Any, cast
 
-from . import _core
-from ._cached import CacheInfo
-from ._single_flight import _MISSING, SingleFlight
-from ._smartcache import SmartCache
+from .. import _core
+from .._single_flight import _MISSING, SingleFlight
+from .._smartcache import SmartCache
+from .breaker import FAILED, Breaker
+from .client import glob_escape, make_client
+from .codec import decode_key, encode_key
+from .counters import (
+    COMPUTATIONS,
+    FLUSHES,
+    INVALIDATIONS,
+    L2_ERRORS,
+    L2_HITS,
+    L2_MISSES,
+    L2_SKIPPED,
+    L2_WRITES,
+    Counters,
+)
+from .decorator import tier_cached
+from .listener import start_listener
+from .lock import load_locked
+from .scripts import DEL_SCRIPT, SET_SCRIPT, SETNX_SCRIPT, UNLOCK_SCRIPT
+from .serializers import UNSET, Serializer, ValueCodec
+from .tombstones import Tombstones
 
-if TYPE_CHECKING:
-    import redis as _redis_mod
-
-    RedisClient = Union[_redis_mod.Redis, Any]
-
-__all__ = ["TieredCache", "decode_key", "encode_key"]
-
-# "pickle", "json", a (dumps, loads) pair, or an object with dumps and loads methods.
-Serializer = Any
-
-_UNSET: Any = object()
-_FAILED: Any = object()  # an L2 call that failed (already counted and handled)
-
-# ---- key encoding -------------------------------------------------------------------------------
-#
-# A Redis key is  b"{" + namespace + b"}:" + encode_key(key).  encode_key is canonical (equal keys
-# give equal bytes, following dict rules) and decode_key inverts it, so an invalidation message
-# that carries the encoded key lets every instance find the key in its local tier.
-#
-#   top level str       b"s:" + UTF-8 (the common case, kept readable)
-#   None                b"N"
-#   int, bool, and a float with an integral value      b"i" + decimal + b";"
-#   other float         b"f" + repr + b";"   (nan, inf, -inf included)
-#   str inside a tuple  b"s" + byte length + b":" + UTF-8
-#   bytes               b"b" + length + b":" + bytes
-#   tuple               b"(" + items + b")"
-#   frozenset           b"{" + sorted encoded items + b"}"
-#   @cached's keyword marker   b"K"
-#   a class (typed=True keys)  b"T" + length + b":" + module + b":" + qualname
-#
-# Nothing at the top level other than a str starts with b"s:", and lock keys use b"!lock:",
-# which no encoded key starts with.
-
-# The marker object @cached puts between positional and keyword arguments.
-_KW_MARK: Any = cast(tuple[Any, ...], _core.make_key((), {"_": 0}, False))[0]
+__all__ = ["TieredCache"]
 
 # Validates a TTL like SmartCache does (TypeError/ValueError naming ttl_seconds).
-_check_ttl: Callable[[float], None] = cast(Any, _core)._check_ttl
-
-
-def _encode_into(key: Any, out: list[bytes]) -> None:
-    t = type(key)
-    if t is str or isinstance(key, str):
-        b = str.encode(key, "utf-8", "surrogatepass")
-        out.append(b"s%d:" % len(b))
-        out.append(b)
-    elif t is int or t is bool or (isinstance(key, int) and t is not float):
-        out.append(b"i%d;" % int(key))
-    elif key is None:
-        out.append(b"N")
-    elif t is tuple or isinstance(key, tuple):
-        out.append(b"(")
-        for item in key:
-            _encode_into(item, out)
-        out.append(b")")
-    elif isinstance(key, float):
-        if key.is_integer():
-            out.append(b"i%d;" % int(key))
-        else:
-            out.append(b"f" + float.__repr__(key).encode("ascii") + b";")
-    elif isinstance(key, bytes):
-        out.append(b"b%d:" % len(key))
-        out.append(bytes(key))
-    elif key is _KW_MARK:
-        out.append(b"K")
-    elif isinstance(key, frozenset):
-        items = []
-        for item in key:
-            sub: list[bytes] = []
-            _encode_into(item, sub)
-            items.append(b"".join(sub))
-        out.append(b"{" + b"".join(sorted(items)) + b"}")
-    elif isinstance(key, type):
-        name = f"{key.__module__}:{key.__qualname__}".encode("utf-8", "surrogatepass")
-        out.append(b"T%d:" % len(name))
-        out.append(name)
-    else:
-        raise TypeError(
-            "TieredCache keys must be str, bytes, int, float, bool, None, or tuples or "
-            f"frozensets of those (what @cached builds from such arguments); got "
-            f"{type(key).__qualname__}"
-        )
-
-
-def encode_key(key: Hashable) -> bytes:
-    """The canonical bytes TieredCache uses for ``key`` in Redis (after the namespace prefix).
-
-    Equal keys (dict rules: ``1 == 1.0 == True``) give equal bytes. TypeError for a key of a
-    type that has no canonical encoding (see the module docstring).
-    """
-    if isinstance(key, str):
-        return b"s:" + str.encode(key, "utf-8", "surrogatepass")
-    out: list[bytes] = []
-    _encode_into(key, out)
-    return b"".join(out)
-
-
-class _KeyDecodeError(ValueError):
-    pass
-
-
-# Classes that are not reachable by their module and name.
-_UNNAMED_TYPES = {
-    f"builtins:{t.__qualname__}": t for t in (type(None), type(...), type(NotImplemented))
-}
-
-
-def _resolve_type(name: str) -> type:
-    if name in _UNNAMED_TYPES:
-        return _UNNAMED_TYPES[name]
-    module_name, _, qualname = name.partition(":")
-    obj: Any = sys.modules.get(module_name)
-    if obj is None:
-        raise _KeyDecodeError(f"module {module_name!r} is not imported")
-    for part in qualname.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            raise _KeyDecodeError(f"cannot resolve {name!r}")
-    if not isinstance(obj, type):
-        raise _KeyDecodeError(f"{name!r} is not a class")
-    return obj
-
-
-def _decode_at(data: bytes, i: int) -> tuple[Any, int]:
-    tag = data[i : i + 1]
-    if tag == b"N":
-        return None, i + 1
-    if tag == b"K":
-        return _KW_MARK, i + 1
-    if tag == b"i" or tag == b"f":
-        end = data.index(b";", i)
-        text = data[i + 1 : end].decode("ascii")
-        return (int(text) if tag == b"i" else float(text)), end + 1
-    if tag in (b"s", b"b", b"T"):
-        colon = data.index(b":", i)
-        n = int(data[i + 1 : colon])
-        start = colon + 1
-        raw = data[start : start + n]
-        if len(raw) != n:
-            raise _KeyDecodeError("truncated")
-        if tag == b"b":
-            return raw, start + n
-        text = raw.decode("utf-8", "surrogatepass")
-        return (text if tag == b"s" else _resolve_type(text)), start + n
-    if tag == b"(" or tag == b"{":
-        close = b")" if tag == b"(" else b"}"
-        items = []
-        i += 1
-        while data[i : i + 1] != close:
-            if i >= len(data):
-                raise _KeyDecodeError("truncated")
-            item, i = _decode_at(data, i)
-            items.append(item)
-        return (tuple(items) if tag == b"(" else frozenset(items)), i + 1
-    raise _KeyDecodeError(f"bad tag {tag!r} at {i}")
-
-
-def decode_key(data: bytes) -> Hashable:
-    """Inverse of :func:`encode_key`. ValueError if ``data`` is not an encoded key (or names a
-    class that is not importable by that name in this process)."""
-    if data[:2] == b"s:":
-        return data[2:].decode("utf-8", "surrogatepass")
-    try:
-        key, end = _decode_at(data, 0)
-    except (IndexError, ValueError) as e:
-        raise ValueError(f"not an encoded TieredCache key: {data[:80]!r} ({e})") from e
-    if end != len(data):
-        raise ValueError(f"not an encoded TieredCache key: {data[:80]!r} (trailing bytes)")
-    return key  # type: ignore[no-any-return]
-
-
-# ---- serialization -----------------------------------------------------------------------------
-
-_HEADER = struct.Struct(">BQ")  # format version 1, absolute expiry in ms since the epoch (0: none)
-_FORMAT = 1
-
-
-def _json_dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def _resolve_serializer(serializer: Any) -> tuple[str, Callable[[Any], Any], Callable[[Any], Any]]:
-    if serializer is _UNSET:
-        raise TypeError(
-            "TieredCache() needs serializer=: 'pickle' (any picklable value; values are "
-            "unpickled from Redis, so only with a Redis that only trusted clients can write), "
-            "'json' (JSON values only), or a (dumps, loads) pair of functions"
-        )
-    if isinstance(serializer, str):
-        if serializer == "pickle":
-            dumps = functools.partial(pickle.dumps, protocol=pickle.HIGHEST_PROTOCOL)
-            return "pickle", dumps, pickle.loads
-        if serializer == "json":
-            return "json", _json_dumps, json.loads
-        raise ValueError(
-            f"serializer must be 'pickle', 'json' or a (dumps, loads) pair, not {serializer!r}"
-        )
-    if isinstance(serializer, tuple):
-        if len(serializer) == 2 and callable(serializer[0]) and callable(serializer[1]):
-            name = getattr(serializer[0], "__qualname__", type(serializer[0]).__qualname__)
-            return f"custom ({name})", serializer[0], serializer[1]
-        raise TypeError("serializer=(dumps, loads) needs two callables")
-    dumps_attr = getattr(serializer, "dumps", None)
-    loads_attr = getattr(serializer, "loads", None)
-    if callable(dumps_attr) and callable(loads_attr):
-        name = getattr(serializer, "__name__", type(serializer).__qualname__)
-        return f"custom ({name})", dumps_attr, loads_attr
-    raise TypeError(
-        "serializer must be 'pickle', 'json', a (dumps, loads) pair, or an object with dumps "
-        f"and loads methods, not {type(serializer).__qualname__}"
-    )
-
-
-# ---- server-side scripts (one round trip each; they work on Redis Cluster because each
-#      touches one key, and PUBLISH from a script reaches subscribers on every node) ----------
-
-# KEYS[1] value key; ARGV: payload, px (0: no expiry), channel, message
-_SET_SCRIPT = """
-if ARGV[2] == '0' then redis.call('SET', KEYS[1], ARGV[1])
-else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return 1
-"""
-# KEYS[1] value key; ARGV: channel, message. Returns the old payload (or nil).
-_DEL_SCRIPT = """
-local old = redis.call('GETDEL', KEYS[1])
-redis.call('PUBLISH', ARGV[1], ARGV[2])
-return old
-"""
-# KEYS[1] value key; ARGV: payload, px, channel, message. Returns the existing payload, or nil
-# if it stored ARGV[1].
-_SETNX_SCRIPT = """
-local old = redis.call('GET', KEYS[1])
-if old then return old end
-if ARGV[2] == '0' then redis.call('SET', KEYS[1], ARGV[1])
-else redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-redis.call('PUBLISH', ARGV[3], ARGV[4])
-return false
-"""
-# KEYS[1] lock key; ARGV[1] token. Deletes the lock only if this instance still holds it.
-_UNLOCK_SCRIPT = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+check_ttl: Callable[[float], None] = cast(Any, _core)._check_ttl
 
 _NAMESPACE_RE = re.compile(r"[A-Za-z0-9_.:/@+=#-]{1,200}")
-
-# Stats counters (indexes into TieredCache._counts).
-_COUNTERS = (
-    "l2_hits",  # local misses answered by Redis
-    "l2_misses",  # local misses that Redis did not have either
-    "l2_errors",  # failed Redis calls (errors, timeouts), and values that did not deserialize
-    "l2_writes",  # values and deletions written to Redis
-    "l2_round_trips",  # Redis commands (and scripts) sent by callers' threads
-    "l2_skipped",  # local misses and writes that skipped Redis (local-only mode)
-    "invalidations",  # keys dropped because another instance wrote or deleted them
-    "flushes",  # times the local tier was emptied on (re)connection or a remote clear()
-    "computations",  # factory / decorated-function calls made on a miss in both tiers
-    "lock_waits",  # times a miss waited for another instance's cross-instance lock
-)
-_L2_HITS, _L2_MISSES, _L2_ERRORS, _L2_WRITES, _L2_RTT, _L2_SKIPPED = range(6)
-_INVALIDATIONS, _FLUSHES, _COMPUTATIONS, _LOCK_WAITS = range(6, 10)
-
-_TOMBSTONE_LIMIT = 100_000
 
 
 class _Watch:
@@ -388,19 +124,18 @@ class TieredCache:
     Every method is thread-safe. Use ``close()`` (or ``with``) to stop the listener thread.
     """
 
+    _is_tiered_cache = True  # what @cached(backend=...) checks (it does not import this module)
+
     __slots__ = (
         "__weakref__",
+        "_breaker",
         "_channel",
         "_closed",
-        "_counts",
-        "_counts_lock",
+        "_codec",
+        "_counters",
         "_decorated",
         "_del_script",
-        "_dumps",
         "_epoch",
-        "_errors",
-        "_fail_streak",
-        "_failure_threshold",
         "_flight",
         "_flight_store",
         "_forked",
@@ -410,7 +145,6 @@ class TieredCache:
         "_lcontains",
         "_lget",
         "_listener",
-        "_loads",
         "_lock",
         "_lock_counter",
         "_lock_ttl_ms",
@@ -427,13 +161,11 @@ class TieredCache:
         "_redis",
         "_redis_get",
         "_redis_mod",
-        "_serializer_name",
         "_set_script",
         "_setnx_script",
         "_stop",
         "_subscribed",
         "_tomb",
-        "_tomb_overflow",
         "_ttl",
         "_unlock_script",
         "_use_lock",
@@ -448,8 +180,8 @@ class TieredCache:
         redis: Any = None,
         *,
         namespace: str,
-        serializer: Serializer = _UNSET,
-        ttl_seconds: float | None = _UNSET,
+        serializer: Serializer = UNSET,
+        ttl_seconds: float | None = UNSET,
         timeout: float | None = 0.05,
         cross_instance_lock: bool = False,
         lock_ttl_seconds: float = 10.0,
@@ -459,7 +191,7 @@ class TieredCache:
         failure_threshold: int = 3,
         connect_wait_seconds: float = 2.0,
     ) -> None:
-        name, dumps, loads = _resolve_serializer(serializer)
+        codec = ValueCodec(serializer)
         if local is None:
             local = SmartCache()
         if not isinstance(local, SmartCache):
@@ -469,10 +201,10 @@ class TieredCache:
                 "namespace must be 1 to 200 characters among letters, digits and _.:/@+=#-, "
                 f"not {namespace!r}"
             )
-        if ttl_seconds is _UNSET:
+        if ttl_seconds is UNSET:
             ttl_seconds = local.get_ttl()
         elif ttl_seconds is not None:
-            _check_ttl(ttl_seconds)
+            check_ttl(ttl_seconds)
         if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
             raise ValueError(
                 f"timeout must be a positive number of seconds or None, not {timeout!r}"
@@ -490,8 +222,8 @@ class TieredCache:
         import redis as redis_mod  # deferred: cuckoocache does not need redis-py otherwise
 
         self._redis_mod = redis_mod
-        self._errors: tuple[type[BaseException], ...] = (redis_mod.RedisError, OSError)
-        client, owns = _make_client(redis_mod, redis, timeout)
+        errors: tuple[type[BaseException], ...] = (redis_mod.RedisError, OSError)
+        client, owns = make_client(redis_mod, redis, timeout)
         self._redis = client
         self._owns_client = owns
         from redis.cluster import RedisCluster
@@ -510,9 +242,7 @@ class TieredCache:
         self._namespace = namespace
         self._prefix = b"{" + namespace.encode() + b"}:"
         self._channel = self._prefix + b"!invalidate"
-        self._serializer_name = name
-        self._dumps = dumps
-        self._loads = loads
+        self._codec = codec
         self._ttl: float | None = ttl_seconds
         self._raise = bool(raise_on_error)
         self._use_lock = bool(cross_instance_lock)
@@ -521,21 +251,19 @@ class TieredCache:
         self._health_interval = float(health_check_interval)
         self._max_reconnect_delay = 1.0
 
-        self._set_script = client.register_script(_SET_SCRIPT)
-        self._del_script = client.register_script(_DEL_SCRIPT)
-        self._setnx_script = client.register_script(_SETNX_SCRIPT)
-        self._unlock_script = client.register_script(_UNLOCK_SCRIPT)
+        self._set_script = client.register_script(SET_SCRIPT)
+        self._del_script = client.register_script(DEL_SCRIPT)
+        self._setnx_script = client.register_script(SETNX_SCRIPT)
+        self._unlock_script = client.register_script(UNLOCK_SCRIPT)
 
         self._lock = threading.RLock()
-        self._counts_lock = threading.Lock()
-        self._counts = [0] * len(_COUNTERS)
+        self._counters = Counters()
         self._watch: dict[Hashable, _Watch] = {}
         self._epoch = 0
-        self._tomb: set[bytes] = set()
-        self._tomb_overflow = False
-        self._ok = False
-        self._fail_streak = 0
-        self._failure_threshold = int(failure_threshold)
+        self._tomb = Tombstones()
+        self._breaker = Breaker(
+            self._counters, errors, int(failure_threshold), self._raise, self._lock
+        )
         self._closed = False
         self._forked = False
         self._decorated = False
@@ -547,7 +275,7 @@ class TieredCache:
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
         _live.add(self)
-        self._start_listener()
+        start_listener(self)
         # Wait (briefly) for the first subscription, so that a tier made while Redis is up
         # starts connected rather than local-only.
         self._subscribed.wait(connect_wait_seconds)
@@ -600,12 +328,12 @@ class TieredCache:
         tier had it."""
         return self._delete(key) is not _MISSING
 
-    def pop(self, key: Hashable, default: Any = _UNSET) -> Any:
+    def pop(self, key: Hashable, default: Any = UNSET) -> Any:
         """Removes ``key`` from both tiers and returns its value; ``default`` if neither tier
         had it, else KeyError."""
         value = self._delete(key, want_value=True)
         if value is _MISSING:
-            if default is _UNSET:
+            if default is UNSET:
                 raise KeyError(key)
             return default
         return value
@@ -619,15 +347,15 @@ class TieredCache:
         rkey = self._prefix + encode_key(key)
         ttl = self._ttl
         data = self._pack(default, ttl)
-        if not self._ok:
+        if not self._breaker.ok:
             return self._local_only_write(key, rkey, lambda: self.local.setdefault(key, default))
-        old = self._call_write(
+        old = self._breaker.call_write(
             self._setnx_script, keys=[rkey], args=self._write_args(data, ttl, rkey)
         )
-        if old is _FAILED:
+        if old is FAILED:
             return self._local_only_write(key, rkey, lambda: self.local.setdefault(key, default))
         if old is None:  # stored by us
-            self._count(_L2_WRITES)
+            self._counters.add(L2_WRITES)
             self._write(key, rkey, default, data, ttl, explicit=True, l2=False)
             return default
         existing = self._unpack(old)
@@ -663,19 +391,19 @@ class TieredCache:
         with self._lock:
             self._epoch += 1
             self._lclear()
-            if not self._ok:
-                self._tomb_overflow = True  # clear the namespace in Redis on reconnection
-                self._count(_L2_SKIPPED)
+            if not self._breaker.ok:
+                self._tomb.overflow = True  # clear the namespace in Redis on reconnection
+                self._counters.add(L2_SKIPPED)
                 if self._raise:
                     raise self._unavailable()
                 return
         try:
             self._clear_l2()
-        except self._errors as e:
-            self._count(_L2_ERRORS)
+        except self._breaker.errors:
+            self._counters.add(L2_ERRORS)
             with self._lock:
-                self._tomb_overflow = True
-            self._l2_failed(e)
+                self._tomb.overflow = True
+            self._breaker.trip()
             if self._raise:
                 raise
 
@@ -711,7 +439,7 @@ class TieredCache:
         instances with ``cross_instance_lock=True``. If ``factory`` raises, nothing is stored
         and the exception propagates; if its result cannot be serialized, TypeError."""
         if ttl_seconds is not None:
-            _check_ttl(ttl_seconds)
+            check_ttl(ttl_seconds)
         value = self._lget(key, _MISSING)
         if value is not _MISSING:
             return value
@@ -741,32 +469,7 @@ class TieredCache:
         ``cache_parameters()``, ``cache_stats()``, ``cache_size()``, ``cache`` (the local
         SmartCache) and ``tier``. ``async def`` functions are not supported.
         """
-        if key is not None and not callable(key):
-            raise TypeError(f"key must be callable or None, not {type(key).__name__}")
-        if not isinstance(typed, bool):
-            raise TypeError(f"typed must be a bool, not {type(typed).__name__}")
-
-        def decorate(func: Callable[..., Any]) -> Any:
-            if not callable(func):
-                raise TypeError(f"tier.cached needs a callable, not {type(func).__name__}")
-            if inspect.iscoroutinefunction(func):
-                raise TypeError("tier.cached does not support async def functions")
-            with self._lock:
-                if self._decorated:
-                    raise ValueError(
-                        f"TieredCache(namespace={self._namespace!r}) already backs a function: "
-                        "use one TieredCache (namespace) per decorated function"
-                    )
-                self._decorated = True
-            loader = functools.partial(self._cached_load, func)
-            wrapper = _core.CachedFunction(func, self.local, typed, key, loader)
-            functools.update_wrapper(wrapper, func)
-            _attach_api(wrapper, self, {"typed": typed, "namespace": self._namespace})
-            return wrapper
-
-        if function is not None:
-            return decorate(function)
-        return decorate
+        return tier_cached(self, function, typed, key)
 
     def _cached_load(
         self,
@@ -786,17 +489,15 @@ class TieredCache:
         ``l2_skipped``, ``invalidations``, ``flushes``, ``computations``, ``lock_waits``,
         ``l2_available`` (bool: connected and subscribed) and ``namespace``."""
         s = self.local.stats()
-        with self._counts_lock:
-            s.update(zip(_COUNTERS, self._counts))
-        s["l2_available"] = self._ok
+        s.update(self._counters.snapshot())
+        s["l2_available"] = self._breaker.ok
         s["namespace"] = self._namespace
         return s
 
     def reset_stats(self) -> None:
         """Zeroes the local tier's and the tier's counters."""
         self.local.reset_stats()
-        with self._counts_lock:
-            self._counts = [0] * len(_COUNTERS)
+        self._counters.reset()
 
     def cleanup(self) -> int:
         """Removes expired entries from the local tier now; returns how many."""
@@ -825,7 +526,7 @@ class TieredCache:
             if self._closed:
                 return
             self._closed = True
-            self._ok = False
+            self._breaker.ok = False
         self._stop.set()
         listener = self._listener
         if listener is not None and listener is not threading.current_thread():
@@ -845,17 +546,13 @@ class TieredCache:
         self._lclear()
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else ("connected" if self._ok else "local-only")
+        state = "closed" if self._closed else ("connected" if self._breaker.ok else "local-only")
         return (
             f"TieredCache(namespace={self._namespace!r}, {state}, "
-            f"serializer={self._serializer_name!r}, local={self.local!r})"
+            f"serializer={self._codec.name!r}, local={self.local!r})"
         )
 
     # ---- internals: L2 calls and the breaker --------------------------------------------------
-
-    def _count(self, index: int, n: int = 1) -> None:
-        with self._counts_lock:
-            self._counts[index] += n
 
     def _unavailable(self) -> BaseException:
         return self._redis_mod.ConnectionError(
@@ -863,98 +560,31 @@ class TieredCache:
             "(local-only until the listener reconnects)"
         )
 
-    def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Runs one Redis read (or a write that needs no invalidation); on failure counts it
-        and returns _FAILED (or raises, with raise_on_error). ``_failure_threshold``
-        consecutive failures open the breaker (local-only until the listener recovers)."""
-        try:
-            result = fn(*args, **kwargs)
-        except self._errors as e:
-            self._count(_L2_RTT)
-            self._count(_L2_ERRORS)
-            self._fail_streak += 1
-            if self._fail_streak >= self._failure_threshold:
-                self._l2_failed(e)
-            if self._raise:
-                raise
-            return _FAILED
-        if self._fail_streak:
-            self._fail_streak = 0
-        with self._counts_lock:
-            self._counts[_L2_RTT] += 1
-        return result
-
-    def _call_write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Runs a Redis write that publishes an invalidation. A failure opens the breaker at
-        once: the key is remembered and deleted everywhere on recovery."""
-        try:
-            result = fn(*args, **kwargs)
-        except self._errors as e:
-            self._count(_L2_RTT)
-            self._count(_L2_ERRORS)
-            self._l2_failed(e)
-            if self._raise:
-                raise
-            return _FAILED
-        with self._counts_lock:
-            self._counts[_L2_RTT] += 1
-        return result
-
-    def _l2_failed(self, error: BaseException) -> None:
-        """Opens the breaker: local-only until the listener has reconnected and flushed."""
-        with self._lock:
-            self._ok = False
-
     def _skip(self) -> None:
         """Notes an operation that could not use Redis (raises with raise_on_error)."""
         if self._forked:
             self._after_fork()
-        self._count(_L2_SKIPPED)
+        self._counters.add(L2_SKIPPED)
         if self._raise:
             raise self._unavailable()
 
     def _ttl_for(self, ttl_seconds: float | None) -> float | None:
         if ttl_seconds is None:
             return self._ttl
-        _check_ttl(ttl_seconds)
+        check_ttl(ttl_seconds)
         return ttl_seconds
 
     def _pack(self, value: Any, ttl: float | None) -> bytes:
-        try:
-            data = self._dumps(value)
-        except Exception as e:
-            raise TypeError(
-                f"TieredCache: cannot serialize a value of type {type(value).__qualname__} with "
-                f"serializer {self._serializer_name}: {type(e).__name__}: {e}"
-            ) from e
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        elif not isinstance(data, bytes):
-            if isinstance(data, (bytearray, memoryview)):
-                data = bytes(data)
-            else:
-                raise TypeError(
-                    f"TieredCache: serializer {self._serializer_name} returned "
-                    f"{type(data).__qualname__}, not bytes or str"
-                )
-        deadline = 0 if ttl is None else int(time.time() * 1000) + math.ceil(ttl * 1000)
-        return _HEADER.pack(_FORMAT, deadline) + data
+        return self._codec.pack(value, ttl)
 
     def _unpack(self, raw: bytes) -> Any:
         """(value, remaining TTL or None), or _MISSING if expired or undecodable."""
         try:
-            version, deadline = _HEADER.unpack_from(raw)
-            if version != _FORMAT:
-                raise ValueError(f"unknown value format {version}")
-            remaining = None
-            if deadline:
-                remaining = (deadline - time.time() * 1000) / 1000
-                if remaining <= 0:
-                    return _MISSING
-            return self._loads(raw[_HEADER.size :]), remaining
+            found = self._codec.unpack(raw)
         except Exception:
-            self._count(_L2_ERRORS)
+            self._counters.add(L2_ERRORS)
             return _MISSING
+        return _MISSING if found is None else found
 
     def _write_args(self, data: bytes, ttl: float | None, rkey: bytes) -> list[Any]:
         px = 0 if ttl is None else max(1, math.ceil(ttl * 1000))
@@ -964,7 +594,7 @@ class TieredCache:
 
     def _get_miss(self, key: Hashable, default: Any) -> Any:
         rkey = self._prefix + encode_key(key)
-        if not self._ok:
+        if not self._breaker.ok:
             self._skip()
             return default
         value = self._l2_read(key, rkey)
@@ -982,14 +612,14 @@ class TieredCache:
             epoch = self._epoch
         found: Any = _MISSING
         try:
-            raw = self._call(self._redis_get, rkey)
+            raw = self._breaker.call(self._redis_get, rkey)
             if raw is None:
                 if count:
-                    self._count(_L2_MISSES)
-            elif raw is not _FAILED:
+                    self._counters.add(L2_MISSES)
+            elif raw is not FAILED:
                 found = self._unpack(raw)
                 if count:
-                    self._count(_L2_HITS if found is not _MISSING else _L2_MISSES)
+                    self._counters.add(L2_HITS if found is not _MISSING else L2_MISSES)
         finally:
             with self._lock:
                 watch.readers -= 1
@@ -1006,23 +636,23 @@ class TieredCache:
 
     def _l2_exists(self, key: object) -> bool:
         rkey = self._prefix + encode_key(key)
-        if not self._ok:
+        if not self._breaker.ok:
             self._skip()
             return False
-        n = self._call(self._redis.exists, rkey)
-        return n is not _FAILED and bool(n)
+        n = self._breaker.call(self._redis.exists, rkey)
+        return n is not FAILED and bool(n)
 
     def _load(self, key: Hashable, factory: Callable[[], Any], ttl_seconds: float | None) -> Any:
         """Single-flight leader for a local miss: Redis, else compute (with the cross-instance
         lock if enabled) and store in both tiers."""
         rkey = self._prefix + encode_key(key)
         ttl = self._ttl if ttl_seconds is None else ttl_seconds
-        if self._ok:
+        if self._breaker.ok:
             value = self._l2_read(key, rkey)
             if value is not _MISSING:
                 return value
-            if self._use_lock and self._ok:
-                return self._load_locked(key, rkey, factory, ttl)
+            if self._use_lock and self._breaker.ok:
+                return load_locked(self, key, rkey, factory, ttl)
         else:
             self._skip()
         return self._compute_and_store(key, rkey, factory, ttl)
@@ -1030,42 +660,11 @@ class TieredCache:
     def _compute_and_store(
         self, key: Hashable, rkey: bytes, factory: Callable[[], Any], ttl: float | None
     ) -> Any:
-        self._count(_COMPUTATIONS)
+        self._counters.add(COMPUTATIONS)
         value = factory()
         data = self._pack(value, ttl)
         self._write(key, rkey, value, data, ttl, explicit=False)
         return value
-
-    def _load_locked(
-        self, key: Hashable, rkey: bytes, factory: Callable[[], Any], ttl: float | None
-    ) -> Any:
-        lock_key = self._prefix + b"!lock:" + rkey[len(self._prefix) :]
-        token = self._iid + b":%d" % next(self._lock_counter)
-        deadline = time.monotonic() + self._lock_wait
-        delay = 0.002
-        while self._ok:
-            got = self._call(self._redis.set, lock_key, token, nx=True, px=self._lock_ttl_ms)
-            if got is _FAILED:
-                break
-            if got:
-                try:
-                    # Another instance may have stored it between our read and our lock.
-                    value = self._l2_read(key, rkey, count=False)
-                    if value is not _MISSING:
-                        return value
-                    return self._compute_and_store(key, rkey, factory, ttl)
-                finally:
-                    self._call(self._unlock_script, keys=[lock_key], args=[token])
-            self._count(_LOCK_WAITS)
-            now = time.monotonic()
-            if now >= deadline:
-                break
-            time.sleep(min(delay, deadline - now))
-            delay = min(delay * 2, 0.05)
-            value = self._l2_read(key, rkey, count=False)
-            if value is not _MISSING:
-                return value
-        return self._compute_and_store(key, rkey, factory, ttl)
 
     # ---- internals: writes -------------------------------------------------------------------
 
@@ -1107,18 +706,18 @@ class TieredCache:
                 return
             done = False
             try:
-                if self._ok:
+                if self._breaker.ok:
                     if explicit:
                         args = self._write_args(data, ttl, rkey)
-                        r = self._call_write(self._set_script, keys=[rkey], args=args)
+                        r = self._breaker.call_write(self._set_script, keys=[rkey], args=args)
                     else:
                         # A value computed on a miss in both tiers: no other instance can
                         # hold a newer one, so no invalidation message (a plain SET).
                         px = None if ttl is None else max(1, math.ceil(ttl * 1000))
-                        r = self._call(self._redis.set, rkey, data, px=px)
-                    done = r is not _FAILED
+                        r = self._breaker.call(self._redis.set, rkey, data, px=px)
+                    done = r is not FAILED
                     if done:
-                        self._count(_L2_WRITES)
+                        self._counters.add(L2_WRITES)
                 else:
                     self._skip()
             finally:
@@ -1130,13 +729,10 @@ class TieredCache:
 
     def _add_tombstone(self, rkey: bytes) -> None:
         with self._lock:
-            if len(self._tomb) < _TOMBSTONE_LIMIT:
-                self._tomb.add(rkey)
-            else:
-                self._tomb_overflow = True
+            self._tomb.add(rkey)
 
     def _local_only_write(self, key: Hashable, rkey: bytes, action: Callable[[], Any]) -> Any:
-        self._count(_L2_SKIPPED)
+        self._counters.add(L2_SKIPPED)
         with self._lock:
             result = action()
             self._add_tombstone(rkey)
@@ -1152,21 +748,21 @@ class TieredCache:
         watch, gen = self._begin_write(key)
         try:
             old = self.local.pop(key, _MISSING)
-            raw: Any = _FAILED
+            raw: Any = FAILED
             try:
-                if self._ok:
+                if self._breaker.ok:
                     message = self._iid + b"k" + rkey[len(self._prefix) :]
-                    raw = self._call_write(
+                    raw = self._breaker.call_write(
                         self._del_script, keys=[rkey], args=[self._channel, message]
                     )
                 else:
                     self._skip()
             finally:
-                if raw is _FAILED:
+                if raw is FAILED:
                     self._add_tombstone(rkey)  # delete it from Redis once reconnected
-            if raw is _FAILED:
+            if raw is FAILED:
                 return old
-            self._count(_L2_WRITES)
+            self._counters.add(L2_WRITES)
             if old is _MISSING and raw is not None:
                 if not want_value:
                     return True
@@ -1177,7 +773,7 @@ class TieredCache:
             self._end_write(key, watch, gen)
 
     def _clear_l2(self) -> None:
-        pattern = _glob_escape(self._prefix) + b"*"
+        pattern = glob_escape(self._prefix) + b"*"
         batch: list[bytes] = []
         for rkey in self._redis.scan_iter(match=pattern, count=1000):
             batch.append(rkey)
@@ -1187,22 +783,9 @@ class TieredCache:
         if batch:
             self._redis.unlink(*batch)
         self._redis.publish(self._channel, self._iid + b"c")
-        self._count(_L2_WRITES)
+        self._counters.add(L2_WRITES)
 
     # ---- internals: the listener thread --------------------------------------------------------
-
-    def _start_listener(self) -> None:
-        self._stop = threading.Event()
-        self._subscribed = threading.Event()
-        thread = threading.Thread(
-            target=_listen,
-            args=(weakref.ref(self), self._stop),
-            name=f"cuckoocache-tier-{self._namespace}",
-            daemon=True,
-        )
-        self._listener = thread
-        weakref.finalize(self, self._stop.set)
-        thread.start()
 
     def _after_fork(self) -> None:
         """In a forked child: new identity, and a new listener (the parent's did not fork)."""
@@ -1212,7 +795,7 @@ class TieredCache:
             self._forked = False
             self._iid = os.urandom(8).hex().encode()
             if not self._closed:
-                self._start_listener()
+                start_listener(self)
 
     def _invalidate_local(self, key: Hashable) -> None:
         with self._lock:
@@ -1220,13 +803,13 @@ class TieredCache:
             if watch is not None:
                 watch.gen += 1
             self._lremove(key)
-        self._count(_INVALIDATIONS)
+        self._counters.add(INVALIDATIONS)
 
     def _flush_local(self) -> None:
         with self._lock:
             self._epoch += 1
             self._lclear()
-        self._count(_FLUSHES)
+        self._counters.add(FLUSHES)
 
     def _on_message(self, data: bytes) -> None:
         n = len(self._iid)
@@ -1249,16 +832,13 @@ class TieredCache:
         go back to using Redis. Raises a Redis error if Redis fails meanwhile."""
         while True:
             with self._lock:
-                batch = self._tomb
-                overflow = self._tomb_overflow
-                self._tomb = set()
-                self._tomb_overflow = False
+                batch, overflow = self._tomb.take()
                 if not batch and not overflow:
                     if self._closed:
                         return
                     self._epoch += 1
                     self._lclear()
-                    self._ok = True
+                    self._breaker.ok = True
                     break
             try:
                 if overflow:
@@ -1268,171 +848,18 @@ class TieredCache:
                     self._del_script(keys=[rkey], args=[self._channel, self._iid + b"k" + rkey[n:]])
             except BaseException:
                 with self._lock:
-                    self._tomb |= batch
-                    self._tomb_overflow = self._tomb_overflow or overflow
+                    self._tomb.restore(batch, overflow)
                 raise
-        self._count(_FLUSHES)
-
-
-def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> None:
-    """The listener thread: subscribe, recover, apply invalidations; on any failure mark the
-    tier local-only and reconnect with backoff. Holds the tier only through ``ref``."""
-    delay = 0.05
-    while not stop.is_set():
-        tier = ref()
-        if tier is None:
-            return
-        errors = tier._errors
-        pubsub = None
-        try:
-            pubsub = tier._redis.pubsub()
-            pubsub.subscribe(tier._channel)
-            channel = tier._channel
-            interval = tier._health_interval
-            subscriptions = 0
-            last_seen = time.monotonic()
-            last_ping = last_seen
-            next_recovery = 0.0
-            recovery_delay = 0.05
-            del tier
-            while not stop.is_set():
-                msg = pubsub.get_message(timeout=0.1)
-                now = time.monotonic()
-                tier = ref()
-                if tier is None:
-                    return
-                if msg is not None:
-                    last_seen = now
-                    kind = msg["type"]
-                    if kind == "message" and msg["channel"] == channel:
-                        tier._on_message(msg["data"])
-                    elif kind == "subscribe":
-                        # First subscription, or redis-py resubscribed after a reconnection
-                        # of its own: messages may have been missed either way.
-                        subscriptions += 1
-                        with tier._lock:
-                            tier._ok = False
-                if not tier._ok and not stop.is_set():
-                    if subscriptions == 0:
-                        if now - last_seen > max(3 * interval, 2.0):
-                            raise tier._redis_mod.TimeoutError("no subscription confirmation")
-                    elif now >= next_recovery:
-                        # Subscribed, and the data path failed (or we just subscribed): check
-                        # Redis, replay the writes made meanwhile, flush, resume.
-                        try:
-                            tier._redis.ping()
-                            tier._recover()
-                            tier._subscribed.set()
-                            delay = recovery_delay = 0.05
-                        except errors:
-                            tier._count(_L2_ERRORS)
-                            next_recovery = now + recovery_delay
-                            recovery_delay = min(recovery_delay * 2, 1.0)
-                if now - last_ping >= interval:
-                    pubsub.ping()
-                    last_ping = now
-                if now - last_seen > 3 * interval:
-                    raise tier._redis_mod.TimeoutError("the invalidation subscription went silent")
-                del tier
-        except errors as e:
-            tier = ref()
-            if tier is None:
-                return
-            tier._count(_L2_ERRORS)
-            tier._l2_failed(e)
-            tier._subscribed.set()  # the first attempt is over (failed): stop waiting in __init__
-            del tier
-        except Exception:  # pragma: no cover - a bug must not kill invalidation silently
-            import traceback
-
-            traceback.print_exc()
-            tier = ref()
-            if tier is not None:
-                with tier._lock:
-                    tier._ok = False
-                del tier
-        finally:
-            if pubsub is not None:
-                try:
-                    pubsub.close()
-                except Exception:
-                    pass
-        stop.wait(delay)
-        delay = min(delay * 2, 1.0)
-
-
-def _glob_escape(prefix: bytes) -> bytes:
-    return re.sub(rb"([*?\[\]\\])", rb"\\\1", prefix)
-
-
-def _make_client(redis_mod: Any, spec: Any, timeout: float | None) -> tuple[Any, bool]:
-    """(client, whether TieredCache owns it) for a URL or a client."""
-    from redis.backoff import NoBackoff
-    from redis.cluster import RedisCluster
-    from redis.retry import Retry
-
-    if isinstance(spec, str):
-        kwargs: dict[str, Any] = {}
-        if timeout is not None:
-            kwargs = {
-                "socket_timeout": timeout,
-                "socket_connect_timeout": timeout,
-                "retry": Retry(NoBackoff(), 0),
-            }
-        return redis_mod.Redis.from_url(spec, **kwargs), True
-    if isinstance(spec, RedisCluster):
-        return spec, False
-    if isinstance(spec, redis_mod.Redis):
-        pool = spec.connection_pool
-        if timeout is None or type(pool) not in (
-            redis_mod.ConnectionPool,
-            redis_mod.BlockingConnectionPool,
-        ):
-            return spec, False  # as is: asked to, or a pool of its own kind (e.g. Sentinel)
-        kwargs = dict(pool.connection_kwargs)
-        for k in ("orig_host_address", "orig_socket_timeout", "orig_socket_connect_timeout"):
-            kwargs.pop(k, None)
-        kwargs.update(
-            socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
-        )
-        own_pool = redis_mod.ConnectionPool(connection_class=pool.connection_class, **kwargs)
-        return redis_mod.Redis(connection_pool=own_pool), True
-    raise TypeError(
-        "redis must be a URL or a redis-py client (redis.Redis or redis.cluster.RedisCluster), "
-        f"not {type(spec).__qualname__}"
-    )
-
-
-def _attach_api(wrapper: Any, tier: TieredCache, parameters: dict[str, Any]) -> None:
-    def cache_info() -> CacheInfo:
-        """Local-tier hits and misses, maxsize and currsize, like functools.lru_cache."""
-        s = tier.local.stats()
-        return CacheInfo(s["hits"], s["misses"], s["max_size"], s["current_size"])
-
-    def cache_clear() -> None:
-        """Clears the namespace in both tiers (and other instances' local tiers) and zeroes
-        the statistics."""
-        tier.clear()
-        tier.reset_stats()
-
-    def cache_parameters() -> dict[str, Any]:
-        """The decorator's arguments (typed) and the tier's namespace."""
-        return dict(parameters)
-
-    wrapper.cache_info = cache_info
-    wrapper.cache_clear = cache_clear
-    wrapper.cache_parameters = cache_parameters
-    wrapper.cache_stats = tier.stats
-    wrapper.cache_size = tier.local.size
-    wrapper.tier = tier
+        self._counters.add(FLUSHES)
 
 
 def _after_fork_in_child() -> None:
     for tier in list(_live):
         tier._lock = threading.RLock()
-        tier._counts_lock = threading.Lock()
+        tier._breaker.lock = tier._lock
+        tier._counters.after_fork()
         tier._watch = {}
-        tier._ok = False
+        tier._breaker.ok = False
         tier._forked = True
 
 

@@ -1,0 +1,79 @@
+"""Circuit breaker: whether a tier uses Redis (``ok``), and the wrapper every Redis call of a
+caller's thread goes through.
+
+A failed call is counted and returns ``FAILED`` (or raises, with ``raise_on_error``).
+``threshold`` consecutive failed reads, or one failed write (its invalidation could not be
+published), open the breaker: the tier is local-only until the listener thread has reconnected,
+replayed the tombstones and flushed the local tier, and closes it again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .counters import L2_ERRORS, L2_RTT, Counters
+
+__all__ = ["FAILED", "Breaker"]
+
+FAILED: Any = object()  # an L2 call that failed (already counted and handled)
+
+
+class Breaker:
+    __slots__ = ("_counters", "_raise", "_streak", "errors", "lock", "ok", "threshold")
+
+    def __init__(
+        self,
+        counters: Counters,
+        errors: tuple[type[BaseException], ...],
+        threshold: int,
+        raise_on_error: bool,
+        lock: threading.RLock,
+    ) -> None:
+        self._counters = counters
+        self.errors = errors
+        self.threshold = threshold
+        self._raise = raise_on_error
+        self.lock = lock  # the tier's lock: ``ok`` changes under it
+        self._streak = 0
+        self.ok = False
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Runs one Redis read (or a write that needs no invalidation); on failure counts it
+        and returns FAILED (or raises, with raise_on_error)."""
+        try:
+            result = fn(*args, **kwargs)
+        except self.errors:
+            self._counters.add(L2_RTT)
+            self._counters.add(L2_ERRORS)
+            self._streak += 1
+            if self._streak >= self.threshold:
+                self.trip()
+            if self._raise:
+                raise
+            return FAILED
+        if self._streak:
+            self._streak = 0
+        self._counters.add(L2_RTT)
+        return result
+
+    def call_write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Runs a Redis write that publishes an invalidation; a failure opens the breaker at
+        once (the caller remembers the key as a tombstone)."""
+        try:
+            result = fn(*args, **kwargs)
+        except self.errors:
+            self._counters.add(L2_RTT)
+            self._counters.add(L2_ERRORS)
+            self.trip()
+            if self._raise:
+                raise
+            return FAILED
+        self._counters.add(L2_RTT)
+        return result
+
+    def trip(self) -> None:
+        """Opens the breaker: local-only until the listener has reconnected and flushed."""
+        with self.lock:
+            self.ok = False
