@@ -20,7 +20,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from typing import Any
 
 from tiered_support import LOOPBACK, RedisServer, free_port, wait_until
@@ -46,7 +45,8 @@ class ClusterNode(RedisServer):
         self.node_timeout_ms = node_timeout_ms
 
     def _command(self) -> list[str]:
-        return super()._command() + [
+        return [
+            *super()._command(),
             "--cluster-enabled", "yes",
             "--cluster-port", str(self.bus_port),
             "--cluster-config-file", str(self.dir / "nodes.conf"),
@@ -350,4 +350,3 @@ if __name__ == "__main__":
     else:
         print(__doc__)
         sys.exit(2)
-

@@ -131,6 +131,7 @@ class TieredCache:
         "_breaker",
         "_channel",
         "_closed",
+        "_cluster",
         "_codec",
         "_counters",
         "_decorated",
@@ -242,6 +243,14 @@ class TieredCache:
         self._namespace = namespace
         self._prefix = b"{" + namespace.encode() + b"}:"
         self._channel = self._prefix + b"!invalidate"
+        self._cluster: Any = None  # a ClusterLayout: keys spread over every shard
+        register = client.register_script
+        if self.is_cluster:
+            from .cluster import ClusterLayout, sharded_script
+
+            self._cluster = ClusterLayout(namespace.encode())
+            self._prefix = namespace.encode()
+            register = lambda script: client.register_script(sharded_script(script))  # noqa: E731
         self._codec = codec
         self._ttl: float | None = ttl_seconds
         self._raise = bool(raise_on_error)
@@ -251,10 +260,10 @@ class TieredCache:
         self._health_interval = float(health_check_interval)
         self._max_reconnect_delay = 1.0
 
-        self._set_script = client.register_script(SET_SCRIPT)
-        self._del_script = client.register_script(DEL_SCRIPT)
-        self._setnx_script = client.register_script(SETNX_SCRIPT)
-        self._unlock_script = client.register_script(UNLOCK_SCRIPT)
+        self._set_script = register(SET_SCRIPT)
+        self._del_script = register(DEL_SCRIPT)
+        self._setnx_script = register(SETNX_SCRIPT)
+        self._unlock_script = register(UNLOCK_SCRIPT)
 
         self._lock = threading.RLock()
         self._counters = Counters()
@@ -264,6 +273,19 @@ class TieredCache:
         self._breaker = Breaker(
             self._counters, errors, int(failure_threshold), self._raise, self._lock
         )
+        if self._cluster is not None:
+            from .cluster import ShardedBreaker
+
+            sharded = ShardedBreaker(
+                self._counters,
+                errors,
+                int(failure_threshold),
+                self._raise,
+                self._lock,
+                client,
+                self._unavailable,
+            )
+            self._breaker = cast(Breaker, sharded)  # the same interface, one state per shard
         self._closed = False
         self._forked = False
         self._decorated = False
@@ -275,7 +297,7 @@ class TieredCache:
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
         _live.add(self)
-        start_listener(self)
+        self._start_listener()
         # Wait (briefly) for the first subscription, so that a tier made while Redis is up
         # starts connected rather than local-only.
         self._subscribed.wait(connect_wait_seconds)
@@ -310,7 +332,7 @@ class TieredCache:
         """Stores ``value`` under ``key`` in both tiers (TTL: ``ttl_seconds``, else the tier's)
         and invalidates other instances' copies. TypeError, with nothing written, if ``value``
         cannot be serialized or ``key`` has no canonical encoding."""
-        rkey = self._prefix + encode_key(key)
+        rkey = self._rkey(key)
         ttl = self._ttl_for(ttl_seconds)
         data = self._pack(value, ttl)
         self._write(key, rkey, value, data, ttl, explicit=True)
@@ -344,7 +366,7 @@ class TieredCache:
         value = self.get(key, _MISSING)
         if value is not _MISSING:
             return value
-        rkey = self._prefix + encode_key(key)
+        rkey = self._rkey(key)
         ttl = self._ttl
         data = self._pack(default, ttl)
         if not self._breaker.ok:
@@ -491,6 +513,8 @@ class TieredCache:
         s = self.local.stats()
         s.update(self._counters.snapshot())
         s["l2_available"] = self._breaker.ok
+        if self._cluster is not None:
+            s.update(self._breaker.shard_stats())  # type: ignore[attr-defined]
         s["namespace"] = self._namespace
         return s
 
@@ -588,12 +612,32 @@ class TieredCache:
 
     def _write_args(self, data: bytes, ttl: float | None, rkey: bytes) -> list[Any]:
         px = 0 if ttl is None else max(1, math.ceil(ttl * 1000))
-        return [data, px, self._channel, self._iid + b"k" + rkey[len(self._prefix) :]]
+        return [data, px, *self._invalidation(rkey)]
+
+    def _rkey(self, key: Hashable) -> bytes:
+        """The Redis key of ``key`` (TypeError if it has no canonical encoding)."""
+        if self._cluster is None:
+            return self._prefix + encode_key(key)
+        return self._cluster.rkey(encode_key(key))  # type: ignore[no-any-return]
+
+    def _invalidation(self, rkey: bytes) -> tuple[bytes, bytes]:
+        """(channel, message) announcing a write or delete of ``rkey``."""
+        if self._cluster is None:
+            return self._channel, self._iid + b"k" + rkey[len(self._prefix) :]
+        return self._cluster.channel(rkey), self._iid + b"k" + self._cluster.encoded(rkey)
+
+    def _start_listener(self) -> None:
+        if self._cluster is None:
+            start_listener(self)
+        else:
+            from .cluster import start_cluster_listener
+
+            start_cluster_listener(self)
 
     # ---- internals: reads ------------------------------------------------------------------------
 
     def _get_miss(self, key: Hashable, default: Any) -> Any:
-        rkey = self._prefix + encode_key(key)
+        rkey = self._rkey(key)
         if not self._breaker.ok:
             self._skip()
             return default
@@ -635,7 +679,7 @@ class TieredCache:
         return _MISSING if found is _MISSING else found[0]
 
     def _l2_exists(self, key: object) -> bool:
-        rkey = self._prefix + encode_key(key)
+        rkey = self._rkey(key)
         if not self._breaker.ok:
             self._skip()
             return False
@@ -645,7 +689,7 @@ class TieredCache:
     def _load(self, key: Hashable, factory: Callable[[], Any], ttl_seconds: float | None) -> Any:
         """Single-flight leader for a local miss: Redis, else compute (with the cross-instance
         lock if enabled) and store in both tiers."""
-        rkey = self._prefix + encode_key(key)
+        rkey = self._rkey(key)
         ttl = self._ttl if ttl_seconds is None else ttl_seconds
         if self._breaker.ok:
             value = self._l2_read(key, rkey)
@@ -744,16 +788,15 @@ class TieredCache:
         """Removes key from both tiers and invalidates other instances. Returns the old value
         (local copy preferred; with want_value, Redis's if only Redis had it), True if only
         Redis had it and not want_value, or _MISSING if neither had it."""
-        rkey = self._prefix + encode_key(key)
+        rkey = self._rkey(key)
         watch, gen = self._begin_write(key)
         try:
             old = self.local.pop(key, _MISSING)
             raw: Any = FAILED
             try:
                 if self._breaker.ok:
-                    message = self._iid + b"k" + rkey[len(self._prefix) :]
                     raw = self._breaker.call_write(
-                        self._del_script, keys=[rkey], args=[self._channel, message]
+                        self._del_script, keys=[rkey], args=[*self._invalidation(rkey)]
                     )
                 else:
                     self._skip()
@@ -773,6 +816,10 @@ class TieredCache:
             self._end_write(key, watch, gen)
 
     def _clear_l2(self) -> None:
+        if self._cluster is not None:
+            from .cluster import clear_cluster
+
+            return clear_cluster(self)
         pattern = glob_escape(self._prefix) + b"*"
         batch: list[bytes] = []
         for rkey in self._redis.scan_iter(match=pattern, count=1000):
@@ -795,7 +842,7 @@ class TieredCache:
             self._forked = False
             self._iid = os.urandom(8).hex().encode()
             if not self._closed:
-                start_listener(self)
+                self._start_listener()
 
     def _invalidate_local(self, key: Hashable) -> None:
         with self._lock:
