@@ -126,6 +126,60 @@ def test_namespace_spreads_over_every_shard(
     assert other["k0"] == 2 and a.get("k0") is None
 
 
+def test_invalidation_uses_sharded_pub_sub(
+    cluster: RedisClusterProcesses, ns: str, make_tier: Any
+) -> None:
+    a = make_tier(ns)
+    b = make_tier(ns)
+    layout = a._cluster
+    # Every instance listens on every bucket's channel, on the primary that owns its slot.
+    for bucket in (0, BUCKETS // 2, BUCKETS - 1):
+        channel = layout.channels[bucket]
+        owner = cluster.primary_of_slot(key_slot(channel))
+        reply = cluster.command(owner, "PUBSUB", "SHARDNUMSUB", channel)
+        assert int(reply[1]) == 2, reply
+
+    def bus_publish() -> int:
+        total = 0
+        for node in cluster.running():
+            info = cluster.command(node, "CLUSTER", "INFO").decode()
+            for line in info.splitlines():
+                if line.startswith("cluster_stats_messages_publish_sent:"):
+                    total += int(line.split(":")[1])
+        return total
+
+    before = bus_publish()
+    for i in range(50):
+        b[i] = 0
+        a[i] = i  # b's copy is invalidated through SPUBLISH, not a cluster-wide PUBLISH
+    wait_until(lambda: all(b.get(i) == i for i in range(50)), INVALIDATION_BOUND)
+    assert bus_publish() == before  # no classic PUBLISH crossed the cluster bus
+
+
+def test_cluster_client_gets_the_tier_timeout(
+    cluster: RedisClusterProcesses, ns: str, make_tier: Any
+) -> None:
+    from redis.cluster import RedisCluster
+
+    user = RedisCluster(host=cluster.startup_address[0], port=cluster.startup_address[1])
+    try:
+        tier = TieredCache(SmartCache(10), user, namespace=ns, serializer="json", timeout=0.25)
+        try:
+            assert tier.redis is not user  # redis-py's defaults: no timeout, 10 retries
+            node = tier.redis.get_nodes()[0]
+            kwargs = tier.redis.get_redis_connection(node).connection_pool.connection_kwargs
+            assert kwargs["socket_timeout"] == 0.25
+            tier["k"] = 1
+            assert user.get(tier._rkey("k")) is not None
+        finally:
+            tier.close()
+        as_is = TieredCache(SmartCache(10), user, namespace=ns, serializer="json", timeout=None)
+        assert as_is.redis is user and as_is["k"] == 1
+        as_is.close()
+    finally:
+        user.close()
+
+
 # ---- two processes ------------------------------------------------------------------------------
 
 
@@ -298,11 +352,17 @@ def test_primary_killed_replica_takes_over_other_shards_unaffected(
         time.sleep(0.3)
         cluster.kill(victim)
         # The killed shard's keys go local-only at once; the others keep using Redis.
-        wait_until(lambda: a.stats()["l2_shards_available"] < 3, 5)
+        noticed = wait_until(lambda: a.stats()["l2_shards_available"] < 3, 5)
         # The replica takes over (cluster-node-timeout 1 s), and the tier recovers by itself.
-        wait_until(lambda: cluster.command(replica, "ROLE")[0] in (b"master", "master"), 30)
-        wait_until(lambda: a.stats()["l2_shards_available"] == 3, 30)
+        promoted = wait_until(
+            lambda: cluster.command(replica, "ROLE")[0] in (b"master", "master"), 30
+        )
+        recovered = wait_until(lambda: a.stats()["l2_shards_available"] == 3, 30)
         wait_until(lambda: b.stats()["l2_shards_available"] == 3, 30)
+        print(
+            f"failover: shard open after {noticed * 1000:.0f} ms, replica promoted "
+            f"{promoted:.2f} s later, tier recovered {recovered:.2f} s after that"
+        )
         time.sleep(0.3)
     finally:
         stop.set()

@@ -21,7 +21,8 @@ Keys: str, bytes, int, float, bool, None, and tuples and frozensets of those (wh
 builds from such arguments, typed or not, included) are encoded into Redis keys canonically,
 following dict equality (``1``, ``1.0`` and ``True`` are one key); any other key type raises
 TypeError. Keys live under ``{namespace}:`` on a single Redis; on a Redis Cluster under
-``namespace{<bucket>}``, spread over every shard (see ``cluster``). Values are serialized with the ``serializer`` the caller chose explicitly.
+``namespace{<bucket>}``, spread over every shard (see ``cluster``). Values are serialized
+with the ``serializer`` the caller chose explicitly.
 
 redis-py is imported when the first TieredCache is made, so ``import cuckoocache`` does not
 need it.

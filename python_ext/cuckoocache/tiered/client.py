@@ -34,7 +34,11 @@ def make_client(redis_mod: Any, spec: Any, timeout: float | None) -> tuple[Any, 
             }
         return redis_mod.Redis.from_url(spec, **kwargs), True
     if isinstance(spec, RedisCluster):
-        return spec, False
+        if timeout is None:
+            return spec, False
+        from .cluster import derive_cluster_client
+
+        return derive_cluster_client(spec, timeout), True
     if isinstance(spec, redis_mod.Redis):
         pool = spec.connection_pool
         if timeout is None or type(pool) not in (

@@ -566,10 +566,7 @@ class _Listener:
             if overflow:
                 clear_cluster(tier)
             for rkey in mine:
-                tier._del_script(
-                    keys=[rkey],
-                    args=[layout.channel(rkey), tier._iid + b"k" + layout.encoded(rkey)],
-                )
+                tier._del_script(keys=[rkey], args=[*tier._invalidation(rkey)])
         except BaseException:
             with tier._lock:
                 tomb.restore(mine, overflow)
@@ -690,7 +687,7 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
             if shards and all(s.attempted for s in shards):
                 tier._subscribed.set()
             del tier
-            listener.wait(0.05)
+            listener.wait(0.1)
     finally:
         listener.close()
 
@@ -698,3 +695,45 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
 def sharded_script(script: str) -> str:
     """A write script publishing its invalidation with SPUBLISH (to the key's shard)."""
     return script.replace("redis.call('PUBLISH'", "redis.call('SPUBLISH'")
+
+
+def derive_cluster_client(spec: Any, timeout: float) -> Any:
+    """A RedisCluster client of TieredCache's own for the cluster ``spec`` talks to: the same
+    nodes, credentials and TLS settings, with ``timeout`` for connecting and for every
+    command, and no retries. (redis-py's defaults, 10 retries with exponential backoff, can
+    hold a call for seconds when a primary dies; the tier must degrade to the local tier
+    instead and let the listener follow the failover.)"""
+    from redis.backoff import NoBackoff
+    from redis.cluster import ClusterNode, RedisCluster
+    from redis.retry import Retry
+
+    nodes = spec.get_nodes() or spec.nodes_manager.startup_nodes.values()
+    kwargs: dict[str, Any] = {}
+    first = next(iter(nodes), None)
+    conn = getattr(first, "redis_connection", None)
+    if conn is not None:
+        pool = conn.connection_pool
+        kwargs = dict(pool.connection_kwargs)
+        ssl = "ssl" in pool.connection_class.__name__.lower()
+        if ssl:
+            kwargs["ssl"] = True
+    for k in (
+        "host",
+        "port",
+        "retry",
+        "redis_connect_func",
+        "orig_host_address",
+        "orig_socket_timeout",
+        "orig_socket_connect_timeout",
+        "oss_cluster_maint_notifications_handler",
+        "maint_notifications_pool_handler",
+        "maint_notifications_config",
+        "connection_pool",
+        "connection_class",
+    ):
+        kwargs.pop(k, None)
+    kwargs.update(
+        socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+    )
+    startup = [ClusterNode(n.host, n.port) for n in nodes]
+    return RedisCluster(startup_nodes=startup, **kwargs)
