@@ -75,8 +75,9 @@ def _ping(port: int) -> bool:
 
 
 @contextmanager
-def cluster(n_nodes: int) -> Iterator[list[int]]:
-    """Yields the ports of an ``n_nodes``-primary cluster (no replicas) started for the run."""
+def cluster(n_nodes: int, replicas: int = 0) -> Iterator[list[int]]:
+    """Yields the ports of an ``n_nodes``-node cluster started for the run (``replicas``
+    replicas per primary)."""
     import redis
 
     exe = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -111,7 +112,15 @@ def cluster(n_nodes: int) -> Iterator[list[int]]:
         else:
             addresses = [f"{LOOPBACK}:{p}" for p in ports]
             subprocess.run(
-                [cli, "--cluster", "create", *addresses, "--cluster-yes"],
+                [
+                    cli,
+                    "--cluster",
+                    "create",
+                    *addresses,
+                    "--cluster-replicas",
+                    str(replicas),
+                    "--cluster-yes",
+                ],
                 check=True,
                 capture_output=True,
                 timeout=60,
@@ -119,7 +128,7 @@ def cluster(n_nodes: int) -> Iterator[list[int]]:
         deadline = time.monotonic() + 30
         while True:
             infos = [redis.Redis(port=p).execute_command("CLUSTER", "INFO").decode() for p in ports]
-            if all("cluster_state:ok" in i for i in infos):
+            if all("cluster_state:ok" in i for i in infos) and _replicas_known(ports, replicas):
                 break
             if time.monotonic() > deadline:
                 sys.exit("the cluster did not reach cluster_state:ok")
@@ -131,6 +140,21 @@ def cluster(n_nodes: int) -> Iterator[list[int]]:
         for p in procs:
             p.wait(30)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _replicas_known(ports: list[int], replicas: int) -> bool:
+    """Whether every primary lists its replicas in CLUSTER NODES (what SPUBLISH forwards to)."""
+    import redis
+
+    if not replicas:
+        return True
+    for p in ports:
+        nodes = redis.Redis(port=p).execute_command("CLUSTER", "NODES").decode().splitlines()
+        primaries = [n.split()[0] for n in nodes if "master" in n.split()[2]]
+        following = [n.split()[3] for n in nodes if "slave" in n.split()[2]]
+        if any(following.count(pid) < replicas for pid in primaries):
+            return False
+    return True
 
 
 def cluster_client(port: int) -> Any:
@@ -420,23 +444,23 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
                 f"{z['round_trips_per_1000']:.0f} | {z['requests_per_s']:,.0f} | "
                 f"{bus['publish']} / {bus['publishshard']} | {z['l2_errors']} |"
             )
-        if "bus" in results:
-            lines += [
-                "",
-                "Cluster bus messages per published message (1,000 messages on channels "
-                "spread over the slots):",
-                "",
-                "| cluster | classic PUBLISH | SPUBLISH |",
-                "| --- | ---: | ---: |",
-            ]
-            for name, b in results["bus"].items():
-                lines.append(f"| {name} | {b['PUBLISH']:.2f} | {b['SPUBLISH']:.2f} |")
         lines += ["", "Keys of the namespace per primary after the run:", ""]
         lines += ["| cluster | primary | keys | share |", "| --- | --- | ---: | ---: |"]
         for name, z in results["zipf"].items():
             total = sum(z["keys_per_primary"].values()) or 1
             for node, n in sorted(z["keys_per_primary"].items()):
                 lines.append(f"| {name} | {node} | {n:,} | {n / total:.1%} |")
+        lines.append("")
+    if "bus" in results:
+        lines += [
+            "Cluster bus messages per published message (1,000 messages on channels spread "
+            "over the slots):",
+            "",
+            "| cluster | classic PUBLISH | SPUBLISH |",
+            "| --- | ---: | ---: |",
+        ]
+        for name, b in results["bus"].items():
+            lines.append(f"| {name} | {b['PUBLISH']:.2f} | {b['SPUBLISH']:.2f} |")
         lines.append("")
     if "l2-hit" in results:
         lines += [
@@ -470,7 +494,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    parser.add_argument("--only", default="zipf,l2-hit,subscriptions")
+    parser.add_argument("--only", default="zipf,bus,l2-hit,subscriptions")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--requests", type=int, default=25_000)
     parser.add_argument("--keys", type=int, default=10_000)
@@ -491,6 +515,7 @@ def main() -> None:
             if "zipf" in parts:
                 log(f"zipf, {name} ...")
                 results.setdefault("zipf", {})[name] = bench_zipf(ports, args)
+            if "bus" in parts:
                 results.setdefault("bus", {})[name] = bench_bus(ports)
             if "l2-hit" in parts:
                 log(f"l2-hit, {name} ...")
@@ -498,6 +523,10 @@ def main() -> None:
             if "subscriptions" in parts and n == 3:
                 log("subscriptions ...")
                 results["subscriptions"] = bench_subscriptions(ports, (1024, 16384))
+    if "bus" in parts:
+        log("bus, 3 primaries + 3 replicas ...")
+        with cluster(6, replicas=1) as ports:
+            results.setdefault("bus", {})["3 primaries + 3 replicas"] = bench_bus(ports)
     print(report(results, args))
     if args.json:
         with open(args.json, "w") as f:
