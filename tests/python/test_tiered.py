@@ -13,117 +13,31 @@ from __future__ import annotations
 import math
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from cuckoocache import SmartCache
 from cuckoocache.tiered import TieredCache, decode_key, encode_key
-from tiered_support import LOOPBACK, RedisServer, Worker, find_redis_server, wait_until
+from tiered_support import (
+    LOOPBACK,
+    RedisServer,
+    Worker,
+    hold,
+    rkey,
+    start_server,
+    wait_available,
+    wait_until,
+)
 
 redis = pytest.importorskip("redis", reason="redis-py is not installed (tools/test installs it)")
 
 pytestmark = pytest.mark.timeout(120, method="thread")
+pytest_plugins = ["tiered_support"]  # the fixtures: server, own_server, ns, make_tier, raw
 
 # The bound docs/scaling.md states for invalidation between connected instances, with room
 # for a loaded 2-core CI machine (measured delays are well under a millisecond on loopback).
 INVALIDATION_BOUND = 2.0
-
-
-# ---- fixtures ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def redis_server_exe() -> str:
-    exe = find_redis_server()
-    if exe is None:
-        pytest.skip("redis-server not found (install Debian's redis-server; ./tools/test does)")
-    return exe
-
-
-def _start(exe: str, cluster: bool = False) -> RedisServer:
-    server = RedisServer(exe, cluster=cluster)
-    try:
-        server.start()
-    except (OSError, RuntimeError) as e:
-        server.stop()
-        pytest.skip(f"redis-server could not be started: {e}")
-    return server
-
-
-@pytest.fixture(scope="module")
-def server(redis_server_exe: str) -> Iterator[RedisServer]:
-    """A redis-server shared by the tests of this module (each test uses its own namespace)."""
-    s = _start(redis_server_exe)
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def own_server(redis_server_exe: str) -> Iterator[RedisServer]:
-    """A redis-server of this test alone (to kill, pause and restart)."""
-    s = _start(redis_server_exe)
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def ns() -> str:
-    return "t-" + uuid.uuid4().hex[:12]
-
-
-@pytest.fixture
-def make_tier() -> Iterator[Callable[..., TieredCache]]:
-    """Makes TieredCaches and closes them. Unless told: pickle, 1000 local entries, and a 1 s
-    Redis timeout (the 50 ms default can trip on a loaded 2-core CI machine; the tests of
-    timeouts pass their own)."""
-    made: list[TieredCache] = []
-
-    def make(url_or_client: Any, namespace: str, **kwargs: Any) -> TieredCache:
-        kwargs.setdefault("serializer", "pickle")
-        kwargs.setdefault("timeout", 1.0)
-        local = kwargs.pop("local", None) or SmartCache(1000)
-        tier = TieredCache(local, url_or_client, namespace=namespace, **kwargs)
-        made.append(tier)
-        return tier
-
-    yield make
-    for tier in made:
-        tier.close()
-
-
-@pytest.fixture
-def raw(server: RedisServer) -> Iterator[Any]:
-    """A plain redis-py client of the shared server, to look at what TieredCache stored."""
-    client = redis.Redis(host=LOOPBACK, port=server.port)
-    yield client
-    client.close()
-
-
-def rkey(namespace: str, key: Any) -> bytes:
-    return b"{" + namespace.encode() + b"}:" + encode_key(key)
-
-
-def wait_available(tier: TieredCache, timeout: float = 30.0) -> float:
-    return wait_until(lambda: tier.stats()["l2_available"], timeout)
-
-
-def hold(tier: TieredCache, key: Any, expected: Any, timeout: float = 10.0) -> None:
-    """Reads ``key`` through ``tier`` until its local tier keeps a copy of ``expected``.
-
-    A copy read right after another instance's write can be dropped again by that write's
-    own invalidation, still in flight (correct, and cheap: one more read from Redis); a test
-    that needs a local copy to exist waits until one has survived 50 ms.
-    """
-
-    def held() -> bool:
-        if tier.get(key) != expected or not tier.local.contains(key):
-            return False
-        time.sleep(0.05)
-        return bool(tier.local.contains(key))
-
-    wait_until(held, timeout)
 
 
 # ---- construction and key encoding ---------------------------------------------------------------
@@ -557,11 +471,11 @@ def test_two_processes_compute_once_with_the_lock(server: RedisServer, ns: str, 
             w.close()
 
 
-def _child_uses_forked_tier(tier: TieredCache, namespace: str, queue: Any) -> None:
+def _child_uses_forked_tier(tier: TieredCache, parent_id: str, queue: Any) -> None:
     try:
         # The parent's listener thread did not fork: the first call that needs Redis starts
-        # the child's own, under a new instance id.
-        parent_id = tier.instance_id
+        # the child's own; the child has a new instance id from the fork on.
+        assert tier.instance_id != parent_id
         tier.get("absent")
         wait_available(tier, 20)
         assert tier.instance_id != parent_id
@@ -579,7 +493,7 @@ def test_forked_child_gets_its_own_listener(server: RedisServer, ns: str, make_t
     tier["before-fork"] = 1
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
-    child = ctx.Process(target=_child_uses_forked_tier, args=(tier, ns, queue))
+    child = ctx.Process(target=_child_uses_forked_tier, args=(tier, tier.instance_id, queue))
     child.start()
     try:
         assert queue.get(timeout=60) == "ok"
@@ -638,7 +552,7 @@ def test_tier_cached_decorator(server: RedisServer, ns: str, make_tier: Any) -> 
 @pytest.fixture(scope="module")
 def cluster_server(redis_server_exe: str) -> Iterator[RedisServer]:
     """A one-node Redis Cluster (all 16384 slots on one cluster-enabled server)."""
-    s = _start(redis_server_exe, cluster=True)
+    s = start_server(redis_server_exe, cluster=True)
     yield s
     s.stop()
 

@@ -5,7 +5,8 @@ TieredCache over a line protocol.
 in a temporary directory, and can kill, pause (SIGSTOP), resume and restart it on the same
 port. ``python tiered_support.py worker URL NAMESPACE [lock]`` runs a TieredCache in its own
 process and answers one JSON command per stdin line with one JSON line on stdout; ``Worker``
-is the test side of that.
+is the test side of that. It also holds the pytest fixtures the TieredCache test modules share
+(they load it with ``pytest_plugins``; PYTEST_DONT_REWRITE: they import it first, too).
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
+from cuckoocache import SmartCache
+from cuckoocache.tiered import TieredCache, encode_key
 
 LOOPBACK = "127.0.0.1"
 
@@ -311,6 +318,103 @@ def _worker_main(url: str, namespace: str, lock: bool) -> None:
             print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
     tier.close()
     counter.close()
+
+
+# ---- pytest fixtures (test modules load them with pytest_plugins = ["tiered_support"]) ----
+
+
+@pytest.fixture(scope="session")
+def redis_server_exe() -> str:
+    exe = find_redis_server()
+    if exe is None:
+        pytest.skip("redis-server not found (install Debian's redis-server; ./tools/test does)")
+    return exe
+
+
+def start_server(exe: str, cluster: bool = False) -> RedisServer:
+    server = RedisServer(exe, cluster=cluster)
+    try:
+        server.start()
+    except (OSError, RuntimeError) as e:
+        server.stop()
+        pytest.skip(f"redis-server could not be started: {e}")
+    return server
+
+
+@pytest.fixture(scope="module")
+def server(redis_server_exe: str) -> Iterator[RedisServer]:
+    """A redis-server shared by the tests of this module (each test uses its own namespace)."""
+    s = start_server(redis_server_exe)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def own_server(redis_server_exe: str) -> Iterator[RedisServer]:
+    """A redis-server of this test alone (to kill, pause and restart)."""
+    s = start_server(redis_server_exe)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def ns() -> str:
+    return "t-" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def make_tier() -> Iterator[Callable[..., TieredCache]]:
+    """Makes TieredCaches and closes them. Unless told: pickle, 1000 local entries, and a 1 s
+    Redis timeout (the 50 ms default can trip on a loaded 2-core CI machine; the tests of
+    timeouts pass their own)."""
+    made: list[TieredCache] = []
+
+    def make(url_or_client: Any, namespace: str, **kwargs: Any) -> TieredCache:
+        kwargs.setdefault("serializer", "pickle")
+        kwargs.setdefault("timeout", 1.0)
+        local = kwargs.pop("local", None) or SmartCache(1000)
+        tier = TieredCache(local, url_or_client, namespace=namespace, **kwargs)
+        made.append(tier)
+        return tier
+
+    yield make
+    for tier in made:
+        tier.close()
+
+
+@pytest.fixture
+def raw(server: RedisServer) -> Iterator[Any]:
+    """A plain redis-py client of the shared server, to look at what TieredCache stored."""
+    import redis
+
+    client = redis.Redis(host=LOOPBACK, port=server.port)
+    yield client
+    client.close()
+
+
+def rkey(namespace: str, key: Any) -> bytes:
+    return b"{" + namespace.encode() + b"}:" + encode_key(key)
+
+
+def wait_available(tier: TieredCache, timeout: float = 30.0) -> float:
+    return wait_until(lambda: tier.stats()["l2_available"], timeout)
+
+
+def hold(tier: TieredCache, key: Any, expected: Any, timeout: float = 10.0) -> None:
+    """Reads ``key`` through ``tier`` until its local tier keeps a copy of ``expected``.
+
+    A copy read right after another instance's write can be dropped again by that write's
+    own invalidation, still in flight (correct, and cheap: one more read from Redis); a test
+    that needs a local copy to exist waits until one has survived 50 ms.
+    """
+
+    def held() -> bool:
+        if tier.get(key) != expected or not tier.local.contains(key):
+            return False
+        time.sleep(0.05)
+        return bool(tier.local.contains(key))
+
+    wait_until(held, timeout)
 
 
 if __name__ == "__main__":

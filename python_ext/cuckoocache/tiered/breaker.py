@@ -20,8 +20,21 @@ __all__ = ["FAILED", "Breaker"]
 FAILED: Any = object()  # an L2 call that failed (already counted and handled)
 
 
+def _nothing() -> None:
+    pass
+
+
 class Breaker:
-    __slots__ = ("_counters", "_raise", "_streak", "errors", "lock", "ok", "threshold")
+    __slots__ = (
+        "_counters",
+        "_raise",
+        "_streak",
+        "errors",
+        "lock",
+        "ok",
+        "on_interrupt",
+        "threshold",
+    )
 
     def __init__(
         self,
@@ -38,6 +51,9 @@ class Breaker:
         self.lock = lock  # the tier's lock: ``ok`` changes under it
         self._streak = 0
         self.ok = False
+        # Called when something other than a Redis error (KeyboardInterrupt, ...) escapes a
+        # call: returns connections that redis-py may have leaked (client.reclaim).
+        self.on_interrupt: Callable[[], Any] = _nothing
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Runs one Redis read (or a write that needs no invalidation); on failure counts it
@@ -53,6 +69,9 @@ class Breaker:
             if self._raise:
                 raise
             return FAILED
+        except BaseException:
+            self.on_interrupt()
+            raise
         if self._streak:
             self._streak = 0
         self._counters.add(L2_RTT)
@@ -70,6 +89,9 @@ class Breaker:
             if self._raise:
                 raise
             return FAILED
+        except BaseException:
+            self.on_interrupt()
+            raise
         self._counters.add(L2_RTT)
         return result
 

@@ -7,10 +7,54 @@ callers); a cluster client, or a client with a special pool (Sentinel), is used 
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from typing import Any
 
-__all__ = ["glob_escape", "make_client"]
+__all__ = ["glob_escape", "make_client", "reclaim"]
+
+
+class _OwnedSet(set):  # type: ignore[type-arg]
+    """The pool's set of in-use connections, noting which thread took each one."""
+
+    def add(self, conn: Any) -> None:
+        conn._cuckoocache_owner = threading.get_ident()  # before add: never in the set untagged
+        set.add(self, conn)
+
+
+@functools.cache
+def _pool_class(redis_mod: Any) -> Any:
+    base = redis_mod.ConnectionPool
+
+    class TieredConnectionPool(base):  # type: ignore[misc, valid-type]
+        """redis-py's pool, made safe against interrupts: a KeyboardInterrupt that lands inside
+        redis-py between taking a connection and its ``try`` leaks the connection (about one
+        in a few thousand interrupts; the pool then runs dry). Connections record the thread
+        that took them, so ``reclaim`` can return the ones the interrupted thread still holds.
+        The lock is reentrant, so a signal handler using the tier cannot deadlock on it."""
+
+        def reset(self) -> None:
+            super().reset()
+            self._lock = threading.RLock()
+            self._in_use_connections: Any = _OwnedSet(self._in_use_connections)
+
+    return TieredConnectionPool
+
+
+def reclaim(client: Any) -> int:
+    """Returns to ``client``'s pool the connections that the calling thread holds, when that
+    thread is outside every Redis call (after an interrupt escaped one). Returns how many."""
+    pool: Any = getattr(client, "connection_pool", None)
+    in_use: Any = getattr(pool, "_in_use_connections", None)
+    if not isinstance(in_use, _OwnedSet):
+        return 0
+    me = threading.get_ident()
+    leaked = [c for c in list(in_use) if getattr(c, "_cuckoocache_owner", None) == me]
+    for conn in leaked:
+        conn.disconnect()  # its reply may be half read
+        pool.release(conn)
+    return len(leaked)
 
 
 def glob_escape(prefix: bytes) -> bytes:
@@ -32,7 +76,8 @@ def make_client(redis_mod: Any, spec: Any, timeout: float | None) -> tuple[Any, 
                 "socket_connect_timeout": timeout,
                 "retry": Retry(NoBackoff(), 0),
             }
-        return redis_mod.Redis.from_url(spec, **kwargs), True
+        pool = _pool_class(redis_mod).from_url(spec, **kwargs)
+        return redis_mod.Redis(connection_pool=pool), True
     if isinstance(spec, RedisCluster):
         if timeout is None:
             return spec, False
@@ -52,7 +97,7 @@ def make_client(redis_mod: Any, spec: Any, timeout: float | None) -> tuple[Any, 
         kwargs.update(
             socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
         )
-        own_pool = redis_mod.ConnectionPool(connection_class=pool.connection_class, **kwargs)
+        own_pool = _pool_class(redis_mod)(connection_class=pool.connection_class, **kwargs)
         return redis_mod.Redis(connection_pool=own_pool), True
     raise TypeError(
         "redis must be a URL or a redis-py client (redis.Redis or redis.cluster.RedisCluster), "

@@ -171,6 +171,10 @@ class _Shard:
         self.check = True  # buckets may be ready to serve
 
 
+def _nothing() -> None:
+    pass
+
+
 def _first_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes | None:
     keys = kwargs.get("keys")
     if keys:
@@ -194,6 +198,7 @@ class ShardedBreaker:
         "dirty",
         "errors",
         "lock",
+        "on_interrupt",
         "shards",
         "threshold",
     )
@@ -222,6 +227,9 @@ class ShardedBreaker:
         self._unavailable = unavailable
         self.shards: dict[str, _Shard] = {}
         self.dirty = True  # the listener should look at the topology again
+        # Called when something other than a Redis error (KeyboardInterrupt, ...) escapes a
+        # call (see Breaker.on_interrupt).
+        self.on_interrupt: Callable[[], Any] = _nothing
 
     @property
     def ok(self) -> bool:
@@ -271,6 +279,9 @@ class ShardedBreaker:
             if self._raise:
                 raise
             return FAILED
+        except BaseException:
+            self.on_interrupt()
+            raise
         if shard is not None and shard.streak:
             shard.streak = 0
         self._counters.add(L2_RTT)
@@ -295,6 +306,9 @@ class ShardedBreaker:
             if self._raise:
                 raise
             return FAILED
+        except BaseException:
+            self.on_interrupt()
+            raise
         self._counters.add(L2_RTT)
         return result
 
@@ -352,7 +366,7 @@ def clear_cluster(tier: TieredCache, publish: bool = True) -> None:
             if nodes and nodes[0] in cleared:
                 try:
                     client.get_redis_connection(nodes[0]).execute_command(
-                        "SPUBLISH", layout.channels[b], tier._iid + b"c"
+                        "SPUBLISH", layout.channels[b], tier._message(b"c")
                     )
                     break
                 except breaker.errors as e:

@@ -4,7 +4,15 @@ Cluster (and PUBLISH from a script reaches subscribers on every node)."""
 
 from __future__ import annotations
 
-__all__ = ["DEL_SCRIPT", "SETNX_SCRIPT", "SET_SCRIPT", "UNLOCK_SCRIPT"]
+__all__ = ["DEL_SCRIPT", "READ_SCRIPT", "SETNX_SCRIPT", "SET_SCRIPT", "UNLOCK_SCRIPT"]
+
+# KEYS[1] value key. Returns nil, or {payload, remaining ms (-1: no expiry)}: the TTL comes
+# from the server's clock, so clients whose clocks disagree still agree on expiry.
+READ_SCRIPT = """
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+return {v, redis.call('PTTL', KEYS[1])}
+"""
 
 # KEYS[1] value key; ARGV: payload, px (0: no expiry), channel, message
 SET_SCRIPT = """

@@ -9,6 +9,8 @@ none) followed by the serializer's bytes. The serializer is chosen explicitly by
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
 import math
 import pickle
@@ -17,15 +19,42 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["UNSET", "ValueCodec", "resolve_serializer"]
+__all__ = ["UNSET", "Rejected", "ValueCodec", "resolve_serializer"]
 
 # "pickle", "json", a (dumps, loads) pair, or an object with dumps and loads methods.
 Serializer = Any
 
 UNSET: Any = object()  # serializer= not given
 
-_HEADER = struct.Struct(">BQ")  # format version 1, absolute expiry in ms since the epoch (0: none)
+# Format version, then the writer's absolute expiry in ms since the epoch (0: none). Readers
+# take the remaining TTL from Redis (PTTL, the server's clock), not from this field; it is kept
+# for readers of earlier versions. Version 1 is unsigned; version 2 (with ``secret=``) puts a
+# 32-byte HMAC-SHA256 after the header covering the Redis key (namespace included), the header
+# and the payload, so a value can be neither forged nor moved to another key.
+_HEADER = struct.Struct(">BQ")
 _FORMAT = 1
+_SIGNED = 2
+_MAC_SIZE = 32
+_MAX_AHEAD_MS = 3_155_760_000_000  # 100 years: a header expiry further ahead is not ours
+
+
+def _check_header(raw: bytes) -> None:
+    _, deadline = _HEADER.unpack_from(raw)
+    if deadline and deadline > time.time() * 1000 + _MAX_AHEAD_MS:
+        raise ValueError("header expiry more than 100 years ahead")
+
+
+class Rejected(ValueError):
+    """A value whose signature is missing or wrong (never deserialized)."""
+
+
+def check_secret(secret: Any) -> bytes | None:
+    """``secret=`` validated: None or non-empty bytes."""
+    if secret is None:
+        return None
+    if not isinstance(secret, (bytes, bytearray)) or not secret:
+        raise TypeError(f"secret must be non-empty bytes or None, not {type(secret).__qualname__}")
+    return bytes(secret)
 
 
 def _json_dumps(value: Any) -> bytes:
@@ -70,13 +99,23 @@ def resolve_serializer(
 class ValueCodec:
     """Packs values (header + serialized bytes) and unpacks them."""
 
-    __slots__ = ("dumps", "loads", "name")
+    __slots__ = ("dumps", "loads", "name", "secret")
 
-    def __init__(self, serializer: Serializer) -> None:
+    def __init__(self, serializer: Serializer, secret: bytes | None = None) -> None:
         self.name, self.dumps, self.loads = resolve_serializer(serializer)
+        self.secret = check_secret(secret)
 
-    def pack(self, value: Any, ttl: float | None) -> bytes:
-        """The stored form of ``value``; TypeError if it cannot be serialized."""
+    def _mac(self, rkey: bytes, header: bytes, data: bytes) -> bytes:
+        assert self.secret is not None
+        mac = hmac.new(self.secret, b"v%d:" % len(rkey), hashlib.sha256)
+        mac.update(rkey)
+        mac.update(header)
+        mac.update(data)
+        return mac.digest()
+
+    def pack(self, value: Any, ttl: float | None, rkey: bytes = b"") -> bytes:
+        """The stored form of ``value`` under the Redis key ``rkey``; TypeError if it cannot be
+        serialized."""
         try:
             data = self.dumps(value)
         except Exception as e:
@@ -95,17 +134,28 @@ class ValueCodec:
                     f"{type(data).__qualname__}, not bytes or str"
                 )
         deadline = 0 if ttl is None else int(time.time() * 1000) + math.ceil(ttl * 1000)
-        return _HEADER.pack(_FORMAT, deadline) + data
+        if self.secret is None:
+            return _HEADER.pack(_FORMAT, deadline) + data
+        header = _HEADER.pack(_SIGNED, deadline)
+        return header + self._mac(rkey, header, data) + data
 
-    def unpack(self, raw: bytes) -> tuple[Any, float | None] | None:
-        """(value, remaining TTL in seconds or None), or None if expired. Raises (anything the
-        serializer raises, or ValueError) if ``raw`` is not a readable value."""
-        version, deadline = _HEADER.unpack_from(raw)
-        if version != _FORMAT:
-            raise ValueError(f"unknown value format {version}")
-        remaining = None
-        if deadline:
-            remaining = (deadline - time.time() * 1000) / 1000
-            if remaining <= 0:
-                return None
-        return self.loads(raw[_HEADER.size :]), remaining
+    def unpack(self, raw: bytes, rkey: bytes = b"") -> Any:
+        """The value stored as ``raw`` under ``rkey``. :class:`Rejected` if a secret is set and
+        the signature is missing or wrong (nothing is deserialized then); otherwise anything
+        the serializer raises, or ValueError, if ``raw`` is not a readable value."""
+        if len(raw) < _HEADER.size:
+            raise Rejected("value shorter than its header") if self.secret else ValueError()
+        version = raw[0]
+        if self.secret is None:
+            if version != _FORMAT:
+                raise ValueError(f"value format {version} (signed values need secret=)")
+            _check_header(raw)
+            return self.loads(raw[_HEADER.size :])
+        if version != _SIGNED:
+            raise Rejected("unsigned value")
+        end = _HEADER.size + _MAC_SIZE
+        header, mac, data = raw[: _HEADER.size], raw[_HEADER.size : end], raw[end:]
+        if len(mac) != _MAC_SIZE or not hmac.compare_digest(mac, self._mac(rkey, header, data)):
+            raise Rejected("bad signature")
+        _check_header(raw)
+        return self.loads(data)

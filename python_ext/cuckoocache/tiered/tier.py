@@ -25,8 +25,8 @@ from .. import _core
 from .._single_flight import _MISSING, SingleFlight
 from .._smartcache import SmartCache
 from .breaker import FAILED, Breaker
-from .client import glob_escape, make_client
-from .codec import decode_key, encode_key
+from .client import glob_escape, make_client, reclaim
+from .codec import LocalOnlyKey, UnresolvedKey, decode_key, encode_key
 from .counters import (
     COMPUTATIONS,
     FLUSHES,
@@ -34,21 +34,27 @@ from .counters import (
     L2_ERRORS,
     L2_HITS,
     L2_MISSES,
+    L2_REJECTED,
     L2_SKIPPED,
     L2_WRITES,
+    L2_WRITES_LOST,
+    MESSAGES_REJECTED,
     Counters,
 )
 from .decorator import tier_cached
 from .listener import start_listener
 from .lock import load_locked
-from .scripts import DEL_SCRIPT, SET_SCRIPT, SETNX_SCRIPT, UNLOCK_SCRIPT
-from .serializers import UNSET, Serializer, ValueCodec
+from .messages import BadMessage, parse, sign
+from .scripts import DEL_SCRIPT, READ_SCRIPT, SET_SCRIPT, SETNX_SCRIPT, UNLOCK_SCRIPT
+from .serializers import UNSET, Rejected, Serializer, ValueCodec
 from .tombstones import Tombstones
 
 __all__ = ["TieredCache"]
 
 # Validates a TTL like SmartCache does (TypeError/ValueError naming ttl_seconds).
 check_ttl: Callable[[float], None] = cast(Any, _core)._check_ttl
+
+_MAX_TTL = 3_155_760_000.0  # 100 years: the local tier's limit
 
 _NAMESPACE_RE = re.compile(r"[A-Za-z0-9_.:/@+=#-]{1,200}")
 
@@ -133,6 +139,7 @@ class TieredCache:
         "_closed",
         "_cluster",
         "_codec",
+        "_connect_wait",
         "_counters",
         "_decorated",
         "_del_script",
@@ -159,8 +166,8 @@ class TieredCache:
         "_owns_client",
         "_prefix",
         "_raise",
+        "_read_script",
         "_redis",
-        "_redis_get",
         "_redis_mod",
         "_set_script",
         "_setnx_script",
@@ -191,8 +198,9 @@ class TieredCache:
         health_check_interval: float = 1.0,
         failure_threshold: int = 3,
         connect_wait_seconds: float = 2.0,
+        secret: bytes | None = None,
     ) -> None:
-        codec = ValueCodec(serializer)
+        codec = ValueCodec(serializer, secret)
         if local is None:
             local = SmartCache()
         if not isinstance(local, SmartCache):
@@ -238,7 +246,6 @@ class TieredCache:
         self._lremove = local.remove
         self._lcontains = local.contains
         self._lclear = local.clear
-        self._redis_get = client.get
 
         self._namespace = namespace
         self._prefix = b"{" + namespace.encode() + b"}:"
@@ -260,6 +267,7 @@ class TieredCache:
         self._health_interval = float(health_check_interval)
         self._max_reconnect_delay = 1.0
 
+        self._read_script = register(READ_SCRIPT)
         self._set_script = register(SET_SCRIPT)
         self._del_script = register(DEL_SCRIPT)
         self._setnx_script = register(SETNX_SCRIPT)
@@ -273,6 +281,8 @@ class TieredCache:
         self._breaker = Breaker(
             self._counters, errors, int(failure_threshold), self._raise, self._lock
         )
+        self._breaker.on_interrupt = functools.partial(reclaim, client)
+        self._connect_wait = float(connect_wait_seconds)
         if self._cluster is not None:
             from .cluster import ShardedBreaker
 
@@ -285,6 +295,7 @@ class TieredCache:
                 client,
                 self._unavailable,
             )
+            sharded.on_interrupt = self._breaker.on_interrupt
             self._breaker = cast(Breaker, sharded)  # the same interface, one state per shard
         self._closed = False
         self._forked = False
@@ -334,7 +345,10 @@ class TieredCache:
         cannot be serialized or ``key`` has no canonical encoding."""
         rkey = self._rkey(key)
         ttl = self._ttl_for(ttl_seconds)
-        data = self._pack(value, ttl)
+        data = self._pack(value, ttl, rkey)
+        if rkey is None:
+            self._lput(key, value, ttl)
+            return
         self._write(key, rkey, value, data, ttl, explicit=True)
 
     __setitem__ = put
@@ -368,7 +382,9 @@ class TieredCache:
             return value
         rkey = self._rkey(key)
         ttl = self._ttl
-        data = self._pack(default, ttl)
+        data = self._pack(default, ttl, rkey)
+        if rkey is None:
+            return self.local.setdefault(key, default)
         if not self._breaker.ok:
             return self._local_only_write(key, rkey, lambda: self.local.setdefault(key, default))
         old = self._breaker.call_write(
@@ -380,8 +396,13 @@ class TieredCache:
             self._counters.add(L2_WRITES)
             self._write(key, rkey, default, data, ttl, explicit=True, l2=False)
             return default
-        existing = self._unpack(old)
-        return default if existing is _MISSING else existing[0]
+        existing = self._unpack(old, rkey)
+        if existing is not _MISSING:
+            return existing[0]
+        # Redis holds an unreadable value (corrupt, unsigned, foreign format): it reads as a
+        # miss everywhere, so replace it like a missing entry.
+        self._write(key, rkey, default, data, ttl, explicit=True)
+        return default
 
     def update(
         self, other: Mapping[Any, Any] | Iterable[tuple[Any, Any]] = (), /, **kwargs: Any
@@ -586,8 +607,6 @@ class TieredCache:
 
     def _skip(self) -> None:
         """Notes an operation that could not use Redis (raises with raise_on_error)."""
-        if self._forked:
-            self._after_fork()
         self._counters.add(L2_SKIPPED)
         if self._raise:
             raise self._unavailable()
@@ -598,33 +617,56 @@ class TieredCache:
         check_ttl(ttl_seconds)
         return ttl_seconds
 
-    def _pack(self, value: Any, ttl: float | None) -> bytes:
-        return self._codec.pack(value, ttl)
-
-    def _unpack(self, raw: bytes) -> Any:
-        """(value, remaining TTL or None), or _MISSING if expired or undecodable."""
+    def _rkey(self, key: Hashable) -> bytes | None:
+        """The Redis key of ``key``, or None for a key kept in the local tier only (one that
+        contains a NaN). TypeError for a key that has no encoding. In a forked child, first
+        makes this tier a new instance (see ``_after_fork``)."""
+        if self._forked:
+            self._after_fork()
         try:
-            found = self._codec.unpack(raw)
+            encoded = encode_key(key)
+        except LocalOnlyKey:
+            return None
+        if self._cluster is None:
+            return self._prefix + encoded
+        return self._cluster.rkey(encoded)  # type: ignore[no-any-return]
+
+    def _pack(self, value: Any, ttl: float | None, rkey: bytes | None) -> bytes:
+        return self._codec.pack(value, ttl, rkey or b"")
+
+    def _unpack(self, raw: bytes, rkey: bytes, pttl: int = -1) -> Any:
+        """(value, remaining TTL or None), or _MISSING if unreadable: a bad signature counts
+        as ``l2_rejected`` (and is never deserialized), anything else as ``l2_errors``.
+        ``pttl`` is Redis's PTTL of the key (-1: no expiry): expiry follows the server's clock,
+        never the writer's."""
+        try:
+            value = self._codec.unpack(raw, rkey)
+        except Rejected:
+            self._counters.add(L2_REJECTED)
+            return _MISSING
         except Exception:
             self._counters.add(L2_ERRORS)
             return _MISSING
-        return _MISSING if found is None else found
+        if not isinstance(pttl, int) or pttl < 0:
+            return value, None
+        if pttl == 0:
+            return _MISSING
+        return value, min(pttl / 1000, _MAX_TTL)
+
+    def _message(self, op: bytes, payload: bytes = b"") -> bytes:
+        return sign(self._codec.secret, self._channel, self._iid + op + payload)
 
     def _write_args(self, data: bytes, ttl: float | None, rkey: bytes) -> list[Any]:
         px = 0 if ttl is None else max(1, math.ceil(ttl * 1000))
         return [data, px, *self._invalidation(rkey)]
 
-    def _rkey(self, key: Hashable) -> bytes:
-        """The Redis key of ``key`` (TypeError if it has no canonical encoding)."""
-        if self._cluster is None:
-            return self._prefix + encode_key(key)
-        return self._cluster.rkey(encode_key(key))  # type: ignore[no-any-return]
-
     def _invalidation(self, rkey: bytes) -> tuple[bytes, bytes]:
-        """(channel, message) announcing a write or delete of ``rkey``."""
+        """(channel, message) announcing a write or delete of ``rkey``. On a cluster the
+        channel is the key's bucket channel; messages are signed for the namespace's channel
+        name either way (the one ``_on_message`` checks)."""
         if self._cluster is None:
-            return self._channel, self._iid + b"k" + rkey[len(self._prefix) :]
-        return self._cluster.channel(rkey), self._iid + b"k" + self._cluster.encoded(rkey)
+            return self._channel, self._message(b"k", rkey[len(self._prefix) :])
+        return self._cluster.channel(rkey), self._message(b"k", self._cluster.encoded(rkey))
 
     def _start_listener(self) -> None:
         if self._cluster is None:
@@ -638,13 +680,15 @@ class TieredCache:
 
     def _get_miss(self, key: Hashable, default: Any) -> Any:
         rkey = self._rkey(key)
+        if rkey is None:
+            return default
         if not self._breaker.ok:
             self._skip()
             return default
         value = self._l2_read(key, rkey)
         return default if value is _MISSING else value
 
-    def _l2_read(self, key: Hashable, rkey: bytes, count: bool = True) -> Any:
+    def _l2_read(self, key: Hashable, rkey: bytes, count: bool = True, fill: bool = True) -> Any:
         """The value in Redis (filling the local tier unless an invalidation or a write of the
         key raced with the read), or _MISSING."""
         with self._lock:
@@ -656,19 +700,20 @@ class TieredCache:
             epoch = self._epoch
         found: Any = _MISSING
         try:
-            raw = self._breaker.call(self._redis_get, rkey)
+            raw = self._breaker.call(self._read_script, keys=[rkey])
             if raw is None:
                 if count:
                     self._counters.add(L2_MISSES)
             elif raw is not FAILED:
-                found = self._unpack(raw)
+                found = self._unpack(raw[0], rkey, raw[1])
                 if count:
                     self._counters.add(L2_HITS if found is not _MISSING else L2_MISSES)
         finally:
             with self._lock:
                 watch.readers -= 1
                 if (
-                    found is not _MISSING
+                    fill
+                    and found is not _MISSING
                     and watch.gen == gen
                     and watch.writers == 0
                     and epoch == self._epoch
@@ -680,17 +725,25 @@ class TieredCache:
 
     def _l2_exists(self, key: object) -> bool:
         rkey = self._rkey(key)
+        if rkey is None:
+            return False
         if not self._breaker.ok:
             self._skip()
             return False
-        n = self._breaker.call(self._redis.exists, rkey)
-        return n is not FAILED and bool(n)
+        # A read, not EXISTS: an unreadable value must not be "in" while get misses it.
+        found = self._l2_read(key, rkey, count=False, fill=False)
+        return found is not _MISSING
 
     def _load(self, key: Hashable, factory: Callable[[], Any], ttl_seconds: float | None) -> Any:
         """Single-flight leader for a local miss: Redis, else compute (with the cross-instance
         lock if enabled) and store in both tiers."""
         rkey = self._rkey(key)
         ttl = self._ttl if ttl_seconds is None else ttl_seconds
+        if rkey is None:
+            self._counters.add(COMPUTATIONS)
+            value = factory()
+            self._lput(key, value, ttl)
+            return value
         if self._breaker.ok:
             value = self._l2_read(key, rkey)
             if value is not _MISSING:
@@ -706,9 +759,8 @@ class TieredCache:
     ) -> Any:
         self._counters.add(COMPUTATIONS)
         value = factory()
-        data = self._pack(value, ttl)
-        self._write(key, rkey, value, data, ttl, explicit=False)
-        return value
+        data = self._pack(value, ttl, rkey)
+        return self._write(key, rkey, value, data, ttl, explicit=False)
 
     # ---- internals: writes -------------------------------------------------------------------
 
@@ -741,33 +793,52 @@ class TieredCache:
         ttl: float | None,
         explicit: bool,
         l2: bool = True,
-    ) -> None:
-        """Stores in the local tier, then (l2) in Redis with the invalidation message."""
+    ) -> Any:
+        """Stores in the local tier and (l2) in Redis with the invalidation message. An
+        explicit write replaces; a computed value (not explicit) only fills a missing entry
+        (SET NX in the script): if another instance stored one first, that one is kept in
+        both tiers. Returns the value now cached."""
         watch, gen = self._begin_write(key)
         try:
-            self._lput(key, value, ttl)
+            if explicit or not l2:
+                self._lput(key, value, ttl)
             if not l2:
-                return
-            done = False
+                return value
+            done = skipped = False
             try:
                 if self._breaker.ok:
-                    if explicit:
-                        args = self._write_args(data, ttl, rkey)
-                        r = self._breaker.call_write(self._set_script, keys=[rkey], args=args)
-                    else:
-                        # A value computed on a miss in both tiers: no other instance can
-                        # hold a newer one, so no invalidation message (a plain SET).
-                        px = None if ttl is None else max(1, math.ceil(ttl * 1000))
-                        r = self._breaker.call(self._redis.set, rkey, data, px=px)
+                    args = self._write_args(data, ttl, rkey)
+                    script = self._set_script if explicit else self._setnx_script
+                    r = self._breaker.call_write(script, keys=[rkey], args=args)
                     done = r is not FAILED
+                    if done and not explicit and r is not None:
+                        found = self._unpack(r, rkey)
+                        if found is _MISSING:  # unreadable: replace it, as if it were missing
+                            r = self._breaker.call_write(self._set_script, keys=[rkey], args=args)
+                            done = r is not FAILED
+                        else:
+                            value = found[0]
                     if done:
                         self._counters.add(L2_WRITES)
+                        if not explicit:
+                            self._lput(key, value, ttl)
                 else:
+                    skipped = True
                     self._skip()
             finally:
-                if not done and explicit:
-                    # Delete it from Redis (and other instances) once reconnected.
-                    self._add_tombstone(rkey)
+                if not done:
+                    if explicit and (skipped or not self._breaker.ok):
+                        # Delete it from Redis (and other instances) once reconnected: the
+                        # write is lost from Redis, and counted.
+                        self._add_tombstone(rkey)
+                        self._counters.add(L2_WRITES_LOST)
+                    elif explicit:
+                        # Interrupted (e.g. KeyboardInterrupt) with Redis up: whether Redis
+                        # took the write is unknown, so read it back next time.
+                        self._lremove(key)
+                    elif skipped or not self._breaker.ok:
+                        self._lput(key, value, ttl)  # local-only mode: keep it locally
+            return value
         finally:
             self._end_write(key, watch, gen)
 
@@ -777,6 +848,7 @@ class TieredCache:
 
     def _local_only_write(self, key: Hashable, rkey: bytes, action: Callable[[], Any]) -> Any:
         self._counters.add(L2_SKIPPED)
+        self._counters.add(L2_WRITES_LOST)
         with self._lock:
             result = action()
             self._add_tombstone(rkey)
@@ -789,6 +861,8 @@ class TieredCache:
         (local copy preferred; with want_value, Redis's if only Redis had it), True if only
         Redis had it and not want_value, or _MISSING if neither had it."""
         rkey = self._rkey(key)
+        if rkey is None:
+            return self.local.pop(key, _MISSING)
         watch, gen = self._begin_write(key)
         try:
             old = self.local.pop(key, _MISSING)
@@ -807,10 +881,11 @@ class TieredCache:
                 return old
             self._counters.add(L2_WRITES)
             if old is _MISSING and raw is not None:
-                if not want_value:
-                    return True
-                found = self._unpack(raw)
-                return _MISSING if found is _MISSING else found[0]
+                # An unreadable value reads as absent here too (its bytes are gone anyway).
+                found = self._unpack(raw, rkey)
+                if found is _MISSING:
+                    return _MISSING
+                return found[0] if want_value else True
             return old
         finally:
             self._end_write(key, watch, gen)
@@ -829,20 +904,24 @@ class TieredCache:
                 batch.clear()
         if batch:
             self._redis.unlink(*batch)
-        self._redis.publish(self._channel, self._iid + b"c")
+        self._redis.publish(self._channel, self._message(b"c"))
         self._counters.add(L2_WRITES)
 
     # ---- internals: the listener thread --------------------------------------------------------
 
     def _after_fork(self) -> None:
-        """In a forked child: new identity, and a new listener (the parent's did not fork)."""
+        """In a forked child, at its first call that needs Redis: start a listener (the
+        parent's did not fork) and wait for it like ``__init__`` does, so that the child
+        behaves like a new instance (its first write reaches Redis)."""
         with self._lock:
             if not self._forked:
                 return
             self._forked = False
-            self._iid = os.urandom(8).hex().encode()
-            if not self._closed:
-                self._start_listener()
+            if self._closed:
+                return
+            self._start_listener()
+            subscribed = self._subscribed
+        subscribed.wait(self._connect_wait)
 
     def _invalidate_local(self, key: Hashable) -> None:
         with self._lock:
@@ -858,20 +937,33 @@ class TieredCache:
             self._lclear()
         self._counters.add(FLUSHES)
 
-    def _on_message(self, data: bytes) -> None:
-        n = len(self._iid)
-        if data[:n] == self._iid:
+    def _on_message(self, data: Any) -> None:
+        """Applies one invalidation message. Malformed ones, and with ``secret=`` unsigned
+        or badly signed ones, are ignored and counted (``messages_rejected``)."""
+        try:
+            iid, op, payload = parse(self._codec.secret, self._channel, data)
+        except BadMessage:
+            self._counters.add(MESSAGES_REJECTED)
+            return
+        if iid == self._iid:
             return  # our own write: already applied locally
-        op = data[n : n + 1]
-        if op == b"k":
-            try:
-                key = decode_key(data[n + 1 :])
-            except ValueError:
-                self._flush_local()  # a key this process cannot rebuild: drop everything
-                return
-            self._invalidate_local(key)
-        elif op == b"c":
+        if op == b"c":
             self._flush_local()
+            return
+        try:
+            key = decode_key(payload)
+        except UnresolvedKey:
+            # A key naming a class this process has not imported: it cannot tell which entry
+            # that is, so it drops everything rather than keep a stale one.
+            self._flush_local()
+            return
+        except ValueError:  # malformed (or nested too deep): no writer of ours sent it
+            self._counters.add(MESSAGES_REJECTED)
+            return
+        try:
+            self._invalidate_local(key)
+        except Exception:  # e.g. a key whose hash fails: it cannot be in the local tier
+            self._counters.add(MESSAGES_REJECTED)
 
     def _recover(self) -> None:
         """After (re)subscribing: replay the writes and deletes made while cut off (delete
@@ -892,7 +984,8 @@ class TieredCache:
                     self._clear_l2()
                 n = len(self._prefix)
                 for rkey in batch:
-                    self._del_script(keys=[rkey], args=[self._channel, self._iid + b"k" + rkey[n:]])
+                    message = self._message(b"k", rkey[n:])
+                    self._del_script(keys=[rkey], args=[self._channel, message])
             except BaseException:
                 with self._lock:
                     self._tomb.restore(batch, overflow)
@@ -901,13 +994,24 @@ class TieredCache:
 
 
 def _after_fork_in_child() -> None:
+    # The child is a new instance: new locks (a parent thread may have held them), a new
+    # identity, none of the parent's tombstones (the parent replays them), and an empty local
+    # tier (its entries would otherwise be served without ever hearing an invalidation). It
+    # connects at its first call that needs Redis (``_after_fork``).
     for tier in list(_live):
         tier._lock = threading.RLock()
         tier._breaker.lock = tier._lock
         tier._counters.after_fork()
         tier._watch = {}
+        tier._tomb = Tombstones()
+        tier._iid = os.urandom(8).hex().encode()
+        tier._epoch += 1
         tier._breaker.ok = False
         tier._forked = True
+        try:
+            tier._lclear()
+        except Exception:  # pragma: no cover - best effort: a value's __del__ raised
+            pass
 
 
 def _close_all() -> None:
