@@ -156,6 +156,29 @@ def test_invalidation_uses_sharded_pub_sub(
     assert bus_publish() == before  # no classic PUBLISH crossed the cluster bus
 
 
+def test_signed_invalidation_on_bucket_channels(
+    cluster: RedisClusterProcesses, ns: str, make_tier: Any
+) -> None:
+    a = make_tier(ns, secret=b"s3cret")
+    b = make_tier(ns, secret=b"s3cret")
+    keys = [f"s{i}" for i in range(30)]  # on all three shards
+    for k in keys:
+        a[k] = 1
+    assert all(b[k] == 1 for k in keys)
+    for k in keys:
+        a[k] = 2
+    wait_until(lambda: not any(b.local.contains(k) for k in keys), INVALIDATION_BOUND)
+    assert all(b[k] == 2 for k in keys)
+    # A forged (unsigned) message on a bucket channel is ignored and counted.
+    channel = a._cluster.channel(a._rkey(keys[0]))
+    owner = cluster.primary_of_slot(key_slot(channel))
+    forged = b"0" * 16 + b"k" + a._cluster.encoded(a._rkey(keys[0]))
+    rejected = b.stats()["messages_rejected"]
+    cluster.command(owner, "SPUBLISH", channel, forged)
+    wait_until(lambda: b.stats()["messages_rejected"] > rejected, INVALIDATION_BOUND)
+    assert b.local.contains(keys[0])
+
+
 def test_cluster_client_gets_the_tier_timeout(
     cluster: RedisClusterProcesses, ns: str, make_tier: Any
 ) -> None:
