@@ -2,7 +2,8 @@
 
 For a URL or a plain ``redis.Redis`` client, TieredCache uses a connection pool of its own with
 the tier's short timeout and no retries (a slow Redis must degrade to the local tier, not stall
-callers); a cluster client, or a client with a special pool (Sentinel), is used as it is.
+callers); for a cluster client, a cluster client of its own (``cluster.derive_cluster_client``);
+a client with a special pool (Sentinel) is used as it is.
 """
 
 from __future__ import annotations

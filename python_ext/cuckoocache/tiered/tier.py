@@ -97,7 +97,8 @@ class TieredCache:
     - ``redis``: a URL (``redis://``, ``rediss://``, ``unix://``), a ``redis.Redis`` client or
       a ``redis.cluster.RedisCluster`` client.
     - ``namespace``: the key space shared by cooperating instances (letters, digits and
-      ``_.:/@+=#-``). Keys are stored as ``{namespace}:<encoded key>``; two namespaces never
+      ``_.:/@+=#-``). Keys are stored as ``{namespace}:<encoded key>`` (on a Redis Cluster
+      as ``namespace{<bucket>}<encoded key>``, spread over every shard); two namespaces never
       see each other's keys or invalidations.
     - ``serializer`` (required): ``"pickle"`` (any picklable value; **unpickling data from a
       Redis that someone else can write runs their code**: use it only with a Redis that only
@@ -109,9 +110,10 @@ class TieredCache:
     - ``timeout``: seconds before a Redis call counts as failed (default 0.05). For a URL or a
       ``redis.Redis`` client, TieredCache uses its own connection pool with this timeout and
       no retries (same address and credentials as the client); ``timeout=None`` uses a passed
-      client exactly as it is. A ``RedisCluster`` client, and a client with a special pool
-      (Sentinel), are always used as they are: give them a short ``socket_timeout`` and no
-      retries yourself.
+      client exactly as it is. For a ``RedisCluster`` client, a ``RedisCluster`` of its own
+      for the same nodes, with this timeout and no retries. A client with a special pool
+      (Sentinel) is always used as it is: give it a short ``socket_timeout`` and no retries
+      yourself.
     - ``cross_instance_lock``: on a miss in both tiers, take a Redis lock (``SET NX PX``,
       held at most ``lock_ttl_seconds``) so that one instance computes and the others wait
       (at most ``lock_wait_seconds``, then they compute themselves).
