@@ -46,7 +46,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .breaker import FAILED
 from .client import glob_escape
-from .codec import encode_key
 from .counters import FLUSHES, L2_ERRORS, L2_RTT, L2_SKIPPED, L2_WRITES, Counters
 
 if TYPE_CHECKING:
@@ -585,16 +584,21 @@ class _Listener:
             with tier._lock:
                 tomb.restore(mine, overflow)
             raise
+        # Drop the local copies of the new slots' keys. The epoch bump first: a read in flight
+        # (it may have read before the subscription) does not fill; reads that start later are
+        # covered by the subscription. The scan runs without the tier's lock (a large local
+        # tier takes a while), and only then does the shard serve.
         with tier._lock:
             tier._epoch += 1
-            if new:
-                for key in tier.local.keys():
-                    try:
-                        slot = key_slot(layout.rkey(encode_key(key)))
-                    except Exception:
-                        slot = -1
-                    if slot == -1 or slot in new:
-                        tier._lremove(key)
+        for key in tier.local.keys():
+            try:
+                found = tier._rkey(key)
+                slot = -1 if found is None else key_slot(found)
+            except Exception:
+                slot = -2
+            if slot == -2 or slot in new:
+                tier._lremove(key)
+        with tier._lock:
             shard.live = slots
             shard.ok = True
             shard.streak = 0
