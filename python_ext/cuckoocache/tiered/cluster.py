@@ -253,6 +253,10 @@ class ShardedBreaker:
             return None
         return shard
 
+    def ok_for(self, rkey: bytes) -> bool:
+        """Whether Redis is used for ``rkey``: its shard's breaker is closed."""
+        return self.shard_of(rkey) is not None
+
     def _skip(self) -> Any:
         self._counters.add(L2_SKIPPED)
         if self._raise:

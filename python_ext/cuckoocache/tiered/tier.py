@@ -829,7 +829,7 @@ class TieredCache:
                     self._skip()
             finally:
                 if not done:
-                    if explicit and (skipped or not self._breaker.ok):
+                    if explicit and (skipped or not self._breaker.ok_for(rkey)):
                         # Delete it from Redis (and other instances) once reconnected: the
                         # write is lost from Redis, and counted.
                         self._add_tombstone(rkey)
@@ -838,7 +838,7 @@ class TieredCache:
                         # Interrupted (e.g. KeyboardInterrupt) with Redis up: whether Redis
                         # took the write is unknown, so read it back next time.
                         self._lremove(key)
-                    elif skipped or not self._breaker.ok:
+                    elif skipped or not self._breaker.ok_for(rkey):
                         self._lput(key, value, ttl)  # local-only mode: keep it locally
             return value
         finally:
