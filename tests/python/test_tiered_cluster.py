@@ -327,6 +327,78 @@ def test_slots_migrated_during_traffic_lose_nothing(
     assert worst[0] < 5 * TIMEOUT
 
 
+# ---- manual failover ------------------------------------------------------------------------
+
+
+def test_manual_failover_leaves_no_stale_value(
+    cluster: RedisClusterProcesses, ns: str, make_tier: Any
+) -> None:
+    from redis.cluster import RedisCluster
+
+    # A user's client with decode_responses=True: the tier's own client reads bytes anyway.
+    user = RedisCluster(
+        host=cluster.startup_address[0], port=cluster.startup_address[1], decode_responses=True
+    )
+    a = TieredCache(
+        SmartCache(10_000), user, namespace=ns, serializer="pickle", timeout=TIMEOUT,
+        health_check_interval=0.5,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: a.stats()["l2_shards_available"] == 3, 10)
+        b = make_tier(ns)
+        keys = [f"g{i}" for i in range(300)]
+        last: dict[str, Any] = {}
+        for k in keys:
+            a[k] = last[k] = 0
+        assert all(b[k] == 0 for k in keys)
+        victim = cluster.primary_of_slot(key_slot(a._rkey(keys[0])))
+        replica = cluster.replica_of(victim)
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def traffic() -> None:
+            rng = random.Random(5)
+            version = 0
+            try:
+                while not stop.is_set():
+                    version += 1
+                    k = rng.choice(keys)
+                    a[k] = last[k] = version
+                    b.get(rng.choice(keys))
+                    time.sleep(0.001)
+            except BaseException as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        thread = threading.Thread(target=traffic)
+        thread.start()
+        try:
+            time.sleep(0.3)
+            assert cluster.command(replica, "CLUSTER", "FAILOVER") in (b"OK", "OK")
+            wait_until(lambda: cluster.command(replica, "ROLE")[0] in (b"master", "master"), 20)
+            time.sleep(0.5)
+        finally:
+            stop.set()
+            thread.join(30)
+        assert not errors, errors
+        wait_until(lambda: a.stats()["l2_shards_available"] == 3, 10)
+        wait_until(lambda: b.stats()["l2_shards_available"] == 3, 10)
+        # Redis holds each key's last write or nothing (a write lost during the switch is
+        # deleted everywhere), never an older value; both instances agree with it.
+        fresh = make_tier(ns)
+
+        def consistent() -> bool:
+            redis_values = {k: fresh.get(k) for k in keys}
+            fresh.local.clear()
+            return all(redis_values[k] in (None, last[k]) for k in keys) and all(
+                b.get(k) == redis_values[k] and a.get(k) == redis_values[k] for k in keys
+            )
+
+        wait_until(consistent, 5, interval=0.1)
+    finally:
+        a.close()
+        user.close()
+
+
 # ---- failover (last: it changes the topology) ---------------------------------------------------
 
 

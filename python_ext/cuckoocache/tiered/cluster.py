@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .breaker import FAILED
 from .client import glob_escape
+from .codec import decode_key
 from .counters import FLUSHES, L2_ERRORS, L2_RTT, L2_SKIPPED, L2_WRITES, Counters
 
 if TYPE_CHECKING:
@@ -417,6 +418,7 @@ def _pubsub_client(redis_mod: Any, node_client: Any) -> Any:
     for k in ("orig_host_address", "orig_socket_timeout", "orig_socket_connect_timeout"):
         kwargs.pop(k, None)
     kwargs["retry"] = Retry(NoBackoff(), 0)
+    kwargs["decode_responses"] = False  # channels and messages are bytes
     own = redis_mod.ConnectionPool(connection_class=pool.connection_class, **kwargs)
     return redis_mod.Redis(connection_pool=own)
 
@@ -435,6 +437,7 @@ class _Listener:
         self.next_refresh = 0.0
         self.next_check = 0.0
         self.next_full_refresh = 0.0
+        self.next_orphans = 0.0
         self.owned_clients: dict[str, Any] = {}
 
     # -- topology
@@ -650,6 +653,46 @@ class _Listener:
         if now - shard.last_seen > 3 * self.interval:
             raise self.redis_mod.TimeoutError("the invalidation subscription went silent")
 
+    def replay_orphans(self, tier: TieredCache, now: float) -> None:
+        """Replays the tombstones of keys whose shard is serving. A shard's recovery replays
+        those of its slots, but a write can fail on a primary that then leaves the topology
+        (a failover) after its successor has recovered: its tombstone would otherwise wait
+        for that shard's next recovery while Redis keeps the value the write replaced."""
+        if now < self.next_orphans or not (tier._tomb.keys or tier._tomb.overflow):
+            return
+        self.next_orphans = now + 0.2
+        breaker = self.breaker
+        with tier._lock:
+            tomb = tier._tomb
+            if tomb.overflow:
+                if not all(s.ok for s in breaker.shards.values()):
+                    return  # cleared when the last shard recovers
+                mine = set(tomb.keys)
+                overflow = True
+            else:
+                mine = {k for k in tomb.keys if breaker.shard_of(k) is not None}
+                overflow = False
+            tomb.keys -= mine
+            tomb.overflow = False
+        try:
+            if overflow:
+                clear_cluster(tier)
+            for rkey in mine:
+                tier._del_script(keys=[rkey], args=[*tier._invalidation(rkey)])
+        except BaseException:
+            with tier._lock:
+                tomb.restore(mine, overflow)
+            raise
+        # Our own copies too (a later write may have stored one): the other instances drop
+        # theirs on the message, which this instance ignores as its own.
+        for rkey in mine:
+            try:
+                key = decode_key(self.layout.encoded(rkey))
+            except ValueError:
+                tier._flush_local()
+                return
+            tier._invalidate_local(key)
+
     def wait(self, timeout: float) -> None:
         socks = []
         for shard in list(self.breaker.shards.values()):
@@ -705,6 +748,10 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
 
                     traceback.print_exc()
                     listener.fail(tier, shard, now)
+            try:
+                listener.replay_orphans(tier, now)
+            except listener.errors:
+                tier._counters.add(L2_ERRORS)  # kept; retried on a later pass
             shards = list(listener.breaker.shards.values())
             if shards and all(s.attempted for s in shards):
                 tier._subscribed.set()
@@ -755,7 +802,10 @@ def derive_cluster_client(spec: Any, timeout: float) -> Any:
     ):
         kwargs.pop(k, None)
     kwargs.update(
-        socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=False,  # values, keys and messages are bytes
     )
     startup = [ClusterNode(n.host, n.port) for n in nodes]
     return RedisCluster(startup_nodes=startup, **kwargs)
