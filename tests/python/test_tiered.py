@@ -60,6 +60,20 @@ def test_serializer_must_be_chosen_explicitly(server: RedisServer) -> None:
         TieredCache({}, server.url, namespace="x", serializer="json")  # type: ignore[arg-type]
 
 
+def test_options_object_or_keywords(server: RedisServer, ns: str, make_tier: Any) -> None:
+    from cuckoocache.tiered import TierOptions
+
+    opts = TierOptions(timeout=0.5, failure_threshold=5)
+    with TieredCache(SmartCache(), server.url, namespace=ns, serializer="json", options=opts) as a:
+        assert a.options == TierOptions(timeout=0.5, failure_threshold=5)
+    b = make_tier(server.url, ns, options=opts, timeout=0.25)  # a keyword overrides
+    assert b.options.timeout == 0.25 and b.options.failure_threshold == 5
+    with pytest.raises(TypeError, match="timout"):
+        TieredCache(SmartCache(), server.url, namespace=ns, serializer="json", timout=1)
+    with pytest.raises(ValueError, match="timeout"):
+        TieredCache(SmartCache(), server.url, namespace=ns, serializer="json", timeout=-1)
+
+
 def test_key_encoding_is_canonical_and_reversible() -> None:
     # dict rules: 1, 1.0 and True are one key; so are tuples of them.
     assert encode_key(1) == encode_key(1.0) == encode_key(True)

@@ -188,7 +188,7 @@ def test_cluster_client_gets_the_tier_timeout(
     try:
         tier = TieredCache(SmartCache(10), user, namespace=ns, serializer="json", timeout=0.25)
         try:
-            assert tier.redis is not user  # redis-py's defaults: no timeout, 10 retries
+            assert tier.redis is not user  # redis-py's defaults: 5 s, 10 retries
             node = tier.redis.get_nodes()[0]
             kwargs = tier.redis.get_redis_connection(node).connection_pool.connection_kwargs
             assert kwargs["socket_timeout"] == 0.25

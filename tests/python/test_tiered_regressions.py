@@ -246,36 +246,43 @@ INTERRUPT_SCRIPT = """
     seen = 0
 
     def trace(frame, event, arg):
+        # CPython delivers a signal's KeyboardInterrupt where it checks for pending work:
+        # on entering a function and after a call returns. Raise it at the N-th such point.
+        global seen
         name = frame.f_code.co_filename
         if "cuckoocache" not in name and "redis" not in name:
             return None
-        def line(frame, event, arg):
-            global seen
-            if event == "line":
-                seen += 1
-                if seen == target:
-                    raise KeyboardInterrupt
-            return line
-        return line
+        seen += 1
+        if seen == target:
+            raise KeyboardInterrupt
+        return returned
+
+    def returned(frame, event, arg):
+        global seen
+        if event == "return":
+            seen += 1
+            if seen == target:
+                raise KeyboardInterrupt
+        return returned
 
     interrupts = 0
-    for target in range(1, 1500, 3):  # an interrupt at (nearly) every line of a call
-        seen = 0
-        key = ("k", target % 40)
-        try:
-            sys.settrace(trace)
-            op = target % 3
-            if op == 0:
-                tier.put(key, target)
-            elif op == 1:
-                tier.local.remove(key)
-                tier.get(key)
-            else:
-                tier.pop(key, None)
-        except KeyboardInterrupt:
-            interrupts += 1
-        finally:
-            sys.settrace(None)
+    for op in range(3):
+        for target in range(1, 700):  # an interrupt at every call and return of a tier call
+            seen = 0
+            key = ("k", target % 40)
+            try:
+                sys.settrace(trace)
+                if op == 0:
+                    tier.put(key, target)
+                elif op == 1:
+                    tier.local.remove(key)
+                    tier.get(key)
+                else:
+                    tier.pop(key, None)
+            except KeyboardInterrupt:
+                interrupts += 1
+            finally:
+                sys.settrace(None)
     pool = tier.redis.connection_pool
     in_use = len(pool._in_use_connections)
     # Afterwards every key agrees with Redis and is cached locally again once read.
@@ -289,16 +296,18 @@ INTERRUPT_SCRIPT = """
         data = raw.get(tier._prefix + b"(s1:ki%d;)" % i)
         expected = None if data is None else pickle.loads(data[9:])
         disagree += value != expected or (value is not None and not tier.local.contains(key))
-    print(interrupts, in_use, disagree)
+    active = sum(1 for w in tier._watch.values() if w.readers or w.writers)
+    print(interrupts, in_use, disagree, active)
 """
 
 
 def test_interrupts_during_tier_calls_leak_no_connection(server: RedisServer, ns: str) -> None:
     out = run_script(INTERRUPT_SCRIPT, server.url, ns, timeout=110)
-    interrupts, in_use, disagree = map(int, out.split())
+    interrupts, in_use, disagree, watched = map(int, out.split())
     assert interrupts > 100
     assert in_use <= 1  # the listener's subscription holds one
     assert disagree == 0
+    assert watched == 0  # no reader or writer left registered by an interrupt
 
 
 # ---- 12, 13: keys ----------------------------------------------------------------------------

@@ -31,12 +31,14 @@ Modules, one concept each: ``codec`` (keys), ``serializers`` (values), ``scripts
 ``breaker`` (circuit breaker), ``counters`` (stats), ``tombstones`` (writes made while cut off),
 ``lock`` (cross-instance lock), ``listener`` (invalidation thread), ``cluster`` (Redis Cluster:
 key layout, sharded pub/sub listener, breaker per shard), ``client`` (client factory),
+``messages`` (invalidation messages, signed with ``secret=``), ``options`` (``TierOptions``),
 ``decorator`` (``tier.cached``) and ``tier`` (the ``TieredCache`` class).
 """
 
 from __future__ import annotations
 
 from .codec import decode_key, encode_key
+from .options import TierOptions
 from .tier import TieredCache
 
-__all__ = ["TieredCache", "decode_key", "encode_key"]
+__all__ = ["TierOptions", "TieredCache", "decode_key", "encode_key"]

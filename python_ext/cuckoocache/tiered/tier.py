@@ -45,6 +45,7 @@ from .decorator import tier_cached
 from .listener import start_listener
 from .lock import load_locked
 from .messages import BadMessage, parse, sign
+from .options import TierOptions
 from .scripts import DEL_SCRIPT, READ_SCRIPT, SET_SCRIPT, SETNX_SCRIPT, UNLOCK_SCRIPT
 from .serializers import UNSET, Rejected, Serializer, ValueCodec
 from .tombstones import Tombstones
@@ -100,30 +101,34 @@ class TieredCache:
       ``_.:/@+=#-``). Keys are stored as ``{namespace}:<encoded key>`` (on a Redis Cluster
       as ``namespace{<bucket>}<encoded key>``, spread over every shard); two namespaces never
       see each other's keys or invalidations.
-    - ``serializer`` (required): ``"pickle"`` (any picklable value; **unpickling data from a
-      Redis that someone else can write runs their code**: use it only with a Redis that only
-      trusted clients can write), ``"json"`` (JSON types only; other instances see the JSON
-      round trip, e.g. tuples come back as lists), or a ``(dumps, loads)`` pair (or any object
-      with ``dumps`` and ``loads``), ``dumps`` returning bytes or str.
+    - ``serializer`` (required): ``"pickle"`` (any picklable value; **without** ``secret``,
+      **unpickling data from a Redis that someone else can write runs their code**: every
+      client that can write the namespace is trusted), ``"json"`` (JSON types only; other
+      instances see the JSON round trip, e.g. tuples come back as lists), or a ``(dumps,
+      loads)`` pair (or any object with ``dumps`` and ``loads``), ``dumps`` returning bytes or
+      str.
     - ``ttl_seconds``: default time-to-live in both tiers (default: the local cache's TTL;
-      None: entries do not expire in Redis).
-    - ``timeout``: seconds before a Redis call counts as failed (default 0.05). For a URL or a
-      ``redis.Redis`` client, TieredCache uses its own connection pool with this timeout and
-      no retries (same address and credentials as the client); ``timeout=None`` uses a passed
-      client exactly as it is. For a ``RedisCluster`` client, a ``RedisCluster`` of its own
-      for the same nodes, with this timeout and no retries. A client with a special pool
-      (Sentinel) is always used as it is: give it a short ``socket_timeout`` and no retries
-      yourself.
-    - ``cross_instance_lock``: on a miss in both tiers, take a Redis lock (``SET NX PX``,
-      held at most ``lock_ttl_seconds``) so that one instance computes and the others wait
-      (at most ``lock_wait_seconds``, then they compute themselves).
-    - ``raise_on_error``: raise Redis errors (``redis.RedisError``) into the caller instead of
-      degrading to the local tier. While the tier is disconnected, calls that need Redis raise
-      ``redis.ConnectionError``.
-    - ``health_check_interval``: how often the listener pings Redis (seconds); a subscription
-      that does not answer for three intervals counts as lost.
-    - ``failure_threshold``: consecutive failed reads that open the breaker (default 3). A
-      failed write or delete opens it at once (its invalidation could not be published).
+      None: entries do not expire in Redis). Expiry follows Redis's clock (``PX``, ``PTTL``).
+    - ``secret`` (recommended): bytes shared by the cooperating instances. Values carry an
+      HMAC-SHA256 over the Redis key and the value, and invalidation messages one over the
+      message: a value that fails verification reads as a miss (``l2_rejected``) and is never
+      deserialized; an unsigned or forged message is ignored (``messages_rejected``).
+    - ``options`` (:class:`TierOptions`), or its fields as keyword arguments: ``timeout``
+      (default 0.05 s; for a URL or a ``redis.Redis`` client TieredCache uses a pool of its
+      own with this timeout and no retries, for a ``RedisCluster`` client a ``RedisCluster`` of
+      its own for the same nodes, likewise; ``timeout=None`` uses a passed client as it is; a
+      Sentinel client is always used as it is: give it a short ``socket_timeout`` and no
+      retries), ``raise_on_error`` (raise Redis errors, and
+      ``redis.ConnectionError`` while disconnected, instead of degrading to the local tier),
+      ``cross_instance_lock`` with ``lock_ttl_seconds`` and ``lock_wait_seconds``,
+      ``health_check_interval``, ``failure_threshold`` (consecutive failed reads that open
+      the breaker; a failed write opens it at once) and ``connect_wait_seconds``.
+
+    A key containing a NaN stays in the local tier only (NaN != NaN: no other process can
+    look it up). A write that cannot reach Redis is kept locally, counted
+    (``l2_writes_lost``; raised with ``raise_on_error``) and its key is deleted in Redis on
+    reconnection, so no instance serves the value it replaced. A forked child is a new
+    instance: empty local tier, new id, its own listener from its first call that needs Redis.
 
     The mapping API is SmartCache's: ``get``, ``put``, ``[]``, ``in``, ``del``, ``pop``,
     ``setdefault``, ``update``, ``get_or_set``, ``remove``, ``contains``, ``clear``,
@@ -182,6 +187,7 @@ class TieredCache:
         "_watch",
         "is_cluster",
         "local",
+        "options",
     )
 
     def __init__(
@@ -192,17 +198,12 @@ class TieredCache:
         namespace: str,
         serializer: Serializer = UNSET,
         ttl_seconds: float | None = UNSET,
-        timeout: float | None = 0.05,
-        cross_instance_lock: bool = False,
-        lock_ttl_seconds: float = 10.0,
-        lock_wait_seconds: float = 10.0,
-        raise_on_error: bool = False,
-        health_check_interval: float = 1.0,
-        failure_threshold: int = 3,
-        connect_wait_seconds: float = 2.0,
         secret: bytes | None = None,
+        options: TierOptions | None = None,
+        **option_overrides: Any,
     ) -> None:
         codec = ValueCodec(serializer, secret)
+        opts = TierOptions.resolve(options, option_overrides)
         if local is None:
             local = SmartCache()
         if not isinstance(local, SmartCache):
@@ -216,25 +217,12 @@ class TieredCache:
             ttl_seconds = local.get_ttl()
         elif ttl_seconds is not None:
             check_ttl(ttl_seconds)
-        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ValueError(
-                f"timeout must be a positive number of seconds or None, not {timeout!r}"
-            )
-        if not isinstance(failure_threshold, int) or failure_threshold < 1:
-            raise ValueError(f"failure_threshold must be a positive int, not {failure_threshold!r}")
-        for arg, v in (
-            ("lock_ttl_seconds", lock_ttl_seconds),
-            ("lock_wait_seconds", lock_wait_seconds),
-            ("health_check_interval", health_check_interval),
-        ):
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 < v < math.inf:
-                raise ValueError(f"{arg} must be a positive number of seconds, not {v!r}")
 
         import redis as redis_mod  # deferred: cuckoocache does not need redis-py otherwise
 
         self._redis_mod = redis_mod
         errors: tuple[type[BaseException], ...] = (redis_mod.RedisError, OSError)
-        client, owns = make_client(redis_mod, redis, timeout)
+        client, owns = make_client(redis_mod, redis, opts.timeout)
         self._redis = client
         self._owns_client = owns
         from redis.cluster import RedisCluster
@@ -262,11 +250,12 @@ class TieredCache:
             register = lambda script: client.register_script(sharded_script(script))  # noqa: E731
         self._codec = codec
         self._ttl: float | None = ttl_seconds
-        self._raise = bool(raise_on_error)
-        self._use_lock = bool(cross_instance_lock)
-        self._lock_ttl_ms = max(1, math.ceil(lock_ttl_seconds * 1000))
-        self._lock_wait = float(lock_wait_seconds)
-        self._health_interval = float(health_check_interval)
+        self.options = opts
+        self._raise = opts.raise_on_error
+        self._use_lock = opts.cross_instance_lock
+        self._lock_ttl_ms = max(1, math.ceil(opts.lock_ttl_seconds * 1000))
+        self._lock_wait = float(opts.lock_wait_seconds)
+        self._health_interval = float(opts.health_check_interval)
         self._max_reconnect_delay = 1.0
 
         self._read_script = register(READ_SCRIPT)
@@ -281,17 +270,17 @@ class TieredCache:
         self._epoch = 0
         self._tomb = Tombstones()
         self._breaker = Breaker(
-            self._counters, errors, int(failure_threshold), self._raise, self._lock
+            self._counters, errors, opts.failure_threshold, self._raise, self._lock
         )
         self._breaker.on_interrupt = functools.partial(reclaim, client)
-        self._connect_wait = float(connect_wait_seconds)
+        self._connect_wait = float(opts.connect_wait_seconds)
         if self._cluster is not None:
             from .cluster import ShardedBreaker
 
             sharded = ShardedBreaker(
                 self._counters,
                 errors,
-                int(failure_threshold),
+                opts.failure_threshold,
                 self._raise,
                 self._lock,
                 client,
@@ -313,7 +302,7 @@ class TieredCache:
         self._start_listener()
         # Wait (briefly) for the first subscription, so that a tier made while Redis is up
         # starts connected rather than local-only.
-        self._subscribed.wait(connect_wait_seconds)
+        self._subscribed.wait(self._connect_wait)
 
     # ---- hot path --------------------------------------------------------------------------
 
@@ -433,6 +422,8 @@ class TieredCache:
     def clear(self) -> None:
         """Empties the namespace: this instance's local tier, the Redis keys, and (through the
         invalidation channel) every other instance's local tier."""
+        if self._forked:
+            self._after_fork()
         with self._lock:
             self._epoch += 1
             self._lclear()
@@ -693,15 +684,10 @@ class TieredCache:
     def _l2_read(self, key: Hashable, rkey: bytes, count: bool = True, fill: bool = True) -> Any:
         """The value in Redis (filling the local tier unless an invalidation or a write of the
         key raced with the read), or _MISSING."""
-        with self._lock:
-            watch = self._watch.get(key)
-            if watch is None:
-                watch = self._watch[key] = _Watch()
-            watch.readers += 1
-            gen = watch.gen
-            epoch = self._epoch
+        slot: list[Any] = []
         found: Any = _MISSING
         try:
+            self._enter(key, False, slot)
             raw = self._breaker.call(self._read_script, keys=[rkey])
             if raw is None:
                 if count:
@@ -711,18 +697,20 @@ class TieredCache:
                 if count:
                     self._counters.add(L2_HITS if found is not _MISSING else L2_MISSES)
         finally:
-            with self._lock:
-                watch.readers -= 1
-                if (
-                    fill
-                    and found is not _MISSING
-                    and watch.gen == gen
-                    and watch.writers == 0
-                    and epoch == self._epoch
-                ):
-                    self._lput(key, found[0], found[1])
-                if watch.readers == 0 and watch.writers == 0 and self._watch.get(key) is watch:
-                    del self._watch[key]
+            if slot:
+                watch, gen, epoch = slot
+                watch.readers -= 1  # before any call: see _enter
+                with self._lock:
+                    if (
+                        fill
+                        and found is not _MISSING
+                        and watch.gen == gen
+                        and watch.writers == 0
+                        and epoch == self._epoch
+                    ):
+                        self._lput(key, found[0], found[1])
+                    if watch.readers == 0 and watch.writers == 0 and self._watch.get(key) is watch:
+                        del self._watch[key]
         return _MISSING if found is _MISSING else found[0]
 
     def _l2_exists(self, key: object) -> bool:
@@ -766,23 +754,42 @@ class TieredCache:
 
     # ---- internals: writes -------------------------------------------------------------------
 
-    def _begin_write(self, key: Hashable) -> tuple[_Watch, int]:
+    def _enter(self, key: Hashable, writer: bool, slot: list[Any]) -> None:
+        """Registers a reader or a writer of ``key`` in its watch; ``slot`` receives (watch,
+        generation, epoch) in the same statement as the count, with no point in between
+        where CPython delivers an interrupt, so an interrupt leaves both or neither: the
+        caller's ``finally`` unregisters exactly when ``slot`` is filled."""
         with self._lock:
             watch = self._watch.get(key)
             if watch is None:
                 watch = self._watch[key] = _Watch()
-            watch.writers += 1
-            watch.gen += 1
-            return watch, watch.gen
+            if writer:
+                watch.writers, watch.gen, slot[:] = (
+                    watch.writers + 1,
+                    watch.gen + 1,
+                    (watch, watch.gen + 1, self._epoch),
+                )
+            else:
+                watch.readers, slot[:] = watch.readers + 1, (watch, watch.gen, self._epoch)
 
-    def _end_write(self, key: Hashable, watch: _Watch, gen: int) -> None:
+    @staticmethod
+    def _leave_write(slot: list[Any]) -> bool:
+        """Unregisters a writer (``slot`` from ``_enter``) with no call before the counts
+        change, so an interrupt cannot leave the key blocked from filling; whether another
+        write or an invalidation overlapped ours."""
+        watch = slot[0]
+        overlapped: bool = watch.gen != slot[1]
+        watch.gen, watch.writers = watch.gen + 1, watch.writers - 1  # bump: see _end_write
+        return overlapped
+
+    def _end_write(self, key: Hashable, watch: _Watch, overlapped: bool) -> None:
         with self._lock:
-            watch.writers -= 1
-            if watch.gen != gen:
+            if overlapped:
                 # Another write or a remote invalidation of this key overlapped ours: which
                 # value Redis kept is unknown here, so let the next read fetch it.
                 self._lremove(key)
-            watch.gen += 1  # readers that started during the write must not fill
+            # (The generation was bumped on leaving: readers that started during the write
+            # must not fill.)
             if watch.readers == 0 and watch.writers == 0 and self._watch.get(key) is watch:
                 del self._watch[key]
 
@@ -800,8 +807,9 @@ class TieredCache:
         explicit write replaces; a computed value (not explicit) only fills a missing entry
         (SET NX in the script): if another instance stored one first, that one is kept in
         both tiers. Returns the value now cached."""
-        watch, gen = self._begin_write(key)
+        slot: list[Any] = []
         try:
+            self._enter(key, True, slot)
             if explicit or not l2:
                 self._lput(key, value, ttl)
             if not l2:
@@ -842,7 +850,8 @@ class TieredCache:
                         self._lput(key, value, ttl)  # local-only mode: keep it locally
             return value
         finally:
-            self._end_write(key, watch, gen)
+            if slot:
+                self._end_write(key, slot[0], self._leave_write(slot))
 
     def _add_tombstone(self, rkey: bytes) -> None:
         with self._lock:
@@ -865,8 +874,9 @@ class TieredCache:
         rkey = self._rkey(key)
         if rkey is None:
             return self.local.pop(key, _MISSING)
-        watch, gen = self._begin_write(key)
+        slot: list[Any] = []
         try:
+            self._enter(key, True, slot)
             old = self.local.pop(key, _MISSING)
             raw: Any = FAILED
             try:
@@ -890,7 +900,8 @@ class TieredCache:
                 return found[0] if want_value else True
             return old
         finally:
-            self._end_write(key, watch, gen)
+            if slot:
+                self._end_write(key, slot[0], self._leave_write(slot))
 
     def _clear_l2(self) -> None:
         if self._cluster is not None:
