@@ -98,7 +98,7 @@ class _Client:
 
 
 def _breaker(raise_on_error: bool = False) -> tuple[ShardedBreaker, Counters, list[bytes]]:
-    from cuckoocache.tiered.cluster import _Shard
+    from cuckoocache.tiered.cluster import Shard
 
     layout = ClusterLayout(b"ns")
     # Buckets alternate between two primaries.
@@ -114,7 +114,7 @@ def _breaker(raise_on_error: bool = False) -> tuple[ShardedBreaker, Counters, li
         lambda: redis.ConnectionError("unavailable"),
     )
     for name in ("p0", "p1"):
-        shard = breaker.shards[name] = _Shard(name, _Node(name))
+        shard = breaker.shards[name] = Shard(name, _Node(name))
         shard.live = frozenset(s for s, n in owners.items() if n == name)
         shard.ok = True
     keys = [layout.rkey(encode_key(f"k{i}")) for i in range(200)]
