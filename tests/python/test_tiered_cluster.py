@@ -497,3 +497,43 @@ def test_primary_killed_replica_takes_over_other_shards_unaffected(
         before = b.stats()["l2_hits"]
         assert b.get(key) == "again" and b.stats()["l2_hits"] == before + 1
     cluster.restart(victim)  # back as a replica of its successor
+
+
+def test_shard_without_replica_lost_only_its_keys_degrade(
+    cluster: RedisClusterProcesses, ns: str, make_tier: Any
+) -> None:
+    a = make_tier(ns)
+    keys = [f"n{i}" for i in range(150)]
+    by_port = keys_by_port(cluster, a, keys)
+    victim = cluster.node_of_port(sorted(by_port)[-1])
+    replica = cluster.replica_of(victim)
+    lost = set(by_port[victim.port])
+    for k in keys:
+        a[k] = 1
+    cluster.kill(replica)  # no one can take over
+    cluster.kill(victim)
+    wait_until(lambda: a.stats()["l2_shards_available"] == 2, 5)
+    before = a.stats()
+    slowest = 0.0
+    for k in keys:
+        a.local.remove(k)
+        t0 = time.monotonic()
+        value = a.get(k)
+        a[k] = 2
+        slowest = max(slowest, time.monotonic() - t0)
+        assert value == (None if k in lost else 1)  # lost shard: a local miss; others: Redis
+    after = a.stats()
+    assert after["l2_hits"] - before["l2_hits"] == len(keys) - len(lost)
+    assert after["l2_skipped"] - before["l2_skipped"] == 2 * len(lost)
+    assert after["l2_writes_lost"] - before["l2_writes_lost"] == len(lost)
+    assert slowest < 2 * TIMEOUT
+    # The node comes back (empty, no persistence) as the primary of its slots: the tier
+    # recovers that shard by itself, and its outage writes are deleted, not served stale.
+    victim.start(same_port=True)
+    wait_until(lambda: a.stats()["l2_shards_available"] == 3, 30)
+    k = sorted(lost)[0]
+    a.local.remove(k)
+    assert a.get(k) is None
+    a[k] = 3
+    a.local.remove(k)
+    assert a.get(k) == 3
