@@ -2,12 +2,14 @@
 on loopback, started once for the module (``cluster_support``), skipped only if redis-server or
 redis-cli cannot be found or the cluster cannot be created.
 
-Covers: the namespace's keys spread over every shard; two processes sharing a namespace see
-each other's writes and deletes within the invalidation bound, with keys on all three shards;
-``clear()`` empties the namespace on every shard; slots migrated during traffic
-(``redis-cli --cluster reshard``) lose no write; a primary SIGKILLed mid-run: every call
-returns within the timeout, only that shard's keys go local-only, the replica takes over and
-the tier recovers by itself. The failover test runs last (it changes the topology).
+Covers: the namespace's keys spread over every shard; invalidation over sharded pub/sub
+(signed with ``secret=`` too); the tier's own cluster client; two processes sharing a
+namespace see each other's writes and deletes within the invalidation bound, with keys on all
+three shards; ``clear()`` empties the namespace on every shard; slots migrated during traffic
+(``redis-cli --cluster reshard``) lose no write; a manual failover under traffic leaves no
+stale value; a primary SIGKILLed mid-run: every call returns within the timeout, only that
+shard's keys go local-only, the replica takes over and the tier recovers by itself; a shard
+lost with no replica degrades only its keys. The tests that change the topology run last.
 """
 
 from __future__ import annotations
