@@ -10,6 +10,9 @@ Measurements (Markdown on stdout, progress on stderr):
                 1,000 requests, hit ratios, requests/s, and the cluster bus messages that
                 pub/sub cost (``cluster_stats_messages_publish*_sent`` summed over the nodes).
   spread        keys of the namespace per primary after the zipf run (SCAN on each primary).
+  bus           cluster bus messages per published message, classic PUBLISH against
+                SPUBLISH, on 1 node, 3 primaries, and 3 primaries + 3 replicas.
+  invalidation  ms from a put in one tier to the copy leaving another tier's local tier.
   l2-hit        µs per TieredCache ``get`` that misses the local tier and hits Redis, against
                 redis-py's RedisCluster ``GET`` of the same key (median of ``--repeats``).
   subscriptions what one instance's sharded subscriptions cost the servers: used_memory
@@ -18,10 +21,10 @@ Measurements (Markdown on stdout, progress on stderr):
 
 Clusters: started here on free loopback ports with no persistence and no replicas: one
 cluster-enabled redis-server owning all 16,384 slots, and three primaries made with
-``redis-cli --cluster create``. Run from the repository root with a venv that has cuckoocache
-and redis-py:
+``redis-cli --cluster create`` (plus 3 primaries + 3 replicas for the bus messages). Run
+from the repository root with a venv that has cuckoocache and redis-py:
 
-  build/py-venv/bin/python perf/python/cluster_bench.py            # everything, ~1-2 minutes
+  build/py-venv/bin/python perf/python/cluster_bench.py            # everything, ~2-3 minutes
   build/py-venv/bin/python perf/python/cluster_bench.py --quick    # smoke test
 """
 
@@ -373,6 +376,47 @@ def bench_l2_hit(ports: list[int], repeats: int, n_ops: int) -> dict[str, Any]:
     return {name: statistics.median(v) for name, v in samples.items()}
 
 
+# ---- invalidation delay --------------------------------------------------------------------------
+
+
+def bench_invalidation(ports: list[int], rounds: int) -> dict[str, float]:
+    """ms from a ``put`` in one tier to the copy leaving another tier's local tier (two tiers
+    in this process, each with its own client and listener thread; the waiting loop sleeps
+    0.2 ms between checks so that the listener gets the GIL). Keys spread over the shards."""
+    from cuckoocache import SmartCache
+    from cuckoocache.tiered import TieredCache
+
+    ca, cb = cluster_client(ports[0]), cluster_client(ports[0])
+    a = TieredCache(SmartCache(1000), ca, namespace="bench-inv", serializer="pickle",
+                    timeout=BENCH_TIMEOUT)  # fmt: skip
+    b = TieredCache(SmartCache(1000), cb, namespace="bench-inv", serializer="pickle",
+                    timeout=BENCH_TIMEOUT)  # fmt: skip
+    delays: list[float] = []
+    for i in range(rounds):
+        key = f"r{i}"
+        a[key] = 0
+        deadline = time.monotonic() + 5
+        while not (b.get(key) == 0 and b.local.contains(key)):
+            if time.monotonic() > deadline:
+                sys.exit("the reader never held the key")
+            time.sleep(0.001)
+        t0 = time.perf_counter()
+        a[key] = 1
+        while b.local.contains(key):
+            time.sleep(0.0002)
+        delays.append((time.perf_counter() - t0) * 1000)
+    a.close()
+    b.close()
+    ca.close()
+    cb.close()
+    delays.sort()
+    return {
+        "median_ms": statistics.median(delays),
+        "p99_ms": delays[min(len(delays) - 1, int(len(delays) * 0.99))],
+        "max_ms": delays[-1],
+    }
+
+
 # ---- subscription cost ---------------------------------------------------------------------------
 
 
@@ -462,6 +506,19 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
         for name, b in results["bus"].items():
             lines.append(f"| {name} | {b['PUBLISH']:.2f} | {b['SPUBLISH']:.2f} |")
         lines.append("")
+    if "invalidation" in results:
+        lines += [
+            "### Invalidation delay (ms from a put to the other tier's copy leaving its L1; "
+            "two tiers in one process)",
+            "",
+            "| cluster | median | p99 | max |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for name, r in results["invalidation"].items():
+            lines.append(
+                f"| {name} | {r['median_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.2f} |"
+            )
+        lines.append("")
     if "l2-hit" in results:
         lines += [
             "### L2 hit (µs per get, median)",
@@ -494,7 +551,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    parser.add_argument("--only", default="zipf,bus,l2-hit,subscriptions")
+    parser.add_argument("--only", default="zipf,bus,invalidation,l2-hit,subscriptions")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--requests", type=int, default=25_000)
     parser.add_argument("--keys", type=int, default=10_000)
@@ -517,6 +574,11 @@ def main() -> None:
                 results.setdefault("zipf", {})[name] = bench_zipf(ports, args)
             if "bus" in parts:
                 results.setdefault("bus", {})[name] = bench_bus(ports)
+            if "invalidation" in parts:
+                log(f"invalidation, {name} ...")
+                results.setdefault("invalidation", {})[name] = bench_invalidation(
+                    ports, 40 if args.quick else 200
+                )
             if "l2-hit" in parts:
                 log(f"l2-hit, {name} ...")
                 results.setdefault("l2-hit", {})[name] = bench_l2_hit(ports, args.repeats, n_l2)
