@@ -623,6 +623,21 @@ def test_client_forms(server: RedisServer, ns: str, make_tier: Any) -> None:
         user.close()
 
 
+def test_a_decoding_client_still_gets_bytes(server: RedisServer, ns: str, make_tier: Any) -> None:
+    user = redis.Redis(host=LOOPBACK, port=server.port, decode_responses=True)
+    try:
+        a = make_tier(user, ns)
+        b = make_tier(user, ns)
+        a["k"] = "v"
+        assert b["k"] == "v"
+        hold(b, "k", "v")
+        a["k"] = "w"  # the invalidation is understood, too
+        wait_until(lambda: b.get("k") == "w", INVALIDATION_BOUND)
+        assert a.stats()["l2_errors"] == b.stats()["l2_errors"] == 0
+    finally:
+        user.close()
+
+
 def test_cached_backend_option_uses_the_tier(server: RedisServer, ns: str, make_tier: Any) -> None:
     from cuckoocache import cached
 

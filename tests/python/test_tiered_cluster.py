@@ -181,6 +181,20 @@ def test_signed_invalidation_on_bucket_channels(
     assert b.local.contains(keys[0])
 
 
+def test_ttls_follow_the_servers_clock_on_a_cluster(
+    cluster: RedisClusterProcesses, ns: str, make_tier: Any
+) -> None:
+    a = make_tier(ns, ttl_seconds=1.0)
+    b = make_tier(ns, ttl_seconds=1.0)
+    assert a._clock.synced and b._clock.synced  # measured against a primary (TIME)
+    keys = [f"t{i}" for i in range(30)]  # on all three shards
+    for k in keys:
+        a[k] = 1
+    assert all(b[k] == 1 for k in keys) and all(b.local.contains(k) for k in keys)
+    time.sleep(1.3)
+    assert all(b.get(k) is None for k in keys)  # expired in both tiers
+
+
 def test_cluster_client_gets_the_tier_timeout(
     cluster: RedisClusterProcesses, ns: str, make_tier: Any
 ) -> None:

@@ -10,6 +10,7 @@ from cuckoocache.tiered.messages import BadMessage, parse, sign
 from cuckoocache.tiered.serializers import UNSET, Rejected, ValueCodec, resolve_serializer
 
 KEY = b"{ns}:s:k"
+NOW = time.time() * 1000  # the server's clock, as a tier estimates it
 
 
 def test_serializer_must_be_chosen() -> None:
@@ -25,33 +26,34 @@ def test_serializer_must_be_chosen() -> None:
 @pytest.mark.parametrize("secret", [None, b"k"])
 def test_round_trip(secret: bytes | None) -> None:
     codec = ValueCodec("pickle", secret)
-    assert codec.unpack(codec.pack({"a": (1, 2)}, 5.0, KEY), KEY) == {"a": (1, 2)}
-    assert codec.unpack(codec.pack(None, None, KEY), KEY) is None
+    value, deadline = codec.unpack(codec.pack({"a": (1, 2)}, 5.0, KEY, NOW), KEY, NOW)
+    assert value == {"a": (1, 2)} and deadline == int(NOW) + 5000
+    assert codec.unpack(codec.pack(None, None, KEY, NOW), KEY, NOW) == (None, 0)
 
 
 def test_unserializable_value_is_a_typeerror() -> None:
     with pytest.raises(TypeError, match="cannot serialize"):
-        ValueCodec("json").pack(object(), None, KEY)
+        ValueCodec("json").pack(object(), None, KEY, NOW)
     with pytest.raises(TypeError, match="not bytes"):
-        ValueCodec((lambda v: 1, lambda b: b)).pack(1, None, KEY)
+        ValueCodec((lambda v: 1, lambda b: b)).pack(1, None, KEY, NOW)
 
 
 def test_signature_covers_key_value_and_secret() -> None:
     codec = ValueCodec("pickle", b"secret")
-    data = codec.pack("v", None, KEY)
+    data = codec.pack("v", None, KEY, NOW)
     with pytest.raises(Rejected):
-        codec.unpack(data, b"{ns}:s:other")  # moved to another key
+        codec.unpack(data, b"{ns}:s:other", NOW)  # moved to another key
     with pytest.raises(Rejected):
-        codec.unpack(data[:-1] + bytes([data[-1] ^ 1]), KEY)  # altered
+        codec.unpack(data[:-1] + bytes([data[-1] ^ 1]), KEY, NOW)  # altered
     with pytest.raises(Rejected):
-        ValueCodec("pickle", b"other").unpack(data, KEY)
-    unsigned = ValueCodec("pickle").pack("v", None, KEY)
+        ValueCodec("pickle", b"other").unpack(data, KEY, NOW)
+    unsigned = ValueCodec("pickle").pack("v", None, KEY, NOW)
     with pytest.raises(Rejected):
-        codec.unpack(unsigned, KEY)
+        codec.unpack(unsigned, KEY, NOW)
     with pytest.raises(Rejected):
-        codec.unpack(b"", KEY)
+        codec.unpack(b"", KEY, NOW)
     with pytest.raises(ValueError):  # a signed value read without the secret
-        ValueCodec("pickle").unpack(data, KEY)
+        ValueCodec("pickle").unpack(data, KEY, NOW)
 
 
 def test_rejected_values_are_never_deserialized() -> None:
@@ -62,19 +64,19 @@ def test_rejected_values_are_never_deserialized() -> None:
         return pickle.loads(b)
 
     codec = ValueCodec((pickle.dumps, loads), b"secret")
-    forged = ValueCodec((pickle.dumps, loads)).pack("v", None, KEY)
+    forged = ValueCodec((pickle.dumps, loads)).pack("v", None, KEY, NOW)
     with pytest.raises(Rejected):
-        codec.unpack(forged, KEY)
+        codec.unpack(forged, KEY, NOW)
     assert calls == []
 
 
 def test_header_expiry_past_100_years_is_unreadable() -> None:
     codec = ValueCodec("pickle")
-    data = bytearray(codec.pack("v", None, KEY))
+    data = bytearray(codec.pack("v", None, KEY, NOW))
     far = int(time.time() * 1000) + 101 * 366 * 86_400_000
     data[1:9] = far.to_bytes(8, "big")
     with pytest.raises(ValueError, match="100 years"):
-        codec.unpack(bytes(data), KEY)
+        codec.unpack(bytes(data), KEY, NOW)
 
 
 def test_secret_must_be_bytes() -> None:

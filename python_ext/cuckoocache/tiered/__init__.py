@@ -31,6 +31,7 @@ Modules, one concept each: ``codec`` (keys), ``serializers`` (values), ``scripts
 ``breaker`` (circuit breaker), ``counters`` (stats), ``tombstones`` (writes made while cut off),
 ``lock`` (cross-instance lock), ``listener`` (invalidation thread), ``cluster`` (Redis Cluster:
 key layout, sharded pub/sub listener, breaker per shard), ``client`` (client factory),
+``clock`` (the Redis server's clock, for TTL deadlines), ``watch`` (when a read may fill L1),
 ``messages`` (invalidation messages, signed with ``secret=``), ``options`` (``TierOptions``),
 ``decorator`` (``tier.cached``) and ``tier`` (the ``TieredCache`` class).
 """

@@ -96,7 +96,10 @@ def make_client(redis_mod: Any, spec: Any, timeout: float | None) -> tuple[Any, 
         for k in ("orig_host_address", "orig_socket_timeout", "orig_socket_connect_timeout"):
             kwargs.pop(k, None)
         kwargs.update(
-            socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+            decode_responses=False,  # values and messages are bytes
         )
         own_pool = _pool_class(redis_mod)(connection_class=pool.connection_class, **kwargs)
         return redis_mod.Redis(connection_pool=own_pool), True

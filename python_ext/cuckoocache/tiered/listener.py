@@ -13,12 +13,12 @@ import time
 import weakref
 from typing import TYPE_CHECKING
 
-from .counters import L2_ERRORS
+from .counters import FLUSHES, L2_ERRORS
 
 if TYPE_CHECKING:
     from .tier import TieredCache
 
-__all__ = ["start_listener"]
+__all__ = ["recover", "start_listener"]
 
 
 def start_listener(tier: TieredCache) -> None:
@@ -83,7 +83,8 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
                         # Redis, replay the writes made meanwhile, flush, resume.
                         try:
                             tier._redis.ping()
-                            tier._recover()
+                            tier._clock.sync(tier._redis)
+                            recover(tier)
                             tier._subscribed.set()
                             delay = recovery_delay = 0.05
                         except errors:
@@ -93,6 +94,11 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
                 if now - last_ping >= interval:
                     pubsub.ping()
                     last_ping = now
+                    if breaker.ok:
+                        try:
+                            tier._clock.sync(tier._redis)  # follow the server's clock
+                        except errors:
+                            tier._counters.add(L2_ERRORS)
                 if now - last_seen > 3 * interval:
                     raise tier._redis_mod.TimeoutError("the invalidation subscription went silent")
                 del tier
@@ -120,3 +126,31 @@ def _listen(ref: weakref.ReferenceType[TieredCache], stop: threading.Event) -> N
                     pass
         stop.wait(delay)
         delay = min(delay * 2, 1.0)
+
+
+def recover(tier: TieredCache) -> None:
+    """After (re)subscribing: replay the writes and deletes made while cut off (delete those
+    keys in Redis and invalidate them everywhere), then flush the local tier and close the
+    breaker. Raises a Redis error if Redis fails meanwhile (the tombstones are kept)."""
+    while True:
+        with tier._lock:
+            batch, overflow = tier._tomb.take()
+            if not batch and not overflow:
+                if tier._closed:
+                    return
+                tier._watches.epoch += 1
+                tier._lclear()
+                tier._breaker.ok = True
+                break
+        try:
+            if overflow:
+                tier._clear_l2()
+            n = len(tier._prefix)
+            for rkey in batch:
+                message = tier._message(b"k", rkey[n:])
+                tier._del_script(keys=[rkey], args=[tier._channel, message])
+        except BaseException:
+            with tier._lock:
+                tier._tomb.restore(batch, overflow)
+            raise
+    tier._counters.add(FLUSHES)

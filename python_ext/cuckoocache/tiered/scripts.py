@@ -4,15 +4,33 @@ Cluster (and PUBLISH from a script reaches subscribers on every node)."""
 
 from __future__ import annotations
 
-__all__ = ["DEL_SCRIPT", "READ_SCRIPT", "SETNX_SCRIPT", "SET_SCRIPT", "UNLOCK_SCRIPT"]
+from collections.abc import Sequence
+from typing import Any
 
-# KEYS[1] value key. Returns nil, or {payload, remaining ms (-1: no expiry)}: the TTL comes
-# from the server's clock, so clients whose clocks disagree still agree on expiry.
-READ_SCRIPT = """
-local v = redis.call('GET', KEYS[1])
-if not v then return false end
-return {v, redis.call('PTTL', KEYS[1])}
-"""
+__all__ = ["DEL_SCRIPT", "SETNX_SCRIPT", "SET_SCRIPT", "UNLOCK_SCRIPT", "Script"]
+
+
+class Script:
+    """A registered script, called as redis-py's ``Script`` is (``script(keys=, args=)``) but
+    straight through ``EVALSHA``: redis-py's ``Script.__call__`` imports and type-checks on
+    every call, a measurable part of a write. If the server does not know the script
+    (restarted, ``SCRIPT FLUSH``), redis-py's ``Script`` loads it and runs it."""
+
+    __slots__ = ("_evalsha", "_noscript", "_script")
+
+    def __init__(self, client: Any, source: str) -> None:
+        from redis.exceptions import NoScriptError
+
+        self._script = client.register_script(source)
+        self._evalsha = client.evalsha
+        self._noscript = NoScriptError
+
+    def __call__(self, keys: Sequence[Any], args: Sequence[Any] = ()) -> Any:
+        try:
+            return self._evalsha(self._script.sha, len(keys), *keys, *args)
+        except self._noscript:
+            return self._script(keys=keys, args=args)
+
 
 # KEYS[1] value key; ARGV: payload, px (0: no expiry), channel, message
 SET_SCRIPT = """

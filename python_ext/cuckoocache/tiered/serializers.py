@@ -15,7 +15,6 @@ import json
 import math
 import pickle
 import struct
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,11 +25,11 @@ Serializer = Any
 
 UNSET: Any = object()  # serializer= not given
 
-# Format version, then the writer's absolute expiry in ms since the epoch (0: none). Readers
-# take the remaining TTL from Redis (PTTL, the server's clock), not from this field; it is kept
-# for readers of earlier versions. Version 1 is unsigned; version 2 (with ``secret=``) puts a
-# 32-byte HMAC-SHA256 after the header covering the Redis key (namespace included), the header
-# and the payload, so a value can be neither forged nor moved to another key.
+# Format version, then the value's absolute expiry in ms since the epoch on the Redis server's
+# clock (0: none; see clock.py: no client's wall clock is involved). Version 1 is unsigned;
+# version 2 (with ``secret=``) puts a 32-byte HMAC-SHA256 after the header, covering the Redis
+# key (namespace included), the header and the payload, so a value can be neither forged nor
+# moved to another key.
 _HEADER = struct.Struct(">BQ")
 _FORMAT = 1
 _SIGNED = 2
@@ -38,10 +37,11 @@ _MAC_SIZE = 32
 _MAX_AHEAD_MS = 3_155_760_000_000  # 100 years: a header expiry further ahead is not ours
 
 
-def _check_header(raw: bytes) -> None:
+def _deadline(raw: bytes, now_ms: float) -> int:
     _, deadline = _HEADER.unpack_from(raw)
-    if deadline and deadline > time.time() * 1000 + _MAX_AHEAD_MS:
+    if deadline and deadline > now_ms + _MAX_AHEAD_MS:
         raise ValueError("header expiry more than 100 years ahead")
+    return int(deadline)
 
 
 class Rejected(ValueError):
@@ -113,9 +113,9 @@ class ValueCodec:
         mac.update(data)
         return mac.digest()
 
-    def pack(self, value: Any, ttl: float | None, rkey: bytes = b"") -> bytes:
-        """The stored form of ``value`` under the Redis key ``rkey``; TypeError if it cannot be
-        serialized."""
+    def pack(self, value: Any, ttl: float | None, rkey: bytes, now_ms: float) -> bytes:
+        """The stored form of ``value`` under the Redis key ``rkey``, expiring ``ttl`` seconds
+        after ``now_ms`` (the server's clock); TypeError if it cannot be serialized."""
         try:
             data = self.dumps(value)
         except Exception as e:
@@ -133,29 +133,31 @@ class ValueCodec:
                     f"TieredCache: serializer {self.name} returned "
                     f"{type(data).__qualname__}, not bytes or str"
                 )
-        deadline = 0 if ttl is None else int(time.time() * 1000) + math.ceil(ttl * 1000)
+        deadline = 0 if ttl is None else int(now_ms) + math.ceil(ttl * 1000)
         if self.secret is None:
             return _HEADER.pack(_FORMAT, deadline) + data
         header = _HEADER.pack(_SIGNED, deadline)
         return header + self._mac(rkey, header, data) + data
 
-    def unpack(self, raw: bytes, rkey: bytes = b"") -> Any:
-        """The value stored as ``raw`` under ``rkey``. :class:`Rejected` if a secret is set and
-        the signature is missing or wrong (nothing is deserialized then); otherwise anything
-        the serializer raises, or ValueError, if ``raw`` is not a readable value."""
+    def unpack(self, raw: bytes, rkey: bytes, now_ms: float) -> tuple[Any, int]:
+        """(value, expiry in ms on the server's clock, 0 for none) stored as ``raw`` under
+        ``rkey``. :class:`Rejected` if a secret is set and the signature is missing or wrong
+        (nothing is deserialized then); otherwise anything the serializer raises, or
+        ValueError (e.g. an expiry more than 100 years after ``now_ms``), if ``raw`` is not a
+        readable value."""
         if len(raw) < _HEADER.size:
             raise Rejected("value shorter than its header") if self.secret else ValueError()
         version = raw[0]
         if self.secret is None:
             if version != _FORMAT:
                 raise ValueError(f"value format {version} (signed values need secret=)")
-            _check_header(raw)
-            return self.loads(raw[_HEADER.size :])
+            deadline = _deadline(raw, now_ms)
+            return self.loads(raw[_HEADER.size :]), deadline
         if version != _SIGNED:
             raise Rejected("unsigned value")
         end = _HEADER.size + _MAC_SIZE
         header, mac, data = raw[: _HEADER.size], raw[_HEADER.size : end], raw[end:]
         if len(mac) != _MAC_SIZE or not hmac.compare_digest(mac, self._mac(rkey, header, data)):
             raise Rejected("bad signature")
-        _check_header(raw)
-        return self.loads(data)
+        deadline = _deadline(raw, now_ms)
+        return self.loads(data), deadline

@@ -4,8 +4,8 @@ A local hit is one C lookup and Redis is not contacted. A local miss reads Redis
 local tier with the entry's remaining TTL; a miss in both tiers computes once per key
 (single-flight, and the cross-instance lock if enabled). Every write publishes an invalidation
 in the same server-side script, and the listener thread drops other instances' copies. The
-per-key ``_Watch`` and the tier's ``_epoch`` keep a read that raced with a write or an
-invalidation from filling the local tier with a stale value. See docs/scaling.md.
+``Watches`` (watch.py) keep a read that raced with a write or an invalidation from filling
+the local tier with a stale value. See docs/scaling.md.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .._single_flight import _MISSING, SingleFlight
 from .._smartcache import SmartCache
 from .breaker import FAILED, Breaker
 from .client import glob_escape, make_client, reclaim
+from .clock import ServerClock
 from .codec import LocalOnlyKey, UnresolvedKey, decode_key, encode_key
 from .counters import (
     COMPUTATIONS,
@@ -46,9 +47,10 @@ from .listener import start_listener
 from .lock import load_locked
 from .messages import BadMessage, parse, sign
 from .options import TierOptions
-from .scripts import DEL_SCRIPT, READ_SCRIPT, SET_SCRIPT, SETNX_SCRIPT, UNLOCK_SCRIPT
+from .scripts import DEL_SCRIPT, SET_SCRIPT, SETNX_SCRIPT, UNLOCK_SCRIPT, Script
 from .serializers import UNSET, Rejected, Serializer, ValueCodec
 from .tombstones import Tombstones
+from .watch import Watches
 
 __all__ = ["TieredCache"]
 
@@ -58,17 +60,6 @@ check_ttl: Callable[[float], None] = cast(Any, _core)._check_ttl
 _MAX_TTL = 3_155_760_000.0  # 100 years: the local tier's limit
 
 _NAMESPACE_RE = re.compile(r"[A-Za-z0-9_.:/@+=#-]{1,200}")
-
-
-class _Watch:
-    """Per-key bookkeeping while an L2 read or a write of the key is in flight."""
-
-    __slots__ = ("gen", "readers", "writers")
-
-    def __init__(self) -> None:
-        self.gen = 0
-        self.readers = 0
-        self.writers = 0
 
 
 class _FlightStore:
@@ -143,6 +134,7 @@ class TieredCache:
         "__weakref__",
         "_breaker",
         "_channel",
+        "_clock",
         "_closed",
         "_cluster",
         "_codec",
@@ -150,7 +142,6 @@ class TieredCache:
         "_counters",
         "_decorated",
         "_del_script",
-        "_epoch",
         "_flight",
         "_flight_store",
         "_forked",
@@ -173,8 +164,8 @@ class TieredCache:
         "_owns_client",
         "_prefix",
         "_raise",
-        "_read_script",
         "_redis",
+        "_redis_get",
         "_redis_mod",
         "_set_script",
         "_setnx_script",
@@ -184,7 +175,7 @@ class TieredCache:
         "_ttl",
         "_unlock_script",
         "_use_lock",
-        "_watch",
+        "_watches",
         "is_cluster",
         "local",
         "options",
@@ -241,13 +232,13 @@ class TieredCache:
         self._prefix = b"{" + namespace.encode() + b"}:"
         self._channel = self._prefix + b"!invalidate"
         self._cluster: Any = None  # a ClusterLayout: keys spread over every shard
-        register = client.register_script
+        publish_with: Callable[[str], str] = str  # the scripts as they are: PUBLISH
         if self.is_cluster:
             from .cluster import ClusterLayout, sharded_script
 
             self._cluster = ClusterLayout(namespace.encode())
             self._prefix = namespace.encode()
-            register = lambda script: client.register_script(sharded_script(script))  # noqa: E731
+            publish_with = sharded_script  # SPUBLISH, to the key's shard
         self._codec = codec
         self._ttl: float | None = ttl_seconds
         self.options = opts
@@ -258,16 +249,16 @@ class TieredCache:
         self._health_interval = float(opts.health_check_interval)
         self._max_reconnect_delay = 1.0
 
-        self._read_script = register(READ_SCRIPT)
-        self._set_script = register(SET_SCRIPT)
-        self._del_script = register(DEL_SCRIPT)
-        self._setnx_script = register(SETNX_SCRIPT)
-        self._unlock_script = register(UNLOCK_SCRIPT)
+        self._redis_get = client.get
+        self._clock = ServerClock()
+        self._set_script = Script(client, publish_with(SET_SCRIPT))
+        self._del_script = Script(client, publish_with(DEL_SCRIPT))
+        self._setnx_script = Script(client, publish_with(SETNX_SCRIPT))
+        self._unlock_script = Script(client, UNLOCK_SCRIPT)
 
         self._lock = threading.RLock()
         self._counters = Counters()
-        self._watch: dict[Hashable, _Watch] = {}
-        self._epoch = 0
+        self._watches = Watches(self._lock)
         self._tomb = Tombstones()
         self._breaker = Breaker(
             self._counters, errors, opts.failure_threshold, self._raise, self._lock
@@ -425,7 +416,7 @@ class TieredCache:
         if self._forked:
             self._after_fork()
         with self._lock:
-            self._epoch += 1
+            self._watches.epoch += 1
             self._lclear()
             if not self._breaker.ok:
                 self._tomb.overflow = True  # clear the namespace in Redis on reconnection
@@ -625,26 +616,27 @@ class TieredCache:
         return self._cluster.rkey(encoded)  # type: ignore[no-any-return]
 
     def _pack(self, value: Any, ttl: float | None, rkey: bytes | None) -> bytes:
-        return self._codec.pack(value, ttl, rkey or b"")
+        return self._codec.pack(value, ttl, rkey or b"", self._clock.now_ms())
 
-    def _unpack(self, raw: bytes, rkey: bytes, pttl: int = -1) -> Any:
-        """(value, remaining TTL or None), or _MISSING if unreadable: a bad signature counts
-        as ``l2_rejected`` (and is never deserialized), anything else as ``l2_errors``.
-        ``pttl`` is Redis's PTTL of the key (-1: no expiry): expiry follows the server's clock,
-        never the writer's."""
+    def _unpack(self, raw: bytes, rkey: bytes) -> Any:
+        """(value, remaining TTL or None), or _MISSING if expired or unreadable: a bad
+        signature counts as ``l2_rejected`` (and is never deserialized), anything else as
+        ``l2_errors``. The remaining time is on the server's clock (see clock.py)."""
+        now = self._clock.now_ms()
         try:
-            value = self._codec.unpack(raw, rkey)
+            value, deadline = self._codec.unpack(raw, rkey, now)
         except Rejected:
             self._counters.add(L2_REJECTED)
             return _MISSING
         except Exception:
             self._counters.add(L2_ERRORS)
             return _MISSING
-        if not isinstance(pttl, int) or pttl < 0:
+        if not deadline:
             return value, None
-        if pttl == 0:
+        remaining = (deadline - now) / 1000
+        if remaining <= 0:
             return _MISSING
-        return value, min(pttl / 1000, _MAX_TTL)
+        return value, min(remaining, _MAX_TTL)
 
     def _message(self, op: bytes, payload: bytes = b"") -> bytes:
         return sign(self._codec.secret, self._channel, self._iid + op + payload)
@@ -687,30 +679,19 @@ class TieredCache:
         slot: list[Any] = []
         found: Any = _MISSING
         try:
-            self._enter(key, False, slot)
-            raw = self._breaker.call(self._read_script, keys=[rkey])
+            self._watches.enter(key, False, slot)
+            raw = self._breaker.call(self._redis_get, rkey)
             if raw is None:
                 if count:
                     self._counters.add(L2_MISSES)
             elif raw is not FAILED:
-                found = self._unpack(raw[0], rkey, raw[1])
+                found = self._unpack(raw, rkey)
                 if count:
                     self._counters.add(L2_HITS if found is not _MISSING else L2_MISSES)
         finally:
             if slot:
-                watch, gen, epoch = slot
-                watch.readers -= 1  # before any call: see _enter
-                with self._lock:
-                    if (
-                        fill
-                        and found is not _MISSING
-                        and watch.gen == gen
-                        and watch.writers == 0
-                        and epoch == self._epoch
-                    ):
-                        self._lput(key, found[0], found[1])
-                    if watch.readers == 0 and watch.writers == 0 and self._watch.get(key) is watch:
-                        del self._watch[key]
+                filler = self._lput if fill and found is not _MISSING else None
+                self._watches.leave_read(key, slot, found, filler)
         return _MISSING if found is _MISSING else found[0]
 
     def _l2_exists(self, key: object) -> bool:
@@ -754,45 +735,6 @@ class TieredCache:
 
     # ---- internals: writes -------------------------------------------------------------------
 
-    def _enter(self, key: Hashable, writer: bool, slot: list[Any]) -> None:
-        """Registers a reader or a writer of ``key`` in its watch; ``slot`` receives (watch,
-        generation, epoch) in the same statement as the count, with no point in between
-        where CPython delivers an interrupt, so an interrupt leaves both or neither: the
-        caller's ``finally`` unregisters exactly when ``slot`` is filled."""
-        with self._lock:
-            watch = self._watch.get(key)
-            if watch is None:
-                watch = self._watch[key] = _Watch()
-            if writer:
-                watch.writers, watch.gen, slot[:] = (
-                    watch.writers + 1,
-                    watch.gen + 1,
-                    (watch, watch.gen + 1, self._epoch),
-                )
-            else:
-                watch.readers, slot[:] = watch.readers + 1, (watch, watch.gen, self._epoch)
-
-    @staticmethod
-    def _leave_write(slot: list[Any]) -> bool:
-        """Unregisters a writer (``slot`` from ``_enter``) with no call before the counts
-        change, so an interrupt cannot leave the key blocked from filling; whether another
-        write or an invalidation overlapped ours."""
-        watch = slot[0]
-        overlapped: bool = watch.gen != slot[1]
-        watch.gen, watch.writers = watch.gen + 1, watch.writers - 1  # bump: see _end_write
-        return overlapped
-
-    def _end_write(self, key: Hashable, watch: _Watch, overlapped: bool) -> None:
-        with self._lock:
-            if overlapped:
-                # Another write or a remote invalidation of this key overlapped ours: which
-                # value Redis kept is unknown here, so let the next read fetch it.
-                self._lremove(key)
-            # (The generation was bumped on leaving: readers that started during the write
-            # must not fill.)
-            if watch.readers == 0 and watch.writers == 0 and self._watch.get(key) is watch:
-                del self._watch[key]
-
     def _write(
         self,
         key: Hashable,
@@ -809,7 +751,7 @@ class TieredCache:
         both tiers. Returns the value now cached."""
         slot: list[Any] = []
         try:
-            self._enter(key, True, slot)
+            self._watches.enter(key, True, slot)
             if explicit or not l2:
                 self._lput(key, value, ttl)
             if not l2:
@@ -827,7 +769,7 @@ class TieredCache:
                             r = self._breaker.call_write(self._set_script, keys=[rkey], args=args)
                             done = r is not FAILED
                         else:
-                            value = found[0]
+                            value, ttl = found  # keep the other instance's value and expiry
                     if done:
                         self._counters.add(L2_WRITES)
                         if not explicit:
@@ -851,7 +793,7 @@ class TieredCache:
             return value
         finally:
             if slot:
-                self._end_write(key, slot[0], self._leave_write(slot))
+                self._watches.leave_write(key, slot, self._lremove)
 
     def _add_tombstone(self, rkey: bytes) -> None:
         with self._lock:
@@ -876,7 +818,7 @@ class TieredCache:
             return self.local.pop(key, _MISSING)
         slot: list[Any] = []
         try:
-            self._enter(key, True, slot)
+            self._watches.enter(key, True, slot)
             old = self.local.pop(key, _MISSING)
             raw: Any = FAILED
             try:
@@ -901,7 +843,7 @@ class TieredCache:
             return old
         finally:
             if slot:
-                self._end_write(key, slot[0], self._leave_write(slot))
+                self._watches.leave_write(key, slot, self._lremove)
 
     def _clear_l2(self) -> None:
         if self._cluster is not None:
@@ -938,15 +880,13 @@ class TieredCache:
 
     def _invalidate_local(self, key: Hashable) -> None:
         with self._lock:
-            watch = self._watch.get(key)
-            if watch is not None:
-                watch.gen += 1
+            self._watches.invalidate(key)
             self._lremove(key)
         self._counters.add(INVALIDATIONS)
 
     def _flush_local(self) -> None:
         with self._lock:
-            self._epoch += 1
+            self._watches.epoch += 1
             self._lclear()
         self._counters.add(FLUSHES)
 
@@ -978,33 +918,6 @@ class TieredCache:
         except Exception:  # e.g. a key whose hash fails: it cannot be in the local tier
             self._counters.add(MESSAGES_REJECTED)
 
-    def _recover(self) -> None:
-        """After (re)subscribing: replay the writes and deletes made while cut off (delete
-        those keys in Redis and invalidate them everywhere), then flush the local tier and
-        go back to using Redis. Raises a Redis error if Redis fails meanwhile."""
-        while True:
-            with self._lock:
-                batch, overflow = self._tomb.take()
-                if not batch and not overflow:
-                    if self._closed:
-                        return
-                    self._epoch += 1
-                    self._lclear()
-                    self._breaker.ok = True
-                    break
-            try:
-                if overflow:
-                    self._clear_l2()
-                n = len(self._prefix)
-                for rkey in batch:
-                    message = self._message(b"k", rkey[n:])
-                    self._del_script(keys=[rkey], args=[self._channel, message])
-            except BaseException:
-                with self._lock:
-                    self._tomb.restore(batch, overflow)
-                raise
-        self._counters.add(FLUSHES)
-
 
 def _after_fork_in_child() -> None:
     # The child is a new instance: new locks (a parent thread may have held them), a new
@@ -1015,10 +928,9 @@ def _after_fork_in_child() -> None:
         tier._lock = threading.RLock()
         tier._breaker.lock = tier._lock
         tier._counters.after_fork()
-        tier._watch = {}
+        tier._watches = Watches(tier._lock)
         tier._tomb = Tombstones()
         tier._iid = os.urandom(8).hex().encode()
-        tier._epoch += 1
         tier._breaker.ok = False
         tier._forked = True
         try:

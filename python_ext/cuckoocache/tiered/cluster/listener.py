@@ -75,6 +75,7 @@ class _Listener:
         self.next_check = 0.0
         self.next_full_refresh = 0.0
         self.next_orphans = 0.0
+        self.next_clock_sync = 0.0
         self.owned_clients: dict[str, Any] = {}
 
     # -- topology
@@ -233,7 +234,7 @@ class _Listener:
         # covered by the subscription. The scan runs without the tier's lock (a large local
         # tier takes a while), and only then does the shard serve.
         with tier._lock:
-            tier._epoch += 1
+            tier._watches.epoch += 1
         for key in tier.local.keys():
             try:
                 found = tier._rkey(key)
@@ -275,7 +276,8 @@ class _Listener:
             complete = not shard.pending and shard.subscribed >= shard.want
             if complete and now >= shard.next_attempt:
                 try:
-                    self.client.get_redis_connection(shard.node).ping()
+                    node_client = self.client.get_redis_connection(shard.node)
+                    tier._clock.sync(node_client)  # TTL deadlines on the server's clock
                     self.activate(tier, shard)
                     shard.check = False
                     shard.delay = 0.05
@@ -287,6 +289,11 @@ class _Listener:
         if now - shard.last_ping >= self.interval:
             pubsub.ping()
             shard.last_ping = now
+            if shard.ok and now >= self.next_clock_sync:
+                # Follow the server's clock (one shard's; the nodes' clocks agree as far as
+                # NTP keeps them).
+                self.next_clock_sync = now + self.interval
+                tier._clock.sync(self.client.get_redis_connection(shard.node))
         if now - shard.last_seen > 3 * self.interval:
             raise self.redis_mod.TimeoutError("the invalidation subscription went silent")
 
