@@ -561,6 +561,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
+    # SIGTERM (a killed run) still stops the clusters started here.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     n_l2 = 2000
     if args.quick:
         args.requests, args.keys, args.repeats, n_l2 = 2000, 1000, 2, 200
