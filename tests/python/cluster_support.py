@@ -313,7 +313,10 @@ def _worker_main(address: str, namespace: str) -> None:
 
     host, _, port = address.rpartition(":")
     client = cluster_client(host, int(port))
-    tier = TieredCache(SmartCache(10_000), client, namespace=namespace, serializer="json")
+    # A 1 s timeout: the default 50 ms can trip on a loaded 2-core machine.
+    tier = TieredCache(
+        SmartCache(10_000), client, namespace=namespace, serializer="json", timeout=1.0
+    )
     for line in sys.stdin:
         op, *args = json.loads(line)
         try:
