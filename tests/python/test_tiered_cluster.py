@@ -543,6 +543,14 @@ def test_shard_without_replica_lost_only_its_keys_degrade(
     assert after["l2_skipped"] - before["l2_skipped"] == 2 * len(lost)
     assert after["l2_writes_lost"] - before["l2_writes_lost"] == len(lost)
     assert slowest < 2 * TIMEOUT
+    # clear() with the shard down empties the others and degrades none of them.
+    a.clear()
+    assert a.stats()["l2_shards_available"] == 2
+    running = [n.port for n in cluster.primaries() if n.port != victim.port]
+    assert all(cluster.key_counts(ns.encode() + b"{*")[p] == 0 for p in running)
+    others = [k for k in keys if k not in lost]
+    a[others[0]] = 4
+    assert a.stats()["l2_writes_lost"] == after["l2_writes_lost"]  # reached Redis
     # The node comes back (empty, no persistence) as the primary of its slots: the tier
     # recovers that shard by itself, and its outage writes are deleted, not served stale.
     victim.start(same_port=True)

@@ -156,12 +156,17 @@ def test_breaker_trips_only_the_failing_shard() -> None:
     assert breaker.shard_stats() == {"l2_shards": 2, "l2_shards_available": 0}
 
 
-def test_breaker_skip_raises_with_raise_on_error_and_trip_opens_all() -> None:
+def test_breaker_skip_raises_with_raise_on_error_and_closing_opens_all() -> None:
     breaker, _, keys = _breaker(raise_on_error=True)
     breaker.trip_shard(breaker.shards["p0"])
     key = next(k for k in keys if breaker.shard_of(k) is None)
     with pytest.raises(redis.ConnectionError, match="unavailable"):
         breaker.call(lambda k: None, key)
+    # A failure not tied to a key (clear() failing on a primary it tripped itself) leaves the
+    # serving shards serving.
+    breaker.dirty = False
+    breaker.trip()
+    assert breaker.shards["p1"].ok and breaker.dirty
     breaker.ok = False  # what close() and fork do
     assert not any(s.ok for s in breaker.shards.values())
 

@@ -40,7 +40,7 @@ on every primary) and ``client`` (the tier's own cluster client).
 from __future__ import annotations
 
 from .breaker import Shard, ShardedBreaker
-from .clear import clear_cluster
+from .clear import clear_cluster, clear_primaries
 from .client import derive_cluster_client
 from .layout import BUCKETS, SLOTS, STRIDE, ClusterLayout, key_slot, sharded_script, slot_tags
 from .listener import start_cluster_listener
@@ -53,6 +53,7 @@ __all__ = [
     "Shard",
     "ShardedBreaker",
     "clear_cluster",
+    "clear_primaries",
     "derive_cluster_client",
     "key_slot",
     "sharded_script",

@@ -126,7 +126,7 @@ class ShardedBreaker:
     @ok.setter
     def ok(self, value: bool) -> None:
         if not value:
-            self.trip()
+            self.trip_all()
 
     def shard_of(self, rkey: bytes) -> Shard | None:
         """The shard serving a key, or None if its primary is unknown to the listener or its
@@ -192,7 +192,7 @@ class ShardedBreaker:
             self._counters.add(L2_RTT)
             self._counters.add(L2_ERRORS)
             if shard is None:
-                self.trip()
+                self.trip_all()
             else:
                 self.trip_shard(shard)
             if self._raise:
@@ -210,6 +210,13 @@ class ShardedBreaker:
         self.dirty = True
 
     def trip(self) -> None:
+        """A failure the caller could not tie to a key (``clear()`` failing on some primaries,
+        which it tripped already): the listener re-reads the topology; shards that serve keep
+        serving."""
+        self.dirty = True
+
+    def trip_all(self) -> None:
+        """Opens every shard's breaker (``close()``, a forked child)."""
         with self.lock:
             for shard in list(self.shards.values()):
                 shard.ok = False

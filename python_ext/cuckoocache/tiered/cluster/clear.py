@@ -12,20 +12,28 @@ from .layout import ClusterLayout
 if TYPE_CHECKING:
     from ..tier import TieredCache
 
-__all__ = ["clear_cluster"]
+__all__ = ["clear_cluster", "clear_primaries"]
 
 
-def clear_cluster(tier: TieredCache, publish: bool = True) -> None:
+def clear_cluster(tier: TieredCache) -> None:
     """Deletes the namespace's keys on every primary (SCAN + UNLINK on each), then publishes a
     clear on one bucket channel (every instance subscribes to all of them). Primaries that
-    fail are tripped and the clear is redone on recovery; raises the first error after trying
-    every primary."""
+    fail are tripped (only them); raises the first error after trying every primary."""
+    _, error = clear_primaries(tier)
+    if error is not None:
+        raise error
+
+
+def clear_primaries(tier: TieredCache) -> tuple[set[str], BaseException | None]:
+    """What ``clear_cluster`` does, returning (names of the primaries that could not be
+    cleared, the first error) instead of raising."""
     client = tier._redis
     layout: ClusterLayout = tier._cluster
     breaker = cast(ShardedBreaker, tier._breaker)
     pattern = layout.scan_pattern()
     first_error: BaseException | None = None
     cleared: list[Any] = []
+    failed: set[str] = set()
     for node in client.get_primaries():
         conn = client.get_redis_connection(node)
         try:
@@ -38,10 +46,11 @@ def clear_cluster(tier: TieredCache, publish: bool = True) -> None:
             cleared.append(node)
         except breaker.errors as e:
             first_error = first_error or e
+            failed.add(node.name)
             shard = breaker.shards.get(node.name)
             if shard is not None:
                 breaker.trip_shard(shard)
-    if publish and cleared:
+    if cleared:
         for b, slot in enumerate(layout.slots):
             nodes = client.nodes_manager.slots_cache.get(slot)
             if nodes and nodes[0] in cleared:
@@ -53,8 +62,7 @@ def clear_cluster(tier: TieredCache, publish: bool = True) -> None:
                 except breaker.errors as e:
                     first_error = first_error or e
     tier._counters.add(L2_WRITES)
-    if first_error is not None:
-        raise first_error
+    return failed, first_error
 
 
 def _unlink(conn: Any, batch: list[bytes]) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..codec import decode_key
 from ..counters import FLUSHES, L2_ERRORS
 from .breaker import Shard, ShardedBreaker
-from .clear import clear_cluster
+from .clear import clear_cluster, clear_primaries
 from .layout import ClusterLayout, key_slot
 
 if TYPE_CHECKING:
@@ -219,15 +219,22 @@ class _Listener:
             mine = {k for k in tomb.keys if key_slot(k) in new}
             tomb.keys -= mine
             overflow = tomb.overflow
-            tomb.overflow = False
         try:
             if overflow:
-                clear_cluster(tier)
+                # Writes were not all remembered (or clear() could not reach Redis): clear the
+                # namespace on every primary that answers, this shard's at least. The flag
+                # stays until every primary has been cleared (replay_orphans).
+                failed, error = clear_primaries(tier)
+                if shard.name in failed and error is not None:
+                    raise error
+                if not failed:
+                    with tier._lock:
+                        tomb.overflow = False
             for rkey in mine:
                 tier._del_script(keys=[rkey], args=[*tier._invalidation(rkey)])
         except BaseException:
             with tier._lock:
-                tomb.restore(mine, overflow)
+                tomb.restore(mine, False)
             raise
         # Drop the local copies of the new slots' keys. The epoch bump first: a read in flight
         # (it may have read before the subscription) does not fill; reads that start later are
@@ -308,16 +315,12 @@ class _Listener:
         breaker = self.breaker
         with tier._lock:
             tomb = tier._tomb
-            if tomb.overflow:
-                if not all(s.ok for s in breaker.shards.values()):
-                    return  # cleared when the last shard recovers
-                mine = set(tomb.keys)
-                overflow = True
-            else:
-                mine = {k for k in tomb.keys if breaker.shard_of(k) is not None}
-                overflow = False
+            # A pending full clear waits until every shard serves.
+            overflow = tomb.overflow and all(s.ok for s in breaker.shards.values())
+            mine = {k for k in tomb.keys if breaker.shard_of(k) is not None}
             tomb.keys -= mine
-            tomb.overflow = False
+            if overflow:
+                tomb.overflow = False
         try:
             if overflow:
                 clear_cluster(tier)
