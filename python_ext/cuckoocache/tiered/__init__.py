@@ -20,15 +20,17 @@ Layout (see docs/scaling.md for the consistency it gives, the failure modes and 
 Keys: str, bytes, int, float, bool, None, and tuples and frozensets of those (what ``@cached``
 builds from such arguments, typed or not, included) are encoded into Redis keys canonically,
 following dict equality (``1``, ``1.0`` and ``True`` are one key); any other key type raises
-TypeError. Keys live under ``{namespace}:`` (a Redis Cluster hash tag: one namespace is one
-slot). Values are serialized with the ``serializer`` the caller chose explicitly.
+TypeError. Keys live under ``{namespace}:`` on a single Redis; on a Redis Cluster under
+``namespace{<bucket>}``, spread over every shard (see ``cluster``). Values are serialized
+with the ``serializer`` the caller chose explicitly.
 
 redis-py is imported when the first TieredCache is made, so ``import cuckoocache`` does not
 need it.
 
 Modules, one concept each: ``codec`` (keys), ``serializers`` (values), ``scripts`` (Lua),
 ``breaker`` (circuit breaker), ``counters`` (stats), ``tombstones`` (writes made while cut off),
-``lock`` (cross-instance lock), ``listener`` (invalidation thread), ``client`` (client factory),
+``lock`` (cross-instance lock), ``listener`` (invalidation thread), ``cluster`` (Redis Cluster:
+key layout, sharded pub/sub listener, breaker per shard), ``client`` (client factory),
 ``clock`` (the Redis server's clock, for TTL deadlines), ``watch`` (when a read may fill L1),
 ``messages`` (invalidation messages, signed with ``secret=``), ``options`` (``TierOptions``),
 ``decorator`` (``tier.cached``) and ``tier`` (the ``TieredCache`` class).

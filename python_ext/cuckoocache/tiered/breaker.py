@@ -95,6 +95,10 @@ class Breaker:
         self._counters.add(L2_RTT)
         return result
 
+    def ok_for(self, rkey: bytes) -> bool:
+        """Whether Redis is used for ``rkey`` (``ok``; per shard on a cluster)."""
+        return self.ok
+
     def trip(self) -> None:
         """Opens the breaker: local-only until the listener has reconnected and flushed."""
         with self.lock:

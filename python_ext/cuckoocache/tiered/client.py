@@ -2,7 +2,8 @@
 
 For a URL or a plain ``redis.Redis`` client, TieredCache uses a connection pool of its own with
 the tier's short timeout and no retries (a slow Redis must degrade to the local tier, not stall
-callers); a cluster client, or a client with a special pool (Sentinel), is used as it is.
+callers); for a cluster client, a cluster client of its own (``cluster.derive_cluster_client``);
+a client with a special pool (Sentinel) is used as it is.
 """
 
 from __future__ import annotations
@@ -79,7 +80,11 @@ def make_client(redis_mod: Any, spec: Any, timeout: float | None) -> tuple[Any, 
         pool = _pool_class(redis_mod).from_url(spec, **kwargs)
         return redis_mod.Redis(connection_pool=pool), True
     if isinstance(spec, RedisCluster):
-        return spec, False
+        if timeout is None:
+            return spec, False
+        from .cluster import derive_cluster_client
+
+        return derive_cluster_client(spec, timeout), True
     if isinstance(spec, redis_mod.Redis):
         pool = spec.connection_pool
         if timeout is None or type(pool) not in (

@@ -89,7 +89,8 @@ class TieredCache:
     - ``redis``: a URL (``redis://``, ``rediss://``, ``unix://``), a ``redis.Redis`` client or
       a ``redis.cluster.RedisCluster`` client.
     - ``namespace``: the key space shared by cooperating instances (letters, digits and
-      ``_.:/@+=#-``). Keys are stored as ``{namespace}:<encoded key>``; two namespaces never
+      ``_.:/@+=#-``). Keys are stored as ``{namespace}:<encoded key>`` (on a Redis Cluster
+      as ``namespace{<bucket>}<encoded key>``, spread over every shard); two namespaces never
       see each other's keys or invalidations.
     - ``serializer`` (required): ``"pickle"`` (any picklable value; **without** ``secret``,
       **unpickling data from a Redis that someone else can write runs their code**: every
@@ -105,9 +106,10 @@ class TieredCache:
       deserialized; an unsigned or forged message is ignored (``messages_rejected``).
     - ``options`` (:class:`TierOptions`), or its fields as keyword arguments: ``timeout``
       (default 0.05 s; for a URL or a ``redis.Redis`` client TieredCache uses a pool of its
-      own with this timeout and no retries; ``timeout=None`` uses a passed client as it is; a
-      ``RedisCluster`` or Sentinel client is always used as it is: give it a short
-      ``socket_timeout`` and no retries), ``raise_on_error`` (raise Redis errors, and
+      own with this timeout and no retries, for a ``RedisCluster`` client a ``RedisCluster`` of
+      its own for the same nodes, likewise; ``timeout=None`` uses a passed client as it is; a
+      Sentinel client is always used as it is: give it a short ``socket_timeout`` and no
+      retries), ``raise_on_error`` (raise Redis errors, and
       ``redis.ConnectionError`` while disconnected, instead of degrading to the local tier),
       ``cross_instance_lock`` with ``lock_ttl_seconds`` and ``lock_wait_seconds``,
       ``health_check_interval``, ``failure_threshold`` (consecutive failed reads that open
@@ -134,6 +136,7 @@ class TieredCache:
         "_channel",
         "_clock",
         "_closed",
+        "_cluster",
         "_codec",
         "_connect_wait",
         "_counters",
@@ -228,6 +231,14 @@ class TieredCache:
         self._namespace = namespace
         self._prefix = b"{" + namespace.encode() + b"}:"
         self._channel = self._prefix + b"!invalidate"
+        self._cluster: Any = None  # a ClusterLayout: keys spread over every shard
+        publish_with: Callable[[str], str] = str  # the scripts as they are: PUBLISH
+        if self.is_cluster:
+            from .cluster import ClusterLayout, sharded_script
+
+            self._cluster = ClusterLayout(namespace.encode())
+            self._prefix = namespace.encode()
+            publish_with = sharded_script  # SPUBLISH, to the key's shard
         self._codec = codec
         self._ttl: float | None = ttl_seconds
         self.options = opts
@@ -240,9 +251,9 @@ class TieredCache:
 
         self._redis_get = client.get
         self._clock = ServerClock()
-        self._set_script = Script(client, SET_SCRIPT)
-        self._del_script = Script(client, DEL_SCRIPT)
-        self._setnx_script = Script(client, SETNX_SCRIPT)
+        self._set_script = Script(client, publish_with(SET_SCRIPT))
+        self._del_script = Script(client, publish_with(DEL_SCRIPT))
+        self._setnx_script = Script(client, publish_with(SETNX_SCRIPT))
         self._unlock_script = Script(client, UNLOCK_SCRIPT)
 
         self._lock = threading.RLock()
@@ -254,6 +265,20 @@ class TieredCache:
         )
         self._breaker.on_interrupt = functools.partial(reclaim, client)
         self._connect_wait = float(opts.connect_wait_seconds)
+        if self._cluster is not None:
+            from .cluster import ShardedBreaker
+
+            sharded = ShardedBreaker(
+                self._counters,
+                errors,
+                opts.failure_threshold,
+                self._raise,
+                self._lock,
+                client,
+                self._unavailable,
+            )
+            sharded.on_interrupt = self._breaker.on_interrupt
+            self._breaker = cast(Breaker, sharded)  # the same interface, one state per shard
         self._closed = False
         self._forked = False
         self._decorated = False
@@ -265,7 +290,7 @@ class TieredCache:
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
         _live.add(self)
-        start_listener(self)
+        self._start_listener()
         # Wait (briefly) for the first subscription, so that a tier made while Redis is up
         # starts connected rather than local-only.
         self._subscribed.wait(self._connect_wait)
@@ -493,6 +518,8 @@ class TieredCache:
         s = self.local.stats()
         s.update(self._counters.snapshot())
         s["l2_available"] = self._breaker.ok
+        if self._cluster is not None:
+            s.update(self._breaker.shard_stats())  # type: ignore[attr-defined]
         s["namespace"] = self._namespace
         return s
 
@@ -581,9 +608,12 @@ class TieredCache:
         if self._forked:
             self._after_fork()
         try:
-            return self._prefix + encode_key(key)
+            encoded = encode_key(key)
         except LocalOnlyKey:
             return None
+        if self._cluster is None:
+            return self._prefix + encoded
+        return self._cluster.rkey(encoded)  # type: ignore[no-any-return]
 
     def _pack(self, value: Any, ttl: float | None, rkey: bytes | None) -> bytes:
         return self._codec.pack(value, ttl, rkey or b"", self._clock.now_ms())
@@ -613,7 +643,23 @@ class TieredCache:
 
     def _write_args(self, data: bytes, ttl: float | None, rkey: bytes) -> list[Any]:
         px = 0 if ttl is None else max(1, math.ceil(ttl * 1000))
-        return [data, px, self._channel, self._message(b"k", rkey[len(self._prefix) :])]
+        return [data, px, *self._invalidation(rkey)]
+
+    def _invalidation(self, rkey: bytes) -> tuple[bytes, bytes]:
+        """(channel, message) announcing a write or delete of ``rkey``. On a cluster the
+        channel is the key's bucket channel; messages are signed for the namespace's channel
+        name either way (the one ``_on_message`` checks)."""
+        if self._cluster is None:
+            return self._channel, self._message(b"k", rkey[len(self._prefix) :])
+        return self._cluster.channel(rkey), self._message(b"k", self._cluster.encoded(rkey))
+
+    def _start_listener(self) -> None:
+        if self._cluster is None:
+            start_listener(self)
+        else:
+            from .cluster import start_cluster_listener
+
+            start_cluster_listener(self)
 
     # ---- internals: reads ------------------------------------------------------------------------
 
@@ -733,7 +779,7 @@ class TieredCache:
                     self._skip()
             finally:
                 if not done:
-                    if explicit and (skipped or not self._breaker.ok):
+                    if explicit and (skipped or not self._breaker.ok_for(rkey)):
                         # Delete it from Redis (and other instances) once reconnected: the
                         # write is lost from Redis, and counted.
                         self._add_tombstone(rkey)
@@ -742,7 +788,7 @@ class TieredCache:
                         # Interrupted (e.g. KeyboardInterrupt) with Redis up: whether Redis
                         # took the write is unknown, so read it back next time.
                         self._lremove(key)
-                    elif skipped or not self._breaker.ok:
+                    elif skipped or not self._breaker.ok_for(rkey):
                         self._lput(key, value, ttl)  # local-only mode: keep it locally
             return value
         finally:
@@ -777,9 +823,8 @@ class TieredCache:
             raw: Any = FAILED
             try:
                 if self._breaker.ok:
-                    message = self._message(b"k", rkey[len(self._prefix) :])
                     raw = self._breaker.call_write(
-                        self._del_script, keys=[rkey], args=[self._channel, message]
+                        self._del_script, keys=[rkey], args=[*self._invalidation(rkey)]
                     )
                 else:
                     self._skip()
@@ -801,6 +846,10 @@ class TieredCache:
                 self._watches.leave_write(key, slot, self._lremove)
 
     def _clear_l2(self) -> None:
+        if self._cluster is not None:
+            from .cluster import clear_cluster
+
+            return clear_cluster(self)
         pattern = glob_escape(self._prefix) + b"*"
         batch: list[bytes] = []
         for rkey in self._redis.scan_iter(match=pattern, count=1000):
@@ -825,7 +874,7 @@ class TieredCache:
             self._forked = False
             if self._closed:
                 return
-            start_listener(self)
+            self._start_listener()
             subscribed = self._subscribed
         subscribed.wait(self._connect_wait)
 

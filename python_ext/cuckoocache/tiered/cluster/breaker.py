@@ -1,0 +1,230 @@
+"""The circuit breaker of a cluster tier: one state per primary (shard).
+
+Same interface as :class:`..breaker.Breaker`; a call for a key whose shard is open, or whose
+primary the listener does not know yet, is skipped without contacting Redis, and failures
+open only that key's shard.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, cast
+
+from ..breaker import FAILED
+from ..counters import L2_ERRORS, L2_RTT, L2_SKIPPED, Counters
+from .layout import key_slot
+
+__all__ = ["Shard", "ShardedBreaker"]
+
+
+class Shard:
+    """One primary: its subscription connection and its breaker."""
+
+    __slots__ = (
+        "attempted",
+        "changed",
+        "check",
+        "delay",
+        "last_ping",
+        "last_seen",
+        "live",
+        "name",
+        "next_attempt",
+        "node",
+        "ok",
+        "pending",
+        "pubsub",
+        "streak",
+        "subscribed",
+        "want",
+    )
+
+    def __init__(self, name: str, node: Any) -> None:
+        self.name = name
+        self.node = node
+        self.ok = False  # recovered and serving
+        self.streak = 0  # consecutive failed reads
+        self.want: set[int] = set()  # buckets this primary owns
+        self.pending: set[int] = set()  # SSUBSCRIBE sent, not confirmed
+        self.subscribed: set[int] = set()
+        self.live: frozenset[int] = frozenset()  # slots served from Redis (when ok)
+        self.pubsub: Any = None
+        self.next_attempt = 0.0
+        self.delay = 0.05
+        self.last_seen = 0.0
+        self.last_ping = 0.0
+        self.attempted = False
+        self.changed = True  # want or subscribed changed: subscribe what is missing
+        self.check = True  # buckets may be ready to serve
+
+
+def _nothing() -> None:
+    pass
+
+
+def _first_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes | None:
+    keys = kwargs.get("keys")
+    if keys:
+        return keys[0]  # type: ignore[no-any-return]
+    if args and isinstance(args[0], bytes):
+        return args[0]
+    return None
+
+
+class ShardedBreaker:
+    """:class:`Breaker`'s interface with one breaker per primary: a call for a key whose shard
+    is open (or not subscribed yet) is skipped (counted in ``l2_skipped``, returns FAILED, or
+    raises ConnectionError with ``raise_on_error``) without contacting Redis; failures open
+    only that key's shard. ``ok`` is true while any shard is serving."""
+
+    __slots__ = (
+        "_counters",
+        "_nodes",
+        "_raise",
+        "_unavailable",
+        "dirty",
+        "errors",
+        "lock",
+        "on_interrupt",
+        "shards",
+        "threshold",
+    )
+
+    def __init__(
+        self,
+        counters: Counters,
+        errors: tuple[type[BaseException], ...],
+        threshold: int,
+        raise_on_error: bool,
+        lock: threading.RLock,
+        client: Any,
+        unavailable: Callable[[], BaseException],
+    ) -> None:
+        from redis.exceptions import RedisClusterException
+
+        self._counters = counters
+        self.errors: tuple[type[BaseException], ...] = (
+            *errors,
+            cast("type[BaseException]", RedisClusterException),
+        )
+        self.threshold = threshold
+        self._raise = raise_on_error
+        self.lock = lock
+        self._nodes = client.nodes_manager
+        self._unavailable = unavailable
+        self.shards: dict[str, Shard] = {}
+        self.dirty = True  # the listener should look at the topology again
+        # Called when something other than a Redis error (KeyboardInterrupt, ...) escapes a
+        # call (see Breaker.on_interrupt).
+        self.on_interrupt: Callable[[], Any] = _nothing
+
+    @property
+    def ok(self) -> bool:
+        return any(s.ok for s in list(self.shards.values()))
+
+    @ok.setter
+    def ok(self, value: bool) -> None:
+        if not value:
+            self.trip_all()
+
+    def shard_of(self, rkey: bytes) -> Shard | None:
+        """The shard serving a key, or None if its primary is unknown to the listener or its
+        breaker is open. A slot that just moved to a serving shard is used at once (the
+        listener subscribes its channel there and then drops the slot's local copies, so an
+        invalidation missed meanwhile cannot leave a stale copy behind)."""
+        slot = key_slot(rkey)
+        nodes = self._nodes.slots_cache.get(slot)
+        shard = self.shards.get(nodes[0].name) if nodes else None
+        if shard is None or slot not in shard.live:
+            self.dirty = True
+        if shard is None or not shard.ok:
+            return None
+        return shard
+
+    def ok_for(self, rkey: bytes) -> bool:
+        """Whether Redis is used for ``rkey``: its shard's breaker is closed."""
+        return self.shard_of(rkey) is not None
+
+    def _skip(self) -> Any:
+        self._counters.add(L2_SKIPPED)
+        if self._raise:
+            raise self._unavailable()
+        return FAILED
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        key = _first_key(args, kwargs)
+        shard = None
+        if key is not None:
+            shard = self.shard_of(key)
+            if shard is None:
+                return self._skip()
+        try:
+            result = fn(*args, **kwargs)
+        except self.errors:
+            self._counters.add(L2_RTT)
+            self._counters.add(L2_ERRORS)
+            if shard is not None:
+                shard.streak += 1
+                if shard.streak >= self.threshold:
+                    self.trip_shard(shard)
+            if self._raise:
+                raise
+            return FAILED
+        except BaseException:
+            self.on_interrupt()
+            raise
+        if shard is not None and shard.streak:
+            shard.streak = 0
+        self._counters.add(L2_RTT)
+        return result
+
+    def call_write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        key = _first_key(args, kwargs)
+        shard = None
+        if key is not None:
+            shard = self.shard_of(key)
+            if shard is None:
+                return self._skip()
+        try:
+            result = fn(*args, **kwargs)
+        except self.errors:
+            self._counters.add(L2_RTT)
+            self._counters.add(L2_ERRORS)
+            if shard is None:
+                self.trip_all()
+            else:
+                self.trip_shard(shard)
+            if self._raise:
+                raise
+            return FAILED
+        except BaseException:
+            self.on_interrupt()
+            raise
+        self._counters.add(L2_RTT)
+        return result
+
+    def trip_shard(self, shard: Shard) -> None:
+        with self.lock:
+            shard.ok = False
+        self.dirty = True
+
+    def trip(self) -> None:
+        """A failure the caller could not tie to a key (``clear()`` failing on some primaries,
+        which it tripped already): the listener re-reads the topology; shards that serve keep
+        serving."""
+        self.dirty = True
+
+    def trip_all(self) -> None:
+        """Opens every shard's breaker (``close()``, a forked child)."""
+        with self.lock:
+            for shard in list(self.shards.values()):
+                shard.ok = False
+        self.dirty = True
+
+    def shard_stats(self) -> dict[str, Any]:
+        shards = list(self.shards.values())
+        return {
+            "l2_shards": len(shards),
+            "l2_shards_available": sum(1 for s in shards if s.ok),
+        }
