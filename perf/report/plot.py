@@ -169,9 +169,7 @@ def plot_ratio(rows: Sequence[RatioRow], trace: str, out: Path) -> Path:
     sizes = sorted({r["size"] for r in mine})
     fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
     for policy in ordered({r["policy"] for r in mine}, POLICY_ORDER):
-        points = sorted(
-            (r["size"], r["hit_ratio"]) for r in mine if r["policy"] == policy
-        )
+        points = sorted((r["size"], r["hit_ratio"]) for r in mine if r["policy"] == policy)
         reference = policy in REFERENCE_POLICIES
         style = POLICY_STYLES.get(
             policy,
@@ -204,9 +202,7 @@ def plot_throughput(rows: Sequence[ThroughputRow], out: Path) -> Path:
         labels.setdefault(impl_label(row), None)
     fig, (ops_ax, lat_ax) = plt.subplots(1, 2, figsize=(12, 5), dpi=110)
     for i, label in enumerate(labels):
-        mine = sorted(
-            (r for r in rows if impl_label(r) == label), key=lambda r: r["threads"]
-        )
+        mine = sorted((r for r in rows if impl_label(r) == label), key=lambda r: r["threads"])
         x = [r["threads"] for r in mine]
         look: dict[str, Any] = {
             "color": f"C{i % 10}",
@@ -251,9 +247,7 @@ def nproc() -> int:
         return os.cpu_count() or 1
 
 
-def md_table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]
-) -> str:
+def md_table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:
     lines = ["| " + " | ".join(header) + " |"]
     lines.append("|" + "|".join("---:" if r else "---" for r in right) + "|")
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -289,9 +283,7 @@ def ratio_section(rows: Sequence[RatioRow], plots: dict[str, Path]) -> list[str]
                 row.append(text)
             table_rows.append(row)
         parts += ["", f"### {trace} ({mine[0]['requests']:,} requests)", ""]
-        parts.append(
-            md_table(["size", *policies], table_rows, [True] * (len(policies) + 1))
-        )
+        parts.append(md_table(["size", *policies], table_rows, [True] * (len(policies) + 1)))
         if trace in plots:
             parts += ["", f"![hit ratio, {trace}]({plots[trace].name})"]
     return parts
@@ -365,9 +357,7 @@ def write_summary(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--ratio", type=Path, help="JSON from `cuckoocache-perf ratio --json`"
-    )
+    parser.add_argument("--ratio", type=Path, help="JSON from `cuckoocache-perf ratio --json`")
     parser.add_argument(
         "--throughput", type=Path, help="JSON from `cuckoocache-perf throughput --json`"
     )
@@ -397,9 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    ratio_plots = {
-        trace: plot_ratio(ratio, trace, out) for trace in traces_in_order(ratio)
-    }
+    ratio_plots = {trace: plot_ratio(ratio, trace, out) for trace in traces_in_order(ratio)}
     throughput_plot = plot_throughput(throughput, out) if throughput else None
     summary = write_summary(
         out=out,

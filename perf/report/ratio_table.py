@@ -42,26 +42,49 @@ SYNTHETIC: list[tuple[str, list[str], list[int]]] = [
     ("zipf0.8", ["--workload", "zipf:0.8", "--keys", "100000", "--requests", "300000"], [1000]),
     (
         "shift",  # popularity moves: the same zipf over keys shifted by the seed of each phase
-        ["--workload", "mix:zipf:0.9@50000,uniform@5000,zipf:0.7@50000", "--keys", "20000",
-         "--requests", "300000"],
+        [
+            "--workload",
+            "mix:zipf:0.9@50000,uniform@5000,zipf:0.7@50000",
+            "--keys",
+            "20000",
+            "--requests",
+            "300000",
+        ],
         [500, 2000],
     ),
     ("loop1100", ["--workload", "loop:1100", "--requests", "200000"], [1000]),
     ("loop1050", ["--workload", "loop:1050", "--requests", "200000"], [1000]),
-    ("scanzipf", ["--workload", "scan:2000:8000", "--keys", "50000", "--requests", "300000"],
-     [1000]),
+    (
+        "scanzipf",
+        ["--workload", "scan:2000:8000", "--keys", "50000", "--requests", "300000"],
+        [1000],
+    ),
     (
         "recency",  # a uniform working set smaller than the cache, then a loop, then zipf
-        ["--workload", "mix:uniform@20000,loop:900@20000,zipf:0.6@20000", "--keys", "3000",
-         "--requests", "300000"],
+        [
+            "--workload",
+            "mix:uniform@20000,loop:900@20000,zipf:0.6@20000",
+            "--keys",
+            "3000",
+            "--requests",
+            "300000",
+        ],
         [1000],
     ),
 ]
 
 
 def run(binary: str, args: list[str], sizes: list[int], policies: list[str]) -> dict:
-    cmd = [binary, "ratio", *args, "--sizes", ",".join(map(str, sizes)),
-           "--policies", ",".join([*policies, "exact-lru", "exact-lfu"]), "--csv"]
+    cmd = [
+        binary,
+        "ratio",
+        *args,
+        "--sizes",
+        ",".join(map(str, sizes)),
+        "--policies",
+        ",".join([*policies, "exact-lru", "exact-lfu"]),
+        "--csv",
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     table: dict = {}
     for row in csv.DictReader(io.StringIO(out)):
@@ -87,7 +110,9 @@ def main() -> int:
                 jobs.append((name, ["--trace", f"{opts.traces}/{file}"], sizes))
     if opts.synthetic:
         jobs += [j for j in SYNTHETIC if not only or j[0] in only]
-    head = f"{'cell':<16}{'exLRU':>8}{'exLFU':>8}" + "".join(f"{p:>10}{'delta':>8}" for p in policies)
+    head = f"{'cell':<16}{'exLRU':>8}{'exLFU':>8}" + "".join(
+        f"{p:>10}{'delta':>8}" for p in policies
+    )
     print(head)
     worst: dict[str, float] = {p: 1e9 for p in policies}
     sums: dict[str, float] = {p: 0.0 for p in policies}
@@ -109,8 +134,10 @@ def main() -> int:
             print(line, flush=True)
             cells += 1
     for p in policies:
-        print(f"{p}: {cells} cells, {misses[p]} below max(exact)-1, worst {worst[p]:+.2f}, "
-              f"mean delta {sums[p] / max(cells, 1):+.2f}")
+        print(
+            f"{p}: {cells} cells, {misses[p]} below max(exact)-1, worst {worst[p]:+.2f}, "
+            f"mean delta {sums[p] / max(cells, 1):+.2f}"
+        )
     return 0
 
 

@@ -61,10 +61,10 @@ class CachedCallable(Protocol, Generic[P, R_co]):
     def cache_stats(self) -> dict[str, Any]: ...
     def cache_size(self) -> int: ...
     @property
-    def cache(self) -> SmartCache | None: ...
+    def cache(self) -> SmartCache[Any, Any] | None: ...
 
 
-def _attach_api(wrapper: Any, cache: SmartCache, parameters: dict[str, Any]) -> None:
+def _attach_api(wrapper: Any, cache: SmartCache[Any, Any], parameters: dict[str, Any]) -> None:
     maxsize = parameters["maxsize"]
 
     def cache_info() -> CacheInfo:
@@ -106,7 +106,7 @@ def _retrieve(task: asyncio.Task[Any]) -> None:
 
 def _wrap_coroutine(
     function: Callable[..., Any],
-    cache: SmartCache,
+    cache: SmartCache[Any, Any],
     typed: bool,
     key: Callable[..., Hashable] | None,
     single_flight: bool,
@@ -299,7 +299,7 @@ def cached(
             wrapper = _wrap_uncached(func)
             wrapper.cache_parameters = lambda: dict(parameters)
             return wrapper
-        cache = SmartCache(
+        cache: SmartCache[Any, Any] = SmartCache(
             max_size=_UNBOUNDED if size is None else size, policy=policy, ttl_seconds=ttl_seconds
         )
         if inspect.iscoroutinefunction(func):

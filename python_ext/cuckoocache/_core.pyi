@@ -46,7 +46,6 @@ class CacheCore:
         """The value for key, or ``default`` if absent or expired. Counts a hit or a miss."""
     @overload
     def get(self, key: Any, default: Any) -> Any: ...
-
     def put(self, key: Any, value: Any, ttl_seconds: float | None = None) -> None:
         """Stores value under key (replacing any); ``ttl_seconds`` overrides the default TTL."""
 
@@ -61,7 +60,6 @@ class CacheCore:
         """Removes key and returns its value; ``default`` if absent, else KeyError(key)."""
     @overload
     def pop(self, key: Any, default: Any, /) -> Any: ...
-
     def setdefault(self, key: Any, default: Any = None, /) -> Any:
         """The value of key if present, else stores ``default`` and returns it (atomically)."""
 

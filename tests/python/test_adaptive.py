@@ -8,7 +8,6 @@ yield its newest entries, so the insert's eviction fell back to any slot, the ne
 from __future__ import annotations
 
 import pytest
-
 from cuckoocache import EvictionPolicy, SmartCache
 
 

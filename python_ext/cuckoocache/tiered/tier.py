@@ -183,7 +183,7 @@ class TieredCache:
 
     def __init__(
         self,
-        local: SmartCache | None = None,
+        local: SmartCache[Any, Any] | None = None,
         redis: Any = None,
         *,
         namespace: str,
@@ -448,15 +448,15 @@ class TieredCache:
 
     def keys(self) -> list[Any]:
         """A snapshot of the local tier's keys."""
-        return self.local.keys()
+        return list(self.local.keys())
 
     def values(self) -> list[Any]:
         """A snapshot of the local tier's values."""
-        return self.local.values()
+        return list(self.local.values())
 
     def items(self) -> list[tuple[Any, Any]]:
         """A snapshot of the local tier's (key, value) pairs."""
-        return self.local.items()
+        return list(self.local.items())
 
     def get_or_set(
         self, key: Hashable, factory: Callable[[], Any], ttl_seconds: float | None = None

@@ -48,5 +48,5 @@ def derive_cluster_client(spec: Any, timeout: float) -> Any:
         retry=Retry(NoBackoff(), 0),
         decode_responses=False,  # values, keys and messages are bytes
     )
-    startup = [ClusterNode(n.host, n.port) for n in nodes]
+    startup = [ClusterNode(n.host, n.port) for n in nodes]  # type: ignore[no-untyped-call]
     return RedisCluster(startup_nodes=startup, **kwargs)
