@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -32,7 +33,7 @@ namespace {
 // cuckoocache._policy.EvictionPolicy and its members by value, set once at module load and
 // kept for the life of the process (strong references).
 PyTypeObject* g_policy_type = nullptr;
-PyObject* g_policy_members[4] = {};
+PyObject* g_policy_members[kPolicies.size()] = {};
 }  // namespace
 
 bool parse_policy(PyObject* o, const char* name, Policy& out) {
@@ -43,7 +44,7 @@ bool parse_policy(PyObject* o, const char* name, Policy& out) {
     return false;
   }
   const long v = PyLong_AsLong(o);
-  if (v < 0 || v > 3) {
+  if (v < 0 || v >= static_cast<long>(kPolicies.size())) {
     if (!PyErr_Occurred()) {
       PyErr_Format(PyExc_ValueError, "%s must be one of EvictionPolicy's members, got %R", name, o);
     }
@@ -264,9 +265,19 @@ bp::object load_policy_type() {
     PyErr_SetString(PyExc_TypeError, "cuckoocache._policy.EvictionPolicy is not a class");
     bp::throw_error_already_set();
   }
-  for (int v = 0; v < 4; ++v) {
-    bp::object member = cls(v);
-    g_policy_members[v] = bp::incref(member.ptr());
+  // The members are looked up by the engine's policy list (engine/cache_config.h), so a
+  // Python enum that disagrees with it fails the import instead of mapping policies wrongly.
+  for (const PolicyName& entry : kPolicies) {
+    std::string upper(entry.name);
+    for (char& c : upper) c = static_cast<char>(c - 'a' + 'A');
+    bp::object member = cls.attr(upper.c_str());
+    const auto value = static_cast<long>(entry.policy);
+    if (bp::extract<long>(member)() != value) {
+      PyErr_Format(PyExc_ImportError, "EvictionPolicy.%s is %R, the engine's value is %ld",
+                   upper.c_str(), member.ptr(), value);
+      bp::throw_error_already_set();
+    }
+    g_policy_members[value] = bp::incref(member.ptr());
   }
   g_policy_type = reinterpret_cast<PyTypeObject*>(bp::incref(cls.ptr()));
   return cls;
