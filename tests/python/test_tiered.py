@@ -162,6 +162,25 @@ def test_mapping_api(server: RedisServer, ns: str, make_tier: Any, raw: Any) -> 
     assert s["l2_errors"] == 0 and s["l2_available"] is True
 
 
+def test_mapping_base_views_and_identity(server: RedisServer, ns: str, make_tier: Any) -> None:
+    """TieredCache shares SmartCache's mapping base (views over a snapshot of the local tier)
+    but keeps identity equality and its hash (a handle on a shared namespace, not a value)."""
+    from collections.abc import ItemsView, KeysView, MutableMapping, ValuesView
+
+    tier = make_tier(server.url, ns)
+    tier.update({"a": 1, "b": 2})
+    assert isinstance(tier, MutableMapping)
+    keys, values, items = tier.keys(), tier.values(), tier.items()
+    assert isinstance(keys, KeysView) and isinstance(values, ValuesView)
+    assert isinstance(items, ItemsView)
+    assert sorted(keys) == ["a", "b"] and sorted(values) == [1, 2]
+    assert sorted(items) == [("a", 1), ("b", 2)] and ("a", 1) in items
+    assert sorted(tier) == ["a", "b"]
+    other = make_tier(server.url, ns)
+    assert tier == tier and tier != other and tier != {"a": 1, "b": 2}
+    assert hash(tier) != hash(other) or tier is other
+
+
 def _command_calls(client: Any, *names: str) -> int:
     stats = client.info("commandstats")
     return sum(stats.get(f"cmdstat_{n}", {}).get("calls", 0) for n in names)

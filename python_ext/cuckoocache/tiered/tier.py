@@ -18,10 +18,11 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Hashable
 from typing import Any, cast
 
 from .. import _core
+from .._mapping import CacheMapping
 from .._single_flight import _MISSING, SingleFlight
 from .._smartcache import SmartCache
 from .breaker import FAILED, Breaker
@@ -78,7 +79,7 @@ class _FlightStore:
 _live: weakref.WeakSet[TieredCache] = weakref.WeakSet()
 
 
-class TieredCache:
+class TieredCache(CacheMapping[Any, Any]):
     """A local :class:`SmartCache` in front of a shared Redis, kept coherent across processes.
 
     ``TieredCache(local=SmartCache(...), redis="redis://127.0.0.1:6379/0",
@@ -386,22 +387,6 @@ class TieredCache:
         self._write(key, rkey, default, data, ttl, explicit=True)
         return default
 
-    def update(
-        self, other: Mapping[Any, Any] | Iterable[tuple[Any, Any]] = (), /, **kwargs: Any
-    ) -> None:
-        """``put`` for every pair of ``other`` and ``kwargs``, like ``dict.update``."""
-        if isinstance(other, Mapping):
-            pairs: Iterable[tuple[Any, Any]] = ((k, other[k]) for k in other)
-        elif hasattr(other, "keys"):
-            mapping: Any = other
-            pairs = ((k, mapping[k]) for k in mapping.keys())
-        else:
-            pairs = other
-        for key, value in pairs:
-            self.put(key, value)
-        for key, value in kwargs.items():
-            self.put(key, value)
-
     def popitem(self) -> tuple[Any, Any]:
         """Removes (from both tiers) and returns some (key, value) pair of the local tier."""
         for key, _ in self.local._items():
@@ -442,21 +427,16 @@ class TieredCache:
         """The number of entries in the local tier."""
         return self.local.size()
 
-    def __iter__(self) -> Iterator[Any]:
-        """A snapshot of the local tier's keys."""
-        return iter(self.local.keys())
+    def _items(self) -> list[tuple[Any, Any]]:
+        """A snapshot of the local tier's (key, value) pairs (the mapping base's iteration,
+        ``keys()``, ``values()`` and ``items()`` views walk it)."""
+        return self.local._items()
 
-    def keys(self) -> list[Any]:
-        """A snapshot of the local tier's keys."""
-        return list(self.local.keys())
-
-    def values(self) -> list[Any]:
-        """A snapshot of the local tier's values."""
-        return list(self.local.values())
-
-    def items(self) -> list[tuple[Any, Any]]:
-        """A snapshot of the local tier's (key, value) pairs."""
-        return list(self.local.items())
+    # A TieredCache is a handle on a namespace that other processes share, and its local tier
+    # holds whatever this process happened to read: content equality would compare accidents.
+    # It keeps identity equality and stays hashable (instances live in a WeakSet for fork).
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     def get_or_set(
         self, key: Hashable, factory: Callable[[], Any], ttl_seconds: float | None = None
@@ -951,4 +931,3 @@ def _close_all() -> None:
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 atexit.register(_close_all)
-MutableMapping.register(TieredCache)
