@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from cuckoocache import EvictionPolicy, SmartCache, cached
+from support import under_address_sanitizer
 
 pytestmark = pytest.mark.timeout(120, method="thread")
 
@@ -270,14 +271,6 @@ def test_deallocating_a_full_cache_frees_every_entry(policy: Any, clean_counts: 
 def resident_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def under_address_sanitizer() -> bool:
-    try:
-        with open("/proc/self/maps") as f:
-            return "libasan" in f.read()
-    except OSError:
-        return False
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")

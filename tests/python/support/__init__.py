@@ -49,3 +49,13 @@ def run_python(
         )
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"{what} hung (killed after {timeout} s); stderr: {e.stderr!r}")
+
+
+def under_address_sanitizer() -> bool:
+    """Whether this interpreter runs with ASan loaded (tools/test's python-asan stage), whose
+    quarantine of freed memory makes resident-set measurements meaningless."""
+    try:
+        with open("/proc/self/maps") as f:
+            return "libasan" in f.read()
+    except OSError:
+        return False
