@@ -22,7 +22,7 @@ import subprocess
 import sys
 from typing import Any
 
-from tiered_support import LOOPBACK, RedisServer, free_port, wait_until
+from tiered_support import LOOPBACK, RedisServer, Worker, free_port, wait_until
 
 
 def find_redis_cli() -> str | None:
@@ -263,48 +263,11 @@ def cluster_client(host: str, port: int, timeout: float = 1.0) -> Any:
 # ---- worker process -----------------------------------------------------------------------------
 
 
-class ClusterWorker:
+class ClusterWorker(Worker):
     """A TieredCache over the cluster in another process, driven over stdin/stdout."""
 
     def __init__(self, address: tuple[str, int], namespace: str) -> None:
-        args = [sys.executable, __file__, "worker", f"{address[0]}:{address[1]}", namespace]
-        self.process = subprocess.Popen(
-            args,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        ready = self.call("ping")
-        assert ready == "pong", ready
-
-    def call(self, op: str, *args: Any) -> Any:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write((json.dumps([op, *args]) + "\n").encode())
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
-        if not line:
-            err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
-            raise RuntimeError(f"worker died: {err[-3000:]}")
-        reply = json.loads(line)
-        if "error" in reply:
-            raise RuntimeError(f"worker error: {reply['error']}")
-        return reply["ok"]
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            try:
-                self.call("exit")
-            except Exception:
-                pass
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-            if stream is not None:
-                stream.close()
+        self._spawn([sys.executable, __file__, "worker", f"{address[0]}:{address[1]}", namespace])
 
 
 def _worker_main(address: str, namespace: str) -> None:

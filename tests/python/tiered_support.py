@@ -203,7 +203,12 @@ class Worker:
     """A TieredCache in another process, driven over stdin/stdout (JSON lines)."""
 
     def __init__(self, url: str, namespace: str, lock: bool = False) -> None:
-        args = [sys.executable, __file__, "worker", url, namespace] + (["lock"] if lock else [])
+        self._spawn(
+            [sys.executable, __file__, "worker", url, namespace] + (["lock"] if lock else [])
+        )
+
+    def _spawn(self, args: list[str]) -> None:
+        """Starts the worker process `args` and waits until it answers."""
         self.process = subprocess.Popen(
             args,
             stdin=subprocess.PIPE,
