@@ -457,9 +457,9 @@ def test_ttl_follows_the_servers_clock_not_any_clients(
         writer.put("behind", "b", ttl_seconds=10)
     with monkeypatch.context() as m:  # ... and then an hour ahead
         m.setattr(time, "time", lambda: real() + 3600)
-        writer.put("ahead", "a", ttl_seconds=0.4)
+        writer.put("ahead", "a", ttl_seconds=2.0)  # long enough for a slow (ASan) reader
     assert reader.get("behind") == "b"  # not expired an hour early
     assert reader.get("ahead") == "a" and reader.local.contains("ahead")
-    time.sleep(0.8)
+    time.sleep(2.5)
     assert reader.get("ahead") is None  # the local copy expired with Redis's, not an hour late
     assert not reader.local.contains("ahead")
