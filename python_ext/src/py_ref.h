@@ -76,9 +76,15 @@ inline void release_later(PyObject* object) noexcept {
 }
 
 // Whether this thread holds the GIL. False on a daemon thread that the exiting interpreter is
-// ending (pthread_exit while it waited for the GIL): its unwinding must not decref.
+// ending (pthread_exit while it waited for the GIL): its unwinding must not decref. Not
+// PyGILState_Check(): once finalization has deleted the GIL-state key it answers 1 on every
+// thread, and a daemon thread unwinding then decref'd without the GIL (a rare
+// "PyThreadState_Get: ... GIL is released" abort at exit). This thread's own state must be
+// the one holding the GIL; after that key is gone there is no own state, and the few
+// references released that late are left to the process's exit.
 inline bool holds_gil() noexcept {
-  return PyGILState_Check() != 0;
+  PyThreadState* const mine = PyGILState_GetThisThreadState();
+  return mine != nullptr && mine == _PyThreadState_UncheckedGet();
 }
 
 namespace detail {
