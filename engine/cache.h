@@ -119,13 +119,16 @@ class Cache : private ExpirySweeper::Client {
   // the stats as they were (the lookup is not counted), so get() keeps the strong guarantee
   // when copying the value throws.
   template <class F>
-  bool visit(const Key& key, F&& fn) {
+  [[gnu::always_inline]] inline bool visit(const Key& key, F&& fn) {
     const std::uint64_t hash = hash_of(key);
     const std::uint64_t now = sample_now();
     const auto tick = static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed));
-    const bool exact = exact_now();
+    const Policy p = policy();  // one read for the whole lookup (a racing set_policy may or
+                                // may not see this lookup either way)
+    const bool exact = exact_.load(std::memory_order_relaxed) && p != Policy::kAdaptive;
+    // found.slot: on a hit, the slot to stamp (kNoSlot if its stamp is current); on an
+    // expired entry, its slot.
     Lookup found;
-    std::uint32_t stale_slot = kNoSlot;
     map_.find(hash, [&](const ChainType& chain) {
       const Entry* e = chain.find(key, equal_);
       if (e == nullptr) return;
@@ -135,30 +138,28 @@ class Cache : private ExpirySweeper::Client {
       }
       if (exact || e->stamp != tick) {
         e->stamp = tick;
-        stale_slot = e->slot;
+        found.slot = e->slot;
       }
       found.outcome = Lookup::kHit;
       fn(e->value);
     });
-    if (found.outcome == Lookup::kHit) {
+    if (found.outcome == Lookup::kHit) [[likely]] {
+      const std::uint32_t stale_slot = found.slot;
       // The slot is stamped after the lock is released, so the lock is never held across the
       // slot's cache miss. If the entry was removed meanwhile and the slot reused, the new
       // owner looks a little more recent than it is: an approximation eviction tolerates.
-      if (exact) {
-        mark_used_exactly(arena_[stale_slot]);
-      } else if (stale_slot != kNoSlot) {
-        arena_[stale_slot].access_tick.store(tick, std::memory_order_relaxed);
+      if (stale_slot != kNoSlot) {
+        if (exact) {
+          mark_used_exactly(arena_[stale_slot]);
+        } else {
+          arena_[stale_slot].access_tick.store(tick, std::memory_order_relaxed);
+        }
       }
       stats_.add(Counter::kHits);
-      record_frequency(hash);
-      if (policy() == Policy::kAdaptive) adaptive_.on_lookup(hash, true, sketch());
+      if (counts_frequency(p)) after_counted_hit(hash, p);
       return true;
     }
-    stats_.add(Counter::kMisses);
-    if (policy() == Policy::kAdaptive) adaptive_.on_lookup(hash, false, sketch());
-    if (found.outcome == Lookup::kExpired) {
-      remove_expired(hash, found.slot, now);
-    }
+    after_miss(hash, p, found, now);
     return false;
   }
 
@@ -617,10 +618,29 @@ class Cache : private ExpirySweeper::Client {
   // LRU or TTL a hit then touches no frequency counter. After a switch to a frequency policy
   // the history warms up within one aging period (10 * max_size accesses).
   void record_frequency(std::uint64_t hash) noexcept {
-    const Policy p = policy();
-    if (p == Policy::kLfu || p == Policy::kAdaptive || config_.admission) {
-      sketch().increment(hash);
-    }
+    if (counts_frequency(policy())) sketch().increment(hash);
+  }
+  [[nodiscard]] bool counts_frequency(Policy p) const noexcept {
+    // LFU and ADAPTIVE are the odd policies: one test instead of two compares on every hit.
+    static_assert((static_cast<unsigned>(Policy::kLfu) & 1) == 1 &&
+                  (static_cast<unsigned>(Policy::kAdaptive) & 1) == 1 &&
+                  (static_cast<unsigned>(Policy::kLru) & 1) == 0 &&
+                  (static_cast<unsigned>(Policy::kTtl) & 1) == 0);
+    return (static_cast<unsigned>(p) & 1) != 0 || config_.admission;
+  }
+
+  // visit()'s work beyond a hit under LRU or TTL, kept out of line so the common hit stays
+  // small: the frequency count and ADAPTIVE's window bookkeeping.
+  [[gnu::noinline]] void after_counted_hit(std::uint64_t hash, Policy p) noexcept {
+    sketch().increment(hash);
+    if (p == Policy::kAdaptive) adaptive_.on_lookup(hash, true, sketch());
+  }
+
+  // visit()'s miss: the count, ADAPTIVE's bookkeeping, and the removal of an expired entry.
+  [[gnu::noinline]] void after_miss(std::uint64_t hash, Policy p, Lookup found, std::uint64_t now) {
+    stats_.add(Counter::kMisses);
+    if (p == Policy::kAdaptive) adaptive_.on_lookup(hash, false, sketch());
+    if (found.outcome == Lookup::kExpired) remove_expired(hash, found.slot, now);
   }
 
   [[nodiscard]] static bool expired(const Slot& slot, std::uint64_t now) noexcept {

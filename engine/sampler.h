@@ -12,8 +12,8 @@
 // returned its score is recomputed; if the entry was used since (its score rose) it goes back
 // into the pool with the new score and the choice is made again. The pool is kept sorted, worst
 // first: a fresh sample worse than the worst pooled one is turned away with one comparison, the
-// best is taken from the back, and an insertion is a binary search plus one memmove (shifting
-// 40-byte candidates one by one cost about 1,000 instructions per eviction). Pools are striped by
+// best is taken from the back, and an insertion is a binary search plus a shift of a byte
+// permutation (candidates stay where they were written). Pools are striped by
 // thread index and guarded by a try-lock: a thread that finds its stripe busy samples without a
 // pool.
 //
@@ -55,6 +55,16 @@ struct Candidate {
   return now - static_cast<std::uint32_t>(static_cast<std::uint32_t>(now) - stored);
 }
 
+// What slot `s` says about its entry (relaxed loads), its tick widened against `tick_now`.
+[[nodiscard]] inline EntryMeta read_meta(const Slot& s, std::uint64_t tick_now) noexcept {
+  EntryMeta meta;
+  meta.hash = s.hash.load(std::memory_order_relaxed);
+  meta.deadline_ns = s.deadline_ns.load(std::memory_order_relaxed);
+  meta.access_tick = widen_tick(s.access_tick.load(std::memory_order_relaxed), tick_now);
+  meta.uses = s.uses.load(std::memory_order_relaxed);
+  return meta;
+}
+
 // Reads slot `index`; returns false if it is not live or `accept(state, slot)` says no.
 template <class Accept>
 [[nodiscard]] inline bool read_candidate(const SlotArena& arena, std::uint32_t index,
@@ -64,10 +74,7 @@ template <class Accept>
   const Slot& s = arena[index];
   const std::uint32_t state = s.state.load(std::memory_order_acquire);
   if (!SlotState::live(state) || !accept(state, s)) return false;
-  meta.hash = s.hash.load(std::memory_order_relaxed);
-  meta.deadline_ns = s.deadline_ns.load(std::memory_order_relaxed);
-  meta.access_tick = widen_tick(s.access_tick.load(std::memory_order_relaxed), tick_now);
-  meta.uses = s.uses.load(std::memory_order_relaxed);
+  meta = read_meta(s, tick_now);
   out.slot = index;
   out.identity = SlotState::identity(state);
   out.hash = meta.hash;
@@ -105,15 +112,18 @@ class Sampler {
       pool.tag = pool_tag;
     }
 
-    // Fresh samples go into the pool (or, without one, compete directly).
-    std::optional<Candidate> best;
-    std::optional<Candidate> fresh_best;  // the lowest of this round's samples: current scores
+    // Fresh samples go into the pool (or, without one, compete directly). Only the ranks are
+    // compared per sample; a Candidate is written only for the round's best and for samples
+    // that enter the pool.
     FastRandom& rng = have_pool ? pool.rng : thread_random();
     const std::uint32_t capacity = arena.capacity();
-    EntryMeta meta;
+    Candidate fresh_best;  // the lowest of this round's samples: current scores
+    Rank fresh_rank = 0;
+    bool have_fresh = false;
     std::size_t found = 0;
     std::size_t probes_left = 4 * sample_size + 16;
     std::array<std::uint32_t, kMaxBatch> batch;
+    std::array<const Slot*, kMaxBatch> slots;
     while (found < sample_size && probes_left > 0) {
       // Pick a batch of indices and prefetch them all first, so the slots' cache misses
       // overlap instead of following one another.
@@ -121,25 +131,40 @@ class Sampler {
       probes_left -= n;
       for (std::size_t i = 0; i < n; ++i) {
         batch[i] = rng.below(capacity);
-        __builtin_prefetch(&arena[batch[i]]);
+        slots[i] = &arena[batch[i]];
+        __builtin_prefetch(slots[i]);
       }
       for (std::size_t i = 0; i < n; ++i) {
-        Candidate c;
-        if (!read_candidate(arena, batch[i], now_ns, tick_now, accept, meta, c)) continue;
+        const Slot& s = *slots[i];
+        const std::uint32_t state = s.state.load(std::memory_order_acquire);
+        if (!SlotState::live(state) || !accept(state, s)) continue;
         ++found;
-        if (c.expired) {  // nothing beats an expired entry
+        const EntryMeta meta = read_meta(s, tick_now);
+        if (meta.deadline_ns != 0 && now_ns != 0 && meta.deadline_ns <= now_ns) {
+          // Nothing beats an expired entry.
           if (have_pool) pool.busy.clear(std::memory_order_release);
-          return c;
+          return Candidate{batch[i], SlotState::identity(state), meta.hash, Score{}, true};
         }
-        c.score = score(meta);
-        if (!fresh_best || c.score < fresh_best->score) fresh_best = c;
-        if (have_pool) pool.offer(c);
+        const Score sc = score(meta);
+        const Rank r = rank(sc);
+        const bool new_fresh = !have_fresh || r < fresh_rank;
+        const bool pooled = have_pool && pool.admits(r);
+        if (!new_fresh && !pooled) continue;
+        const Candidate c{batch[i], SlotState::identity(state), meta.hash, sc, false};
+        if (new_fresh) {
+          fresh_best = c;
+          fresh_rank = r;
+          have_fresh = true;
+        }
+        if (pooled) pool.insert(r, c);
       }
     }
-    if (!have_pool) return fresh_best;
+    if (!have_pool) return have_fresh ? std::optional<Candidate>(fresh_best) : std::nullopt;
 
     // Take the pool's best if its score is still current; if
     // the entry was used since it was pooled, re-rank it and look again.
+    std::optional<Candidate> best;
+    EntryMeta meta;
     for (int attempt = 0; attempt < 8 && pool.count > 0; ++attempt) {
       const Candidate c = pool.take_best();
       Candidate fresh;
@@ -160,7 +185,7 @@ class Sampler {
     }
     // Every pooled candidate tried had been used since it was pooled (scores move all the time
     // under LFU): fall back on this round's best sample rather than on no choice at all.
-    if (!best) best = fresh_best;
+    if (!best && have_fresh) best = fresh_best;
     pool.busy.clear(std::memory_order_release);
     return best;
   }
@@ -221,9 +246,12 @@ class Sampler {
     unsigned tag = 0;
     std::uint32_t count = 0;
     FastRandom rng{0};
-    // Sorted by rank, highest (worst) first, so the best is taken from the back. Ranks sit in
-    // their own array so that a binary search reads two cache lines, and a shift is one memmove
-    // per array rather than a loop of 40-byte copies.
+    // Candidates stay in the cell they were written to; only `order`, a permutation of the
+    // cell numbers, is kept sorted by rank, highest (worst) first, so the best is taken from
+    // the back. order[0, count) names the pooled cells and order[count, kPoolSize) the free
+    // ones, so an insertion is a binary search plus a shift of at most 31 bytes (shifting the
+    // 56-byte candidates themselves cost about 1,100 instructions per eviction).
+    std::array<std::uint8_t, kPoolSize> order = identity_order();
     std::array<Rank, kPoolSize> ranks{};
     std::array<Candidate, kPoolSize> items{};
 
@@ -232,32 +260,63 @@ class Sampler {
     // offers skip a duplicate scan.
     void offer(const Candidate& c) noexcept {
       const Rank r = rank(c.score);
-      // First position whose rank is <= r: c goes just before it.
-      const auto first_not_worse = [&](std::uint32_t from) {
-        return static_cast<std::uint32_t>(std::partition_point(ranks.begin() + from,
-                                                               ranks.begin() + count,
-                                                               [r](Rank x) { return r < x; }) -
-                                          ranks.begin());
-      };
+      if (admits(r)) insert(r, c);
+    }
+
+    // Whether a candidate of rank r would enter the pool: one comparison when it is full.
+    [[nodiscard]] bool admits(Rank r) const noexcept {
+      return count < kPoolSize || r < ranks[order[0]];
+    }
+
+    // Adds c (of rank r, which admits(r)), dropping the worst when the pool is full.
+    void insert(Rank r, const Candidate& c) noexcept {
       if (count == kPoolSize) {
-        if (!(r < ranks[0])) return;  // worse than everything pooled
-        // Drop the worst (front) and slide the ones worse than c forward to make room.
-        const std::uint32_t pos = first_not_worse(1);
-        std::memmove(&ranks[0], &ranks[1], (pos - 1) * sizeof(Rank));
-        std::memmove(&items[0], &items[1], (pos - 1) * sizeof(Candidate));
-        ranks[pos - 1] = r;
-        items[pos - 1] = c;
+        // Drop the worst (front), reuse its cell, and slide the ones worse than c forward.
+        const std::uint32_t pos = first_not_worse(1, r);
+        const std::uint8_t cell = order[0];
+        shift(0, 1, pos - 1);
+        order[pos - 1] = cell;
+        ranks[cell] = r;
+        items[cell] = c;
         return;
       }
-      const std::uint32_t pos = first_not_worse(0);
-      std::memmove(&ranks[pos + 1], &ranks[pos], (count - pos) * sizeof(Rank));
-      std::memmove(&items[pos + 1], &items[pos], (count - pos) * sizeof(Candidate));
-      ranks[pos] = r;
-      items[pos] = c;
+      const std::uint32_t pos = first_not_worse(0, r);
+      const std::uint8_t cell = order[count];  // a free cell
+      shift(pos + 1, pos, count - pos);
+      order[pos] = cell;
+      ranks[cell] = r;
+      items[cell] = c;
       ++count;
     }
 
-    Candidate take_best() noexcept { return items[--count]; }
+    Candidate take_best() noexcept { return items[order[--count]]; }
+
+   private:
+    static constexpr std::array<std::uint8_t, kPoolSize> identity_order() noexcept {
+      std::array<std::uint8_t, kPoolSize> o{};
+      for (std::size_t i = 0; i < kPoolSize; ++i) o[i] = static_cast<std::uint8_t>(i);
+      return o;
+    }
+
+    // First position in [from, count) whose rank is <= r (c goes just before it).
+    [[nodiscard]] std::uint32_t first_not_worse(std::uint32_t from, Rank r) const noexcept {
+      std::uint32_t lo = from;
+      std::uint32_t n = count - from;
+      while (n > 0) {
+        const std::uint32_t half = n / 2;
+        if (r < ranks[order[lo + half]]) {
+          lo += half + 1;
+          n -= half + 1;
+        } else {
+          n = half;
+        }
+      }
+      return lo;
+    }
+
+    void shift(std::uint32_t to, std::uint32_t from, std::uint32_t n) noexcept {
+      std::memmove(&order[to], &order[from], n);
+    }
   };
 
   std::array<Pool, kStripes> pools_{};

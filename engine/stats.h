@@ -64,8 +64,7 @@ class StripedStats {
   static constexpr std::size_t kStripes = 16;
 
   void add(Counter c, std::uint64_t n = 1) noexcept {
-    stripes_[thread_index() % kStripes].values[static_cast<unsigned>(c)].fetch_add(
-        n, std::memory_order_relaxed);
+    stripes_[stripe()].values[static_cast<unsigned>(c)].fetch_add(n, std::memory_order_relaxed);
   }
 
   [[nodiscard]] std::uint64_t total(Counter c) const noexcept {
@@ -93,6 +92,16 @@ class StripedStats {
   }
 
  private:
+  // This thread's stripe: thread_index() read once per thread and kept in a constant-initialised
+  // thread_local (one TLS load on every later bump, no initialisation guard).
+  [[nodiscard]] static std::size_t stripe() noexcept {
+    static constexpr std::uint32_t kUnset = UINT32_MAX;
+    static thread_local std::uint32_t mine = kUnset;
+    if (mine == kUnset) [[unlikely]]
+      mine = static_cast<std::uint32_t>(thread_index() % kStripes);
+    return mine;
+  }
+
   struct alignas(kCacheLine) Stripe {
     std::array<std::atomic<std::uint64_t>, static_cast<unsigned>(Counter::kCount)> values{};
   };
