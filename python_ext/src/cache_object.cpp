@@ -687,24 +687,6 @@ PyTypeObject* cache_type() noexcept {
   return g_cache_type;
 }
 
-void set_python_error_from_current_exception() noexcept {
-  try {
-    throw;
-  } catch (const PythonError&) {
-    if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "unknown Python error");
-  } catch (const Undecided&) {
-    PyErr_SetString(PyExc_RuntimeError, "cuckoocache: key comparison left undecided");
-  } catch (const std::bad_alloc&) {
-    PyErr_NoMemory();
-  } catch (const std::invalid_argument& e) {
-    PyErr_SetString(PyExc_ValueError, e.what());
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
-  } catch (...) {
-    if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "unknown C++ exception");
-  }
-}
-
 PyObject* make_cache_type(PyObject* module) {
   PyType_Slot slots[] = {
       {Py_tp_doc, const_cast<char*>(

@@ -11,7 +11,9 @@
 #include <Python.h>
 
 #include <memory>
+#include <new>
 #include <optional>
+#include <stdexcept>
 
 #include "flight_table.h"
 #include "py_engine.h"
@@ -61,9 +63,6 @@ void ensure_swept(CacheObject* self);
 // Unregisters it (context-manager exit, deallocation).
 void stop_sweeping(CacheObject* self) noexcept;
 
-// Translates the exception being handled into a Python error (for use in catch (...)).
-void set_python_error_from_current_exception() noexcept;
-
 // Runs body() and returns its result; if it throws one of the exceptions the engine and the
 // binding throw (std::exception, PythonError, Undecided), sets the matching Python error and
 // returns `failed`. Never catch (...): a daemon thread that the exiting interpreter ends with
@@ -93,12 +92,16 @@ template <class R, class Body>
 R translate_errors(R failed, Body&& body) {
   try {
     return body();
-  } catch (const std::exception&) {
-    set_python_error_from_current_exception();
   } catch (const PythonError&) {
-    set_python_error_from_current_exception();
+    if (PyErr_Occurred() == nullptr) PyErr_SetString(PyExc_RuntimeError, "unknown Python error");
   } catch (const Undecided&) {
-    set_python_error_from_current_exception();
+    PyErr_SetString(PyExc_RuntimeError, "cuckoocache: key comparison left undecided");
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
+  } catch (const std::invalid_argument& e) {
+    PyErr_SetString(PyExc_ValueError, e.what());
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
   }
   return failed;
 }

@@ -171,17 +171,19 @@ void translate_invalid_argument(const std::invalid_argument& e) {
 }
 
 // Calls f (returning a bp::object) for a CPython method: a new reference, or nullptr with
-// the Python error set from whatever f threw.
+// the Python error set from whatever f threw, translated by the binding's one helper
+// (translate_errors). Boost.Python's error_already_set means what PythonError means: the
+// Python error is already set. Not noexcept, and no catch (...): a daemon thread that the
+// exiting interpreter ends with pthread_exit unwinds through here, and that must pass.
 template <class F>
-PyObject* guarded(F&& f) noexcept {
-  try {
-    return bp::incref(f().ptr());
-  } catch (const bp::error_already_set&) {
-    return nullptr;  // the Python error is set
-  } catch (...) {
-    set_python_error_from_current_exception();
-    return nullptr;
-  }
+PyObject* guarded(F&& f) {
+  return translate_errors<PyObject*>(nullptr, [&]() -> PyObject* {
+    try {
+      return bp::incref(f().ptr());
+    } catch (const bp::error_already_set&) {
+      throw PythonError{};
+    }
+  });
 }
 
 bp::object self_object(PyObject* self) {
@@ -195,7 +197,7 @@ bp::object as_object(R&& r) {
 
 // METH_NOARGS / METH_O adapters over the functions above.
 template <auto F>
-PyObject* noargs(PyObject* self, PyObject* /*unused*/) noexcept {
+PyObject* noargs(PyObject* self, PyObject* /*unused*/) {
   return guarded([&] {
     if constexpr (std::is_void_v<decltype(F(self_object(self)))>) {
       F(self_object(self));
@@ -207,7 +209,7 @@ PyObject* noargs(PyObject* self, PyObject* /*unused*/) noexcept {
 }
 
 template <auto F>
-PyObject* onearg(PyObject* self, PyObject* arg) noexcept {
+PyObject* onearg(PyObject* self, PyObject* arg) {
   return guarded([&] {
     F(self_object(self), self_object(arg));
     return bp::object();

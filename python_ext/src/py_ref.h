@@ -22,6 +22,8 @@
 #include <atomic>
 #include <cstddef>
 #include <mutex>
+#include <new>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -61,7 +63,7 @@ inline void release_later(PyObject* object) noexcept {
     try {
       state.pending.push_back(object);
       return;
-    } catch (...) {
+    } catch (const std::bad_alloc&) {
       // Out of memory for the list: fall through to the graveyard, which may also fail;
       // leaking one reference then beats decref'ing inside the engine.
     }
@@ -71,7 +73,8 @@ inline void release_later(PyObject* object) noexcept {
     std::lock_guard<std::mutex> lock(yard.mutex);
     yard.objects.push_back(object);
     yard.nonempty.store(true, std::memory_order_release);
-  } catch (...) {
+  } catch (const std::bad_alloc&) {
+  } catch (const std::system_error&) {  // the mutex could not be locked
   }
 }
 
