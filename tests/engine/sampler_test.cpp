@@ -138,4 +138,50 @@ BOOST_AUTO_TEST_CASE(same_seed_same_picks) {
   BOOST_TEST((picks(3) != picks(4)));
 }
 
+// The pool sorts a permutation of cells rather than the candidates (sampler.h). With every
+// score equal each insertion lands at the front of the pool and each take empties a cell that
+// the next insertion reuses: every pick must still be a live slot, never one returned before.
+BOOST_AUTO_TEST_CASE(pool_with_equal_scores_returns_distinct_live_slots) {
+  constexpr std::size_t kSlots = 300;
+  SlotArena arena(kSlots);
+  Fill(arena, std::vector<std::uint32_t>(kSlots, 7));
+  Sampler sampler(5);
+  std::vector<bool> taken(kSlots, false);
+  for (std::size_t i = 0; i < kSlots - 10; ++i) {
+    const auto c = sampler.pick(arena, 5, 0, 5000, 0, kByTick, kAny);
+    BOOST_TEST_REQUIRE(c.has_value());
+    BOOST_TEST_REQUIRE(c->slot < kSlots);
+    BOOST_TEST_REQUIRE(!taken[c->slot]);
+    BOOST_TEST(c->hash == 1000u + c->slot);
+    taken[c->slot] = true;
+    arena.release(c->slot);
+  }
+}
+
+// Victims re-published alternately as the oldest entry so far (a sample that beats everything
+// pooled: insertion at the back) and as the newest (a sample worse than the whole pool: turned
+// away at the front) exercise both ends of the pool's permutation; every pick is a live slot
+// whose returned score is its current one.
+BOOST_AUTO_TEST_CASE(pool_picks_stay_current_as_new_scores_fall_and_rise) {
+  constexpr std::size_t kSlots = 256;
+  SlotArena arena(kSlots);
+  std::vector<std::uint32_t> ticks(kSlots);
+  for (std::size_t i = 0; i < kSlots; ++i) ticks[i] = static_cast<std::uint32_t>(100000 + i);
+  Fill(arena, ticks);
+  Sampler sampler(9);
+  std::uint32_t next_low = 99999;
+  for (int i = 0; i < 400; ++i) {
+    const auto c = sampler.pick(arena, 5, 0, 1u << 20, 0, kByTick, kAny);
+    BOOST_TEST_REQUIRE(c.has_value());
+    const std::uint32_t picked = arena[c->slot].access_tick.load();
+    BOOST_TEST(c->score.primary == picked);  // a pooled score is re-checked before it is used
+    // Re-publish the victim as the oldest entry so far half the time, as the newest otherwise.
+    const std::uint32_t slot = c->slot;
+    arena.release(slot);
+    const std::uint32_t again = arena.try_allocate();
+    BOOST_TEST_REQUIRE(again != cuckoocache::kNoSlot);
+    arena.publish(again, 1000 + again, 0, i % 2 == 0 ? next_low-- : 200000 + i, false);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
