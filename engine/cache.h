@@ -37,6 +37,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -771,11 +772,15 @@ class Cache : private ExpirySweeper::Client {
     std::uint32_t own_identity = my_identity;
     if (my_slot >= arena_.allocation_limit()) [[unlikely]] {
       // A shrink lowered the arena's limit since this slot was taken: move the entry below it
-      // (arena_compaction.h); it joins ADAPTIVE's window from there.
-      const std::uint32_t moved = relocate_entry_to_new_slot(hash, my_slot);
-      if (moved != kNoSlot) {
-        own_slot = moved;
-        own_identity = SlotState::identity(arena_[moved].state.load(std::memory_order_relaxed));
+      // (arena_compaction.h); it joins ADAPTIVE's window from there. If that fails for lack of
+      // memory, the put still succeeded: the shrink's own compaction moves the entry later.
+      try {
+        const std::uint32_t moved = relocate_entry_to_new_slot(hash, my_slot);
+        if (moved != kNoSlot) {
+          own_slot = moved;
+          own_identity = SlotState::identity(arena_[moved].state.load(std::memory_order_relaxed));
+        }
+      } catch (const std::bad_alloc&) {
       }
     }
     if (adaptive) {

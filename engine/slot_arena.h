@@ -143,16 +143,16 @@ class SlotArena {
     return limit_.load(std::memory_order_seq_cst);
   }
 
-  // The first chunk boundary at or above `slots` (the capacity a fresh arena holding that many
-  // slots would have grown to), never below the first chunk.
-  [[nodiscard]] std::uint32_t boundary_at_or_above(std::size_t slots) const noexcept {
-    std::size_t end = first_chunk_size_;
-    while (end < slots && end < kNoSlot / 2) end *= 2;
-    return static_cast<std::uint32_t>(end);
+  // The power of two at or above `slots`: the capacity a fresh arena for that many slots has
+  // (every chunk boundary is a power of two, so this is one too when it is not inside the
+  // first chunk).
+  [[nodiscard]] static std::uint32_t boundary_at_or_above(std::size_t slots) noexcept {
+    return static_cast<std::uint32_t>(
+        std::bit_ceil(std::clamp<std::size_t>(slots, 1, std::size_t{1} << 31)));
   }
 
-  // Starts shrinking the arena to [0, limit) (a chunk boundary below the capacity; see the top
-  // of this file): sets the allocation limit and takes every slot at or above it off the free
+  // Starts shrinking the arena to [0, limit) (a power of two below the capacity; see the top of
+  // this file): sets the allocation limit and takes every slot at or above it off the free
   // lists. Returns false (nothing done) if `limit` is not below the current allocation range.
   // Serialised with growth; not for hot paths.
   bool begin_shrink(std::uint32_t limit) {
@@ -191,7 +191,10 @@ class SlotArena {
     const std::uint32_t limit = limit_.load();
     if (limit >= capacity_.load(std::memory_order_relaxed)) return false;
     capacity_.store(limit, std::memory_order_release);
-    for (std::size_t chunk = chunk_of(limit); chunk < chunks_; ++chunk) {
+    const std::size_t first = chunk_of(limit);  // holds the limit, maybe not at its start
+    const std::uint32_t skip = limit - chunk_starts_[first];
+    release_pages(owned_[first].get() + skip, (chunk_size(first) - skip) * sizeof(Slot));
+    for (std::size_t chunk = first + 1; chunk < chunks_; ++chunk) {
       release_pages(owned_[chunk].get(), chunk_size(chunk) * sizeof(Slot));
     }
     return true;
@@ -238,7 +241,7 @@ class SlotArena {
       const std::uint32_t capacity = capacity_.load(std::memory_order_relaxed);
       if (std::min(limit, capacity) >= wanted) return;
       if (limit != kNoSlot) {
-        // Reopen the lowest parked chunk: raise the limit past it (sequentially consistent
+        // Reopen the chunk holding the limit: raise the limit past it (sequentially consistent
         // with park()'s re-check), then hand its parked slots back to the free lists.
         const std::size_t chunk = chunk_of(limit);
         const auto end = static_cast<std::uint32_t>(chunk_ends_[chunk].load());

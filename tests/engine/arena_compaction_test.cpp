@@ -69,10 +69,9 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(shrunk_cache_samples_a_dense_arena, P, policy::All
   BOOST_TEST(cache.size() == 200u);
   BOOST_TEST(cache.snapshot().size() == 200u);
   CheckStatsExact(cache);
-  // The sampled range is what a fresh cache of 200 entries grows to, but never below the
-  // arena's first chunk (1,024 slots for this cache).
-  BOOST_TEST(cache.arena_slots() <= 1024u);
-  BOOST_TEST(cache.arena_slots() < slots_before / 16);
+  // The sampled range is a fresh cache's of the new size.
+  BOOST_TEST(cache.arena_slots() == IntCache(Config(P::kPolicy, 200)).arena_slots());
+  BOOST_TEST(cache.arena_slots() < slots_before / 64);
   BOOST_TEST(cache.overhead_bytes() < bytes_before);
 
   // The old code fell back on a linear scan on nearly every eviction from here.
@@ -98,6 +97,26 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(shrunk_cache_samples_a_dense_arena, P, policy::All
   }
   BOOST_TEST(present >= 29'000u);
   CheckStatsExact(cache);
+}
+
+BOOST_AUTO_TEST_CASE_TEMPLATE(shrink_to_an_exact_size_is_exact_again, P, policy::All) {
+  IntCache cache(Config(P::kPolicy, 20'000));
+  Fill(cache, 0, 20'000);
+  cache.set_max_size(8);
+  BOOST_TEST(cache.size() == 8u);
+  BOOST_TEST(cache.arena_slots() == IntCache(Config(P::kPolicy, 8)).arena_slots());
+  const std::uint64_t scans = cache.eviction_scans();
+  Fill(cache, 100'000, 2'000);
+  BOOST_TEST(cache.eviction_scans() == scans);
+  BOOST_TEST(cache.size() == 8u);
+  CheckStatsExact(cache);
+  if (P::kPolicy == Policy::kLru) {
+    // Exact LRU (eviction.h's kExactMaxSize): the key used last survives the next insert.
+    static_cast<void>(cache.get(101'992));
+    cache.put(200'000, 0);
+    BOOST_TEST(cache.contains(101'992));
+    BOOST_TEST(!cache.contains(101'993));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(shrink_keeps_the_highest_scored_entries) {

@@ -120,8 +120,8 @@ BOOST_AUTO_TEST_CASE(shrink_parks_slots_above_the_limit_and_growth_reopens_them)
   for (const std::uint32_t s : held) {
     if (s != 5 && s != 300 && s != 1000) arena.release(s);
   }
-  BOOST_TEST(arena.boundary_at_or_above(100) == 128u);
-  BOOST_TEST(!arena.begin_shrink(100));  // not a chunk boundary
+  BOOST_TEST(SlotArena::boundary_at_or_above(100) == 128u);
+  BOOST_TEST(!arena.begin_shrink(100));  // not a power of two
   BOOST_TEST_REQUIRE(arena.begin_shrink(128));
   BOOST_TEST(arena.allocation_limit() == 128u);
   // Only slots below the limit are handed out now, each once.
@@ -148,6 +148,32 @@ BOOST_AUTO_TEST_CASE(shrink_parks_slots_above_the_limit_and_growth_reopens_them)
   }
   BOOST_TEST(all.size() == 1023u);
   BOOST_TEST(all.count(5) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(shrink_inside_the_first_chunk) {
+  SlotArena arena(1024);
+  std::vector<std::uint32_t> held;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    held.push_back(s);
+  }
+  for (const std::uint32_t s : held) arena.release(s);
+  BOOST_TEST_REQUIRE(arena.begin_shrink(64));
+  std::set<std::uint32_t> low;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    BOOST_TEST_REQUIRE(s < 64u);
+    BOOST_TEST_REQUIRE(low.insert(s).second);
+  }
+  BOOST_TEST(low.size() == 64u);
+  for (const std::uint32_t s : low) arena.release(s);
+  BOOST_TEST(arena.finish_shrink());
+  BOOST_TEST(arena.capacity() == 64u);
+  arena.grow_to(1024);
+  BOOST_TEST(arena.capacity() == 1024u);
+  std::set<std::uint32_t> all;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    BOOST_TEST_REQUIRE(all.insert(s).second);
+  }
+  BOOST_TEST(all.size() == 1024u);
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_allocate_release_across_a_shrink_never_shares_a_slot) {
