@@ -17,13 +17,15 @@
 // (Cache::walk_entries) meets every entry at least once while entries move.
 //
 // A slot above the limit can be live without its entry in the map yet (a writer between its
-// publish and its insert). compact() counts those; the caller retries, and the writer itself
-// moves its entry if it sees the new limit after inserting (see SlotArena::allocation_limit).
+// publish and its insert). compact() returns those and the caller retries them, while the
+// writer itself moves its entry if it sees the new limit after inserting (see
+// SlotArena::allocation_limit).
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "slot_arena.h"
 
@@ -32,24 +34,38 @@ namespace cuckoocache {
 class ArenaCompaction {
  public:
   // Moves every live entry at or above arena.allocation_limit() below it through
-  // host.relocate_entry(hash, slot). Returns how many live slots are still above the limit
-  // (entries not yet in the map, or that could not be moved); 0 once compaction is complete.
-  // Walks from the top down, so entries that other threads move meanwhile are not missed.
+  // host.relocate_entry(hash, slot). Returns the live slots still above the limit (entries not
+  // yet in the map), for retry(); empty once compaction is complete. Walks from the top down,
+  // so entries that other threads move meanwhile are not missed.
   template <class Host>
-  [[nodiscard]] static std::size_t compact(Host& host, const SlotArena& arena) {
-    const std::uint32_t limit = arena.allocation_limit();
-    const std::uint32_t capacity = arena.capacity();
-    std::size_t left = 0;
-    for (std::uint32_t i = capacity; i > limit;) {
+  [[nodiscard]] static std::vector<std::uint32_t> compact(Host& host, const SlotArena& arena) {
+    std::vector<std::uint32_t> left;
+    for (std::uint32_t i = arena.capacity(); i > arena.allocation_limit();) {
       --i;
-      const Slot& s = arena[i];
-      // Sequentially consistent: pairs with the publish of a writer that took this slot before
-      // the limit was lowered (slot_arena.h).
-      if (!SlotState::live(s.state.load(std::memory_order_seq_cst))) continue;
-      if (host.relocate_entry(s.hash.load(std::memory_order_relaxed), i)) continue;
-      left += SlotState::live(s.state.load(std::memory_order_seq_cst)) ? 1 : 0;
+      if (!move(host, arena, i)) left.push_back(i);
     }
     return left;
+  }
+
+  // Tries the slots compact() left again; keeps in `left` those still live above the limit.
+  // Slots taken after compact() passed need no retry: their writers see the new limit after
+  // inserting and move their entries themselves (slot_arena.h).
+  template <class Host>
+  static void retry(Host& host, const SlotArena& arena, std::vector<std::uint32_t>& left) {
+    std::erase_if(left, [&](std::uint32_t i) { return move(host, arena, i); });
+  }
+
+ private:
+  // Moves the entry of live slot `i`, if any; returns false if the slot is live and its entry
+  // could not be moved (not in the map yet).
+  template <class Host>
+  static bool move(Host& host, const SlotArena& arena, std::uint32_t i) {
+    const Slot& s = arena[i];
+    // Sequentially consistent: pairs with the publish of a writer that took this slot before
+    // the limit was lowered (slot_arena.h).
+    if (!SlotState::live(s.state.load(std::memory_order_seq_cst))) return true;
+    if (host.relocate_entry(s.hash.load(std::memory_order_relaxed), i)) return true;
+    return !SlotState::live(s.state.load(std::memory_order_seq_cst));
   }
 };
 

@@ -956,8 +956,9 @@ class Cache : private ExpirySweeper::Client {
   void compact_arena(std::size_t new_max) {
     const std::uint32_t limit = arena_.boundary_at_or_above(new_max + slack_for(new_max));
     if (!arena_.begin_shrink(limit)) return;
-    for (int round = 0; round < 10'000; ++round) {
-      if (ArenaCompaction::compact(*this, arena_) == 0) {
+    std::vector<std::uint32_t> left = ArenaCompaction::compact(*this, arena_);
+    for (int round = 0; round < 100'000; ++round) {
+      if (left.empty()) {
         arena_.finish_shrink();
         std::lock_guard<std::mutex> lock(admin_mutex_);
         const std::size_t entries = std::min<std::size_t>(new_max, limit);
@@ -967,6 +968,7 @@ class Cache : private ExpirySweeper::Client {
         return;
       }
       std::this_thread::yield();  // a writer between its publish and its insert: let it finish
+      ArenaCompaction::retry(*this, arena_, left);
     }
   }
 

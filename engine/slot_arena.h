@@ -212,7 +212,10 @@ class SlotArena {
     const std::uint32_t old = s.state.load(std::memory_order_relaxed);
     const std::uint32_t fresh = ((old & SlotState::kGenerationMask) + SlotState::kGenerationStep) |
                                 SlotState::kLive | (window ? SlotState::kWindow : 0);
-    s.state.store(fresh, std::memory_order_release);
+    // Sequentially consistent, not just release: a shrink that lowers the limit and then looks
+    // for live slots above it, and the writer that re-reads the limit after inserting its entry,
+    // must not both miss each other (see allocation_limit()). One locked store per insert.
+    s.state.store(fresh, std::memory_order_seq_cst);
   }
 
   // Ends the slot's current life (its identity no longer matches anything) and frees it.
