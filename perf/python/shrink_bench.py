@@ -36,7 +36,7 @@ def zipf_keys(n: int, universe: int, seed: int) -> list[int]:
     return rng.choices(range(universe), weights=weights, k=n)
 
 
-def hit_ratio(cache: SmartCache, keys: list[int]) -> float:
+def hit_ratio(cache: SmartCache[int, int], keys: list[int]) -> float:
     get, put = cache.get, cache.put
     half = len(keys) // 2
     hits = 0
@@ -48,7 +48,7 @@ def hit_ratio(cache: SmartCache, keys: list[int]) -> float:
     return hits / (len(keys) - half)
 
 
-def put_get_us(cache: SmartCache, hot: list[int], first: int) -> float:
+def put_get_us(cache: SmartCache[int, int], hot: list[int], first: int) -> float:
     get, put = cache.get, cache.put
     start = time.perf_counter()
     for i, k in enumerate(hot):
@@ -88,11 +88,11 @@ def main() -> None:
 
     replay = [(1 << 40) + k for k in zipf_keys(args.ops, 100_000, 42)]
     hot = [(1 << 40) + k for k in zipf_keys(20_000, 100_000, 7)]
-    fresh = SmartCache(max_size=args.small)
+    fresh: SmartCache[int, int] = SmartCache(max_size=args.small)
     fresh_us = put_get_us(fresh, hot, 1 << 41)
     fresh_ratio = hit_ratio(fresh, replay)
 
-    cache = SmartCache(max_size=args.full)
+    cache: SmartCache[int, int] = SmartCache(max_size=args.full)
     for k in range(args.full):
         cache.put(k, k)
     rss_before = rss_mib()
@@ -101,8 +101,10 @@ def main() -> None:
     shrunk_us = put_get_us(cache, hot[:2_000], 1 << 41)
     shrunk_ratio = hit_ratio(cache, replay)
 
-    print(f"set_max_size({args.full:,} -> {args.small:,}): {call_s:.3f} s, "
-          f"other thread blocked for at most {gap_s:.3f} s")
+    print(
+        f"set_max_size({args.full:,} -> {args.small:,}): {call_s:.3f} s, "
+        f"other thread blocked for at most {gap_s:.3f} s"
+    )
     print(f"RSS: {rss_before:.1f} MiB before, {rss_after:.1f} MiB after the shrink")
     print(f"put+get: fresh {fresh_us:.2f} us, shrunk {shrunk_us:.2f} us")
     print(f"hit ratio: fresh {100 * fresh_ratio:.2f}%, shrunk {100 * shrunk_ratio:.2f}%")

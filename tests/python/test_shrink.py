@@ -28,7 +28,7 @@ class Tracked:
 
 
 def test_shrink_evicts_releases_and_keeps_working(policy: EvictionPolicy) -> None:
-    cache = SmartCache(max_size=50_000, policy=policy)
+    cache: SmartCache[int, object] = SmartCache(max_size=50_000, policy=policy)
     before = Tracked.alive
     for k in range(50_000):
         cache.put(k, Tracked())
@@ -60,7 +60,7 @@ def test_shrink_lets_other_threads_run() -> None:
     # record none. The old binding held it for the whole shrink (12 s at 1M -> 1k).
     best_gap_share = 1.0
     for _ in range(3):
-        cache = SmartCache(max_size=300_000)
+        cache: SmartCache[int, int] = SmartCache(max_size=300_000)
         for k in range(300_000):
             cache.put(k, k)
         stamps: list[float] = []
