@@ -478,8 +478,8 @@ class Cache : private ExpirySweeper::Client {
       adaptive_.reset(new_max, config_.adaptive_threshold);
     }
     if (policy() == Policy::kAdaptive) adaptive_.maintain(*this, kNoSlot);
-    // Few evictions, or survivors still dense enough to sample: evict as a put would.
-    if (size() <= new_max + new_max / 8 || 8 * new_max >= arena_.capacity()) {
+    // A few evictions: evict as a put would. Many: by passes over the arena.
+    if (size() <= new_max + std::max<std::size_t>(64, new_max / 8)) {
       evict_to_capacity();
     } else {
       with_score(policy(), [&](const auto& score) {
