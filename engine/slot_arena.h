@@ -22,9 +22,9 @@
 // stays valid while other threads grow the arena.
 //
 // Shrinking (set_max_size to a much smaller size, issue 13.18): live slots left scattered over
-// a large arena are too sparse to sample. begin_shrink(limit) sets an allocation limit (a chunk
-// boundary): from then on no slot at or above it is handed out or put on a free list; such
-// slots are "parked" (a bit per slot, beside the chunk) instead. The cache then moves every
+// a large arena are too sparse to sample. begin_shrink(limit) sets an allocation limit (a power
+// of two): from then on no slot at or above it is handed out or put on a free list; such slots
+// are "parked" (a bit per slot, allocated at the first shrink) instead. The cache then moves every
 // live entry above the limit to a free slot below it (engine/arena_compaction.h), and
 // finish_shrink() lowers capacity() to the limit, so sampling sees a dense range again, and
 // gives the parked chunks' pages back to the system (they stay mapped: a straggler that still
@@ -161,6 +161,12 @@ class SlotArena {
         limit != boundary_at_or_above(limit)) {
       return false;
     }
+    if (!parked_) {
+      parked_ = std::make_unique<ParkedBits>();
+      parked_bytes_.store(sizeof(ParkedBits), std::memory_order_relaxed);
+      for (std::size_t chunk = 0; chunk < chunks_; ++chunk)
+        add_parked_bits(chunk, chunk_size(chunk));
+    }
     limit_.store(limit, std::memory_order_seq_cst);
     for (std::size_t stripe = 0; stripe < kStripes; ++stripe) {
       // Detach the whole stack (the tag changes, so a racing pop's CAS fails), then put back
@@ -260,8 +266,8 @@ class SlotArena {
 
   // Bytes of the slots in use (a shrunk arena's parked chunks hold no pages) and the bookkeeping.
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return std::size_t{capacity()} * sizeof(Slot) +
-           total_slots_.load(std::memory_order_relaxed) / 8 + sizeof(*this);
+    return std::size_t{capacity()} * sizeof(Slot) + parked_bytes_.load(std::memory_order_relaxed) +
+           sizeof(*this);
   }
 
  private:
@@ -305,6 +311,12 @@ class SlotArena {
     }
   }
 
+  // Caller holds grow_mutex_.
+  void add_parked_bits(std::size_t chunk, std::size_t slots) {
+    parked_->bits[chunk] = HugePageArray<std::atomic<std::uint64_t>>((slots + 63) / 64);
+    parked_bytes_.fetch_add((slots + 63) / 64 * 8, std::memory_order_relaxed);
+  }
+
   // Which chunk holds `index` (see operator[]).
   [[nodiscard]] std::size_t chunk_of(std::uint32_t index) const noexcept {
     return static_cast<std::size_t>(std::bit_width(index >> first_shift_));
@@ -319,7 +331,7 @@ class SlotArena {
   void park(std::uint32_t index) noexcept {
     const std::size_t chunk = chunk_of(index);
     const std::uint32_t offset = index - chunk_starts_[chunk];
-    auto& word = parked_[chunk][offset / 64];
+    auto& word = parked_->bits[chunk][offset / 64];
     const std::uint64_t bit = std::uint64_t{1} << (offset % 64);
     word.fetch_or(bit, std::memory_order_seq_cst);
     if (index < limit_.load(std::memory_order_seq_cst) &&
@@ -333,7 +345,7 @@ class SlotArena {
     const std::size_t size = chunk_size(chunk);
     const std::uint32_t start = chunk_starts_[chunk];
     for (std::size_t w = 0; w < (size + 63) / 64; ++w) {
-      std::uint64_t bits = parked_[chunk][w].exchange(0, std::memory_order_seq_cst);
+      std::uint64_t bits = parked_->bits[chunk][w].exchange(0, std::memory_order_seq_cst);
       while (bits != 0) {
         const auto bit = static_cast<std::uint32_t>(std::countr_zero(bits));
         bits &= bits - 1;
@@ -348,8 +360,7 @@ class SlotArena {
     size = std::min<std::size_t>(size, std::size_t{kNoSlot - 1} - start);
     if (size == 0) return;
     owned_[chunks_] = HugePageArray<Slot>(size);
-    parked_[chunks_] = HugePageArray<std::atomic<std::uint64_t>>((size + 63) / 64);
-    total_slots_.fetch_add(size, std::memory_order_relaxed);
+    if (parked_) add_parked_bits(chunks_, size);
     chunk_starts_[chunks_] = start;  // published by the release stores below
     chunk_ends_[chunks_].store(start + size, std::memory_order_relaxed);
     chunk_ptrs_[chunks_].store(owned_[chunks_].get(), std::memory_order_release);
@@ -376,9 +387,14 @@ class SlotArena {
   std::array<std::uint32_t, kMaxChunks> chunk_starts_{};           // first index of each chunk
   std::array<std::atomic<std::size_t>, kMaxChunks> chunk_ends_{};  // one past each chunk's last
   std::array<HugePageArray<Slot>, kMaxChunks> owned_{};
-  std::array<HugePageArray<std::atomic<std::uint64_t>>, kMaxChunks> parked_{};  // a bit per slot
+  // A bit per slot, allocated by the first begin_shrink() (grow_mutex_), before it lowers the
+  // limit: a thread that parks a slot has seen the lowered limit, so it sees the bits too.
+  struct ParkedBits {
+    std::array<HugePageArray<std::atomic<std::uint64_t>>, kMaxChunks> bits;
+  };
+  std::unique_ptr<ParkedBits> parked_;
+  std::atomic<std::size_t> parked_bytes_{0};
   std::atomic<std::uint32_t> limit_{kNoSlot};  // the allocation limit (see the top of this file)
-  std::atomic<std::size_t> total_slots_{0};    // in every chunk, parked ones included
   std::size_t chunks_ = 0;                     // grow_mutex_
   std::atomic<std::size_t> published_{0};      // chunks readers may use (== chunks_)
   std::mutex grow_mutex_;
