@@ -37,6 +37,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -46,7 +47,11 @@
 #include <vector>
 
 #include "../policies/adaptive.h"
+#include "../policies/lfu.h"
+#include "../policies/lru.h"
 #include "../policies/policy.h"
+#include "../policies/ttl.h"
+#include "arena_compaction.h"
 #include "cache_config.h"
 #include "clock.h"
 #include "entry_map.h"
@@ -57,6 +62,7 @@
 #include "hash_mix.h"
 #include "random.h"
 #include "sampler.h"
+#include "shrink_eviction.h"
 #include "slot_arena.h"
 #include "stats.h"
 
@@ -369,7 +375,8 @@ class Cache : private ExpirySweeper::Client {
     constexpr std::uint32_t kChunk = 1024;
     for (;;) {
       const std::uint32_t capacity = arena_.capacity();
-      const std::uint32_t begin = watch_.cursor();
+      // (A shrink may have lowered the capacity below the cursor.)
+      const std::uint32_t begin = std::min(watch_.cursor(), capacity);
       const std::uint32_t end = capacity - begin > kChunk ? begin + kChunk : capacity;
       for (std::uint32_t i = begin; i < end; ++i) {
         const Slot& s = arena_[i];
@@ -453,12 +460,17 @@ class Cache : private ExpirySweeper::Client {
   }
 
   // Changes the capacity. Shrinking evicts down to the new size before returning (by this
-  // thread, with the active policy). Growing may take every bucket lock once to enlarge the
-  // table. Throws std::invalid_argument for 0 or more than 2^31.
+  // thread, with the active policy's scores; a large shrink by a few passes over the slot arena,
+  // engine/shrink_eviction.h), then compacts the slot arena so that the survivors are dense
+  // enough to sample and gives the memory of the arena and the frequency sketch above the new
+  // size back (engine/arena_compaction.h): afterwards eviction costs what it costs in a fresh
+  // cache of the new size. Other threads may use the cache meanwhile. Growing may take every
+  // bucket lock once to enlarge the table. Throws std::invalid_argument for 0 or more than 2^31.
   void set_max_size(std::size_t new_max) {
     CacheConfig probe = config_;
     probe.max_size = new_max;
     probe.validate();
+    std::lock_guard<std::mutex> resize(resize_mutex_);  // one resize at a time; never on get/put
     {
       std::lock_guard<std::mutex> lock(admin_mutex_);
       grow_sketch_locked(std::min<std::size_t>(new_max, arena_.capacity()));
@@ -467,7 +479,16 @@ class Cache : private ExpirySweeper::Client {
       adaptive_.reset(new_max, config_.adaptive_threshold);
     }
     if (policy() == Policy::kAdaptive) adaptive_.maintain(*this, kNoSlot);
-    evict_to_capacity();
+    // A few evictions: evict as a put would. Many: by passes over the arena.
+    if (size() <= new_max + std::max<std::size_t>(64, new_max / 8)) {
+      evict_to_capacity();
+    } else {
+      with_score(policy(), [&](const auto& score) {
+        ShrinkEviction::evict_down_to(*this, new_max, score, random_below(UINT32_MAX));
+      });
+    }
+    compact_arena(new_max);
+    evict_to_capacity();  // whatever concurrent puts added meanwhile, now by sampling
   }
 
   [[nodiscard]] Policy policy() const noexcept { return policy_.load(std::memory_order_relaxed); }
@@ -557,9 +578,18 @@ class Cache : private ExpirySweeper::Client {
 
   [[nodiscard]] const CacheConfig& config() const noexcept { return config_; }
 
+  // How many evictions fell back on a linear walk of the slot arena (engine/eviction.h).
+  [[nodiscard]] std::uint64_t eviction_scans() const noexcept { return eviction_.scans(); }
+
+  // Slots eviction samples from (the slot arena's capacity; it follows max_size down after a
+  // shrink). For tests and tools.
+  [[nodiscard]] std::size_t arena_slots() const noexcept { return arena_.capacity(); }
+
  private:
-  friend class Eviction;        // the eviction path (eviction.h) works on this cache's internals
-  friend class AdaptivePolicy;  // ADAPTIVE's maintenance (policies/adaptive.h) likewise
+  friend class Eviction;         // the eviction path (eviction.h) works on this cache's internals
+  friend class AdaptivePolicy;   // ADAPTIVE's maintenance (policies/adaptive.h) likewise
+  friend class ShrinkEviction;   // set_max_size's bulk eviction (shrink_eviction.h) likewise
+  friend class ArenaCompaction;  // and its compaction (arena_compaction.h)
 
   // kRevived: the key held an expired entry, which the write replaced (the key was absent).
   // kRefused: a put_guarded() guard declined to add the key to an existing chain.
@@ -758,16 +788,31 @@ class Cache : private ExpirySweeper::Client {
     size_.fetch_add(1, std::memory_order_relaxed);
     stats_.add(Counter::kInserts);
     record_frequency(hash);
+    std::uint32_t own_slot = my_slot;
+    std::uint32_t own_identity = my_identity;
+    if (my_slot >= arena_.allocation_limit()) [[unlikely]] {
+      // A shrink lowered the arena's limit since this slot was taken: move the entry below it
+      // (arena_compaction.h); it joins ADAPTIVE's window from there. If that fails for lack of
+      // memory, the put still succeeded: the shrink's own compaction moves the entry later.
+      try {
+        const std::uint32_t moved = relocate_entry_to_new_slot(hash, my_slot);
+        if (moved != kNoSlot) {
+          own_slot = moved;
+          own_identity = SlotState::identity(arena_[moved].state.load(std::memory_order_relaxed));
+        }
+      } catch (const std::bad_alloc&) {
+      }
+    }
     if (adaptive) {
-      adaptive_.join_window(arena_, my_slot, my_identity, tick);
-      adaptive_.maintain(*this, my_slot);
+      adaptive_.join_window(arena_, own_slot, own_identity, tick);
+      adaptive_.maintain(*this, own_slot);
       Candidate newcomer;
-      newcomer.slot = my_slot;
+      newcomer.slot = own_slot;
       newcomer.hash = hash;
       evict_to_capacity(&newcomer);
     } else if (over_capacity()) {
       Candidate newcomer;
-      newcomer.slot = my_slot;
+      newcomer.slot = own_slot;
       newcomer.hash = hash;
       evict_to_capacity(&newcomer);
     }
@@ -862,8 +907,8 @@ class Cache : private ExpirySweeper::Client {
   void walk_entries(F&& fn) const {
     std::unordered_set<std::uint64_t> visited;
     visited.reserve(size());
-    const std::uint32_t capacity = arena_.capacity();
-    for (std::uint32_t i = 0; i < capacity; ++i) {
+    // Top down: an entry moved by a concurrent shrink only moves down (arena_compaction.h).
+    for (std::uint32_t i = arena_.capacity(); i-- > 0;) {
       const Slot& s = arena_[i];
       if (!SlotState::live(s.state.load(std::memory_order_acquire))) continue;
       const std::uint64_t hash = s.hash.load(std::memory_order_relaxed);
@@ -907,6 +952,85 @@ class Cache : private ExpirySweeper::Client {
     return expired(arena_[slot], now);
   }
 
+  // Calls fn(score) with the scoring function of policy `p` (what the sampler ranks by).
+  template <class F>
+  void with_score(Policy p, F&& fn) {
+    const ScoreContext ctx{sketch(), exact_now()};
+    switch (p) {
+      case Policy::kLru:
+        return fn([&](const EntryMeta& m) { return LruPolicy::score(m, ctx); });
+      case Policy::kLfu:
+        return fn([&](const EntryMeta& m) { return LfuPolicy::score(m, ctx); });
+      case Policy::kTtl:
+        return fn([&](const EntryMeta& m) { return TtlPolicy::score(m, ctx); });
+      case Policy::kAdaptive:
+        return fn([&](const EntryMeta& m) { return AdaptivePolicy::main_score(m, ctx); });
+    }
+  }
+
+  // After a shrink to `new_max`: moves the live entries into the slots a fresh cache of that
+  // size would have (arena_compaction.h), lowers the sampled range to them and gives the rest
+  // of the arena's pages and the frequency sketch's extra pages back. Caller holds
+  // resize_mutex_. If a writer stalls between taking a slot and inserting its entry for the
+  // whole retry budget, the arena stays as it is (correct, only sparser) until the next resize.
+  void compact_arena(std::size_t new_max) {
+    const std::uint32_t limit = arena_.boundary_at_or_above(new_max + slack_for(new_max));
+    if (!arena_.begin_shrink(limit)) return;
+    std::vector<std::uint32_t> left = ArenaCompaction::compact(*this, arena_);
+    for (int round = 0; round < 100'000; ++round) {
+      if (left.empty()) {
+        arena_.finish_shrink();
+        std::lock_guard<std::mutex> lock(admin_mutex_);
+        const std::size_t entries = std::min<std::size_t>(new_max, limit);
+        if (entries < sketch_capacity_ && sketch().shrink_to(entries)) sketch_capacity_ = entries;
+        // TODO(entrymap): shrink the table too once EntryMap has a compact()-like call
+        // (branch `expiry`, task "entrymap"): map_.compact(new_max + slack_for(new_max)).
+        return;
+      }
+      std::this_thread::yield();  // a writer between its publish and its insert: let it finish
+      ArenaCompaction::retry(*this, arena_, left);
+    }
+  }
+
+  // Moves the entry of chain `hash` that owns slot `from` to a free slot below the arena's
+  // limit (arena_compaction.h). Returns the new slot, or kNoSlot if the entry does not own
+  // `from` (removed, or not in the map yet), in which case nothing changed.
+  std::uint32_t relocate_entry_to_new_slot(std::uint64_t hash, std::uint32_t from) {
+    const std::uint32_t to = allocate_slot();
+    Slot& old_slot = arena_[from];
+    Slot& new_slot = arena_[to];
+    arena_.publish(to, hash, old_slot.deadline_ns.load(std::memory_order_relaxed),
+                   old_slot.access_tick.load(std::memory_order_relaxed), false);
+    new_slot.uses.store(old_slot.uses.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    bool moved = false;
+    map_.modify(hash, [&](ChainType& chain) {
+      Entry* e = chain.find_slot(from);
+      if (e == nullptr) return false;
+      // Deadlines change only under this lock: copy the current one.
+      new_slot.deadline_ns.store(old_slot.deadline_ns.load(std::memory_order_relaxed),
+                                 std::memory_order_relaxed);
+      e->slot = to;
+      moved = true;
+      return false;
+    });
+    if (!moved) {
+      release_slot(to);
+      return kNoSlot;
+    }
+    // A recency stamp written to the old slot just before the switch is carried over.
+    const std::uint32_t last = old_slot.access_tick.load(std::memory_order_relaxed);
+    if (static_cast<std::int32_t>(last - new_slot.access_tick.load(std::memory_order_relaxed)) >
+        0) {
+      new_slot.access_tick.store(last, std::memory_order_relaxed);
+    }
+    release_slot(from);  // the entry left it: parked (slot_arena.h)
+    return to;
+  }
+
+  bool relocate_entry(std::uint64_t hash, std::uint32_t from) {
+    return relocate_entry_to_new_slot(hash, from) != kNoSlot;
+  }
+
   // Releases a slot whose entry never entered (or has left) the map, keeping ADAPTIVE's window
   // count equal to the number of window bits set.
   void release_slot(std::uint32_t slot) noexcept {
@@ -941,7 +1065,8 @@ class Cache : private ExpirySweeper::Client {
   Eviction eviction_;
   AdaptivePolicy adaptive_;
   StripedStats stats_;
-  std::mutex admin_mutex_;  // set_max_size, set_policy, sweeper: never on get/put
+  std::mutex admin_mutex_;   // set_max_size, set_policy, sweeper: never on get/put
+  std::mutex resize_mutex_;  // set_max_size as a whole (its evictions and compaction)
   ExpiryWatch watch_;
   std::mutex pass_mutex_;                       // the sweeping thread's: never on get/put
   ExpirySweeper* sweeper_ = nullptr;            // admin_mutex_

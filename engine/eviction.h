@@ -17,6 +17,7 @@
 //   excess(), main_region(), remove_entry(hash, slot, why), remove_expired(hash, slot, now).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -79,11 +80,14 @@ class Eviction {
     return std::nullopt;
   }
 
-  // Sampling finds nothing when live slots are very sparse (right after a large shrink): walk
-  // the arena from a random point to the first live slot accepted by `accept` instead.
+  // Sampling finds nothing when live slots are very sparse or every live slot is refused:
+  // walk the arena from a random point to the first live slot accepted by `accept` instead.
+  // A last resort, counted (scans()): set_max_size compacts the arena after a shrink so that
+  // live slots stay dense enough to sample (engine/arena_compaction.h).
   template <class Accept>
   [[nodiscard]] std::optional<Candidate> scan(const SlotArena& arena, std::uint64_t now,
                                               std::uint64_t tick, const Accept& accept) noexcept {
+    scans_.fetch_add(1, std::memory_order_relaxed);
     const std::uint32_t capacity = arena.capacity();
     const std::uint32_t start = sampler_.random_below(capacity);
     EntryMeta meta;
@@ -93,6 +97,13 @@ class Eviction {
       if (read_candidate(arena, index, now, tick, accept, meta, c)) return c;
     }
     return std::nullopt;
+  }
+
+  // How many times the linear scan fallback ran (tests and benchmarks: a cache whose live
+  // slots are dense enough to sample never needs it, except at max_size 1-2 when every
+  // sampled slot may be refused).
+  [[nodiscard]] std::uint64_t scans() const noexcept {
+    return scans_.load(std::memory_order_relaxed);
   }
 
   // Evicts one entry with the host's active policy, never `newcomer` (the entry just inserted)
@@ -148,6 +159,7 @@ class Eviction {
   }
 
   Sampler sampler_;
+  std::atomic<std::uint64_t> scans_{0};
 };
 
 }  // namespace cuckoocache

@@ -70,6 +70,14 @@
 //  * estimate() may observe a key's four words at slightly different moments (e.g. half-way
 //    through a halving); the minimum is then off by a little for that one call.
 //
+// Shrinking (shrink_to, when set_max_size shrinks the cache): the table keeps its allocation but
+// uses only its first blocks. Each block above the new size is first folded into the block that
+// its keys map to under the smaller mask (the counter inside a block does not depend on the
+// mask), taking the larger nibble, so no estimate drops; then the smaller mask is published
+// and the upper blocks' pages are given back to the system (they stay mapped: an increment or
+// estimate that still used the old mask touches zeros there, costing one count). The reset
+// period follows the new size.
+//
 // The object is neither copyable nor movable (it contains atomics); hold it by value inside the
 // cache or by unique_ptr.
 #pragma once
@@ -96,6 +104,7 @@ class FrequencySketch {
   // max_size: the maximum number of entries of the cache (>= 1; 0 is treated as 1).
   explicit FrequencySketch(std::size_t max_size)
       : table_words_(TableWords(max_size)),
+        active_words_(table_words_),
         block_mask_(table_words_ / kWordsPerBlock - 1),
         table_(table_words_ / kWordsPerBlock),
         reset_period_(ResetPeriod(max_size)),
@@ -128,15 +137,45 @@ class FrequencySketch {
   }
 
   // Successful increments between two halvings: 10 * max_size (saturating).
-  [[nodiscard]] std::size_t reset_period() const noexcept { return reset_period_; }
-
-  // Heap bytes owned by the sketch (counter table plus addition stripes).
-  [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return table_words_ * sizeof(std::uint64_t) + stripe_count_ * sizeof(Stripe);
+  [[nodiscard]] std::size_t reset_period() const noexcept {
+    return reset_period_.load(std::memory_order_relaxed);
   }
 
-  // Number of 64-bit words (16 counters each) in the table; a power of two >= 8.
-  [[nodiscard]] std::size_t table_words() const noexcept { return table_words_; }
+  // Heap bytes the sketch uses (counter table in use plus addition stripes).
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    return table_words() * sizeof(std::uint64_t) + stripe_count_ * sizeof(Stripe);
+  }
+
+  // Number of 64-bit words (16 counters each) in use; a power of two >= 8.
+  [[nodiscard]] std::size_t table_words() const noexcept {
+    return active_words_.load(std::memory_order_relaxed);
+  }
+
+  // Resizes the sketch in place for a cache of `max_size` entries, if that needs fewer words
+  // than are in use (see the top of this file). Returns whether it shrank. Not for concurrent
+  // calls with itself (the cache serialises its resizes); safe with increments and estimates.
+  bool shrink_to(std::size_t max_size) noexcept {
+    const std::size_t words = TableWords(max_size);
+    const std::size_t old_words = table_words();
+    if (words >= old_words) return false;
+    const std::size_t new_blocks = words / kWordsPerBlock;
+    for (std::size_t b = new_blocks; b < old_words / kWordsPerBlock; ++b) {
+      Block& into = table_[b & (new_blocks - 1)];
+      for (std::size_t w = 0; w < kWordsPerBlock; ++w) {
+        const std::uint64_t from = table_[b].words[w].load(std::memory_order_relaxed);
+        if (from == 0) continue;
+        std::uint64_t cur = into.words[w].load(std::memory_order_relaxed);
+        while (!into.words[w].compare_exchange_weak(cur, NibbleMax(cur, from),
+                                                    std::memory_order_relaxed)) {
+        }
+      }
+    }
+    block_mask_.store(new_blocks - 1, std::memory_order_relaxed);
+    active_words_.store(words, std::memory_order_relaxed);
+    reset_period_.store(ResetPeriod(max_size), std::memory_order_relaxed);
+    release_pages(&table_[new_blocks], (old_words - words) * sizeof(std::uint64_t));
+    return true;
+  }
 
   // How many halvings have completed since construction. For tests/stats.
   [[nodiscard]] std::uint64_t reset_count() const noexcept {
@@ -196,6 +235,15 @@ class FrequencySketch {
   }
 
   // 64-bit finalizer (murmur3 fmix64): re-spreads the caller's hash to pick the block.
+  // Nibble-wise maximum of two words of 4-bit counters.
+  static constexpr std::uint64_t NibbleMax(std::uint64_t a, std::uint64_t b) noexcept {
+    std::uint64_t out = 0;
+    for (unsigned shift = 0; shift < 64; shift += 4) {
+      out |= std::max((a >> shift) & kNibble, (b >> shift) & kNibble) << shift;
+    }
+    return out;
+  }
+
   static constexpr std::uint64_t Spread(std::uint64_t x) noexcept {
     x ^= x >> 33;
     x *= 0xff51afd7ed558ccdULL;
@@ -216,7 +264,7 @@ class FrequencySketch {
     const std::uint64_t block_hash = Spread(hash);
     // High half of the rehash: one byte per row, independent of the low bits used for the block.
     const auto counter_hash = static_cast<std::uint32_t>(Rehash(block_hash) >> 32);
-    Block& block = table_[block_hash & block_mask_];
+    Block& block = table_[block_hash & block_mask_.load(std::memory_order_relaxed)];
     Position pos;
     for (unsigned row = 0; row < kDepth; ++row) {
       const std::uint32_t h = counter_hash >> (row * 8);
@@ -248,12 +296,12 @@ class FrequencySketch {
     if ((pending & (fold_batch_ - 1)) != 0) return;  // unsigned wrap keeps batches aligned
     const std::uint64_t total =
         additions_.fetch_add(fold_batch_, std::memory_order_relaxed) + fold_batch_;
-    if (total >= reset_period_ || aging_next_.load(std::memory_order_relaxed) < blocks()) {
+    if (total >= reset_period() || aging_next_.load(std::memory_order_relaxed) < blocks()) {
       TryReset();
     }
   }
 
-  [[nodiscard]] std::size_t blocks() const noexcept { return table_words_ / kWordsPerBlock; }
+  [[nodiscard]] std::size_t blocks() const noexcept { return table_words() / kWordsPerBlock; }
 
   void TryReset() noexcept {
     if (resetting_.load(std::memory_order_relaxed)) return;
@@ -266,7 +314,7 @@ class FrequencySketch {
     if (next >= blocks()) {
       // Re-check under the claim: a previous owner may already have halved for this crossing.
       aging_observed_ = additions_.load(std::memory_order_relaxed);
-      if (aging_observed_ < reset_period_) {
+      if (aging_observed_ < reset_period()) {
         resetting_.store(false, std::memory_order_release);
         return;
       }
@@ -283,7 +331,7 @@ class FrequencySketch {
       // Cap what remains at half a period: if folds piled up while a slow halving ran (many
       // threads, sanitizers), carrying them over would trigger halving after halving and
       // drain every counter.
-      const std::uint64_t delta = observed - std::min(corrected / 2, reset_period_ / 2);
+      const std::uint64_t delta = observed - std::min(corrected / 2, reset_period() / 2);
       // Subtract rather than store so additions folded during the halving are kept (saturating,
       // for safety).
       std::uint64_t current = additions_.load(std::memory_order_relaxed);
@@ -311,10 +359,12 @@ class FrequencySketch {
   }
 
   // Read-mostly configuration: shares a line with nothing that is written on the hot path.
+  // The table is allocated for table_words_; shrink_to() lowers the words in use.
   const std::size_t table_words_;
-  const std::size_t block_mask_;
+  std::atomic<std::size_t> active_words_;
+  std::atomic<std::size_t> block_mask_;
   const HugePageArray<Block> table_;
-  const std::size_t reset_period_;
+  std::atomic<std::size_t> reset_period_;
   const std::uint32_t fold_batch_;
   const std::size_t stripe_count_;
   const std::unique_ptr<Stripe[]> stripes_;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -18,6 +19,7 @@
 
 #if defined(__linux__)
 #include <sys/mman.h>
+#include <unistd.h>
 #endif
 
 namespace cuckoocache {
@@ -57,6 +59,22 @@ struct HugePageAllocator {
     return true;
   }
 };
+
+// Gives the physical pages wholly inside [p, p + bytes) back to the system while keeping the
+// range mapped (Linux: MADV_DONTNEED; they read as zeros and are faulted in again on the next
+// write). For arrays that shrink in place while other threads may still read them (the slot
+// arena and the frequency sketch after set_max_size shrinks a cache). Elsewhere a no-op.
+inline void release_pages(void* p, std::size_t bytes) noexcept {
+#if defined(__linux__) && defined(MADV_DONTNEED)
+  static const auto kPage = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<std::uintptr_t>(p) + kPage - 1) & ~(kPage - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kPage - 1);
+  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+#else
+  static_cast<void>(p);
+  static_cast<void>(bytes);
+#endif
+}
 
 // Owns an array of `n` value-initialised T from HugePageAllocator.
 template <class T>

@@ -20,6 +20,18 @@
 // rarely touch the same head. The arena grows in chunks (the first holds the initial
 // capacity, each later one doubles the total), and chunks never move, so a slot reference
 // stays valid while other threads grow the arena.
+//
+// Shrinking (set_max_size to a much smaller size, issue 13.18): live slots left scattered over
+// a large arena are too sparse to sample. begin_shrink(limit) sets an allocation limit (a power
+// of two): from then on no slot at or above it is handed out or put on a free list; such slots
+// are "parked" (a bit per slot, allocated at the first shrink) instead. The cache then moves every
+// live entry above the limit to a free slot below it (engine/arena_compaction.h), and
+// finish_shrink() lowers capacity() to the limit, so sampling sees a dense range again, and
+// gives the parked chunks' pages back to the system (they stay mapped: a straggler that still
+// reads one sees zeros, which is a free slot). grow_to() reopens parked chunks first. The limit
+// is read and written with sequentially consistent operations, and free-list pushes re-check
+// it inside their CAS loop, so once begin_shrink() has emptied the free lists no parked slot can
+// be pushed again (its page may be zeroed under it).
 #pragma once
 
 #include <algorithm>
@@ -110,10 +122,88 @@ class SlotArena {
   [[nodiscard]] std::uint32_t try_allocate() noexcept {
     const std::size_t home = thread_index() % kStripes;
     for (std::size_t i = 0; i < kStripes; ++i) {
-      const std::uint32_t slot = pop((home + i) % kStripes);
-      if (slot != kNoSlot) return slot;
+      for (;;) {
+        const std::uint32_t slot = pop((home + i) % kStripes);
+        if (slot == kNoSlot) break;
+        // Only a slot pushed before begin_shrink() emptied the lists can be above the limit.
+        if (slot < limit_.load(std::memory_order_seq_cst)) [[likely]] {
+          return slot;
+        }
+        park(slot);
+      }
     }
     return kNoSlot;
+  }
+
+  // The allocation limit: slots at or above it are parked (never handed out); kNoSlot when the
+  // arena is not shrunk. A writer that took a slot before begin_shrink() lowered the limit finds
+  // out here after its entry is in the map (sequentially consistent with the publish, so either
+  // the writer sees the new limit or the compaction sees its slot live) and moves it.
+  [[nodiscard]] std::uint32_t allocation_limit() const noexcept {
+    return limit_.load(std::memory_order_seq_cst);
+  }
+
+  // The power of two at or above `slots`: the capacity a fresh arena for that many slots has
+  // (every chunk boundary is a power of two, so this is one too when it is not inside the
+  // first chunk).
+  [[nodiscard]] static std::uint32_t boundary_at_or_above(std::size_t slots) noexcept {
+    return static_cast<std::uint32_t>(
+        std::bit_ceil(std::clamp<std::size_t>(slots, 1, std::size_t{1} << 31)));
+  }
+
+  // Starts shrinking the arena to [0, limit) (a power of two below the capacity; see the top of
+  // this file): sets the allocation limit and takes every slot at or above it off the free
+  // lists. Returns false (nothing done) if `limit` is not below the current allocation range.
+  // Serialised with growth; not for hot paths.
+  bool begin_shrink(std::uint32_t limit) {
+    std::lock_guard<std::mutex> guard(grow_mutex_);
+    if (limit >= std::min(capacity_.load(std::memory_order_relaxed), limit_.load()) ||
+        limit != boundary_at_or_above(limit)) {
+      return false;
+    }
+    if (!parked_) {
+      parked_ = std::make_unique<ParkedBits>();
+      parked_bytes_.store(sizeof(ParkedBits), std::memory_order_relaxed);
+      for (std::size_t chunk = 0; chunk < chunks_; ++chunk)
+        add_parked_bits(chunk, chunk_size(chunk));
+    }
+    limit_.store(limit, std::memory_order_seq_cst);
+    for (std::size_t stripe = 0; stripe < kStripes; ++stripe) {
+      // Detach the whole stack (the tag changes, so a racing pop's CAS fails), then put back
+      // the slots below the limit and park the others.
+      auto& head = heads_[stripe].word;
+      std::uint64_t cur = head.load(std::memory_order_seq_cst);
+      while (!head.compare_exchange_weak(cur,
+                                         pack(static_cast<std::uint32_t>(cur >> 32) + 1, kNoSlot),
+                                         std::memory_order_seq_cst, std::memory_order_seq_cst)) {
+      }
+      for (auto index = static_cast<std::uint32_t>(cur); index != kNoSlot;) {
+        const std::uint32_t next = (*this)[index].next_free.load(std::memory_order_relaxed);
+        if (index < limit) {
+          push(stripe, index);
+        } else {
+          park(index);
+        }
+        index = next;
+      }
+    }
+    return true;
+  }
+
+  // Ends a shrink once no live slot is left at or above the limit: capacity() becomes the limit
+  // and the parked chunks' pages go back to the system. Returns false if no shrink is pending.
+  bool finish_shrink() {
+    std::lock_guard<std::mutex> guard(grow_mutex_);
+    const std::uint32_t limit = limit_.load();
+    if (limit >= capacity_.load(std::memory_order_relaxed)) return false;
+    capacity_.store(limit, std::memory_order_release);
+    const std::size_t first = chunk_of(limit);  // holds the limit, maybe not at its start
+    const std::uint32_t skip = limit - chunk_starts_[first];
+    release_pages(owned_[first].get() + skip, (chunk_size(first) - skip) * sizeof(Slot));
+    for (std::size_t chunk = first + 1; chunk < chunks_; ++chunk) {
+      release_pages(owned_[chunk].get(), chunk_size(chunk) * sizeof(Slot));
+    }
+    return true;
   }
 
   // Marks the slot live with a fresh generation and the given metadata. Call before the entry
@@ -128,7 +218,10 @@ class SlotArena {
     const std::uint32_t old = s.state.load(std::memory_order_relaxed);
     const std::uint32_t fresh = ((old & SlotState::kGenerationMask) + SlotState::kGenerationStep) |
                                 SlotState::kLive | (window ? SlotState::kWindow : 0);
-    s.state.store(fresh, std::memory_order_release);
+    // Sequentially consistent, not just release: a shrink that lowers the limit and then looks
+    // for live slots above it, and the writer that re-reads the limit after inserting its entry,
+    // must not both miss each other (see allocation_limit()). One locked store per insert.
+    s.state.store(fresh, std::memory_order_seq_cst);
   }
 
   // Ends the slot's current life (its identity no longer matches anything) and frees it.
@@ -147,17 +240,34 @@ class SlotArena {
     return expected;
   }
 
-  // Adds slots so that capacity() >= wanted. Serialised by an internal mutex; never moves
-  // existing slots. Not for hot paths.
+  // Makes at least `wanted` slots allocatable: reopens parked chunks (after a shrink) first,
+  // then adds chunks. Serialised by an internal mutex; never moves existing slots. Not for hot
+  // paths.
   void grow_to(std::size_t wanted) {
     std::lock_guard<std::mutex> guard(grow_mutex_);
-    while (capacity_.load(std::memory_order_relaxed) < wanted && chunks_ < kMaxChunks) {
-      add_chunk(std::size_t{capacity_.load(std::memory_order_relaxed)});
+    for (;;) {
+      const std::uint32_t limit = limit_.load();
+      const std::uint32_t capacity = capacity_.load(std::memory_order_relaxed);
+      if (std::min(limit, capacity) >= wanted) return;
+      if (limit != kNoSlot) {
+        // Reopen the chunk holding the limit: raise the limit past it (sequentially consistent
+        // with park()'s re-check), then hand its parked slots back to the free lists.
+        const std::size_t chunk = chunk_of(limit);
+        const auto end = static_cast<std::uint32_t>(chunk_ends_[chunk].load());
+        limit_.store(chunk + 1 == chunks_ ? kNoSlot : end, std::memory_order_seq_cst);
+        if (capacity < end) capacity_.store(end, std::memory_order_release);
+        unpark_chunk(chunk);
+        continue;
+      }
+      if (chunks_ == kMaxChunks) return;
+      add_chunk(std::size_t{capacity});
     }
   }
 
+  // Bytes of the slots in use (a shrunk arena's parked chunks hold no pages) and the bookkeeping.
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return std::size_t{capacity()} * sizeof(Slot) + sizeof(*this);
+    return std::size_t{capacity()} * sizeof(Slot) + parked_bytes_.load(std::memory_order_relaxed) +
+           sizeof(*this);
   }
 
  private:
@@ -180,16 +290,66 @@ class SlotArena {
     }
   }
 
+  // Pushes a free slot, or parks it if it is at or above the limit. The limit is re-read on
+  // every attempt, after the head: a push that read the head before begin_shrink() detached it
+  // fails its CAS and then sees the new limit.
   void push(std::size_t stripe, std::uint32_t index) noexcept {
     auto& head = heads_[stripe].word;
     Slot& s = (*this)[index];
-    std::uint64_t cur = head.load(std::memory_order_relaxed);
+    std::uint64_t cur = head.load(std::memory_order_seq_cst);
     for (;;) {
+      if (index >= limit_.load(std::memory_order_seq_cst)) [[unlikely]] {
+        park(index);
+        return;
+      }
       s.next_free.store(static_cast<std::uint32_t>(cur), std::memory_order_relaxed);
       const auto tag = static_cast<std::uint32_t>(cur >> 32) + 1;
-      if (head.compare_exchange_weak(cur, pack(tag, index), std::memory_order_release,
-                                     std::memory_order_relaxed)) {
+      if (head.compare_exchange_weak(cur, pack(tag, index), std::memory_order_seq_cst,
+                                     std::memory_order_seq_cst)) {
         return;
+      }
+    }
+  }
+
+  // Caller holds grow_mutex_.
+  void add_parked_bits(std::size_t chunk, std::size_t slots) {
+    parked_->bits[chunk] = HugePageArray<std::atomic<std::uint64_t>>((slots + 63) / 64);
+    parked_bytes_.fetch_add((slots + 63) / 64 * 8, std::memory_order_relaxed);
+  }
+
+  // Which chunk holds `index` (see operator[]).
+  [[nodiscard]] std::size_t chunk_of(std::uint32_t index) const noexcept {
+    return static_cast<std::size_t>(std::bit_width(index >> first_shift_));
+  }
+  [[nodiscard]] std::size_t chunk_size(std::size_t chunk) const noexcept {
+    return chunk_ends_[chunk].load(std::memory_order_relaxed) - chunk_starts_[chunk];
+  }
+
+  // Marks a free slot at or above the limit as parked. If the limit rose meanwhile (grow_to()
+  // reopened its chunk), takes the mark back and frees the slot; exactly one of this call and
+  // grow_to()'s unpark_chunk() claims a mark, so a slot is never pushed twice.
+  void park(std::uint32_t index) noexcept {
+    const std::size_t chunk = chunk_of(index);
+    const std::uint32_t offset = index - chunk_starts_[chunk];
+    auto& word = parked_->bits[chunk][offset / 64];
+    const std::uint64_t bit = std::uint64_t{1} << (offset % 64);
+    word.fetch_or(bit, std::memory_order_seq_cst);
+    if (index < limit_.load(std::memory_order_seq_cst) &&
+        (word.fetch_and(~bit, std::memory_order_seq_cst) & bit) != 0) {
+      push(thread_index() % kStripes, index);
+    }
+  }
+
+  // Frees every parked slot of `chunk` (grow_to(), after raising the limit past it).
+  void unpark_chunk(std::size_t chunk) noexcept {
+    const std::size_t size = chunk_size(chunk);
+    const std::uint32_t start = chunk_starts_[chunk];
+    for (std::size_t w = 0; w < (size + 63) / 64; ++w) {
+      std::uint64_t bits = parked_->bits[chunk][w].exchange(0, std::memory_order_seq_cst);
+      while (bits != 0) {
+        const auto bit = static_cast<std::uint32_t>(std::countr_zero(bits));
+        bits &= bits - 1;
+        push(w % kStripes, start + static_cast<std::uint32_t>(w * 64) + bit);
       }
     }
   }
@@ -200,6 +360,7 @@ class SlotArena {
     size = std::min<std::size_t>(size, std::size_t{kNoSlot - 1} - start);
     if (size == 0) return;
     owned_[chunks_] = HugePageArray<Slot>(size);
+    if (parked_) add_parked_bits(chunks_, size);
     chunk_starts_[chunks_] = start;  // published by the release stores below
     chunk_ends_[chunks_].store(start + size, std::memory_order_relaxed);
     chunk_ptrs_[chunks_].store(owned_[chunks_].get(), std::memory_order_release);
@@ -226,8 +387,16 @@ class SlotArena {
   std::array<std::uint32_t, kMaxChunks> chunk_starts_{};           // first index of each chunk
   std::array<std::atomic<std::size_t>, kMaxChunks> chunk_ends_{};  // one past each chunk's last
   std::array<HugePageArray<Slot>, kMaxChunks> owned_{};
-  std::size_t chunks_ = 0;                 // grow_mutex_
-  std::atomic<std::size_t> published_{0};  // chunks readers may use (== chunks_)
+  // A bit per slot, allocated by the first begin_shrink() (grow_mutex_), before it lowers the
+  // limit: a thread that parks a slot has seen the lowered limit, so it sees the bits too.
+  struct ParkedBits {
+    std::array<HugePageArray<std::atomic<std::uint64_t>>, kMaxChunks> bits;
+  };
+  std::unique_ptr<ParkedBits> parked_;
+  std::atomic<std::size_t> parked_bytes_{0};
+  std::atomic<std::uint32_t> limit_{kNoSlot};  // the allocation limit (see the top of this file)
+  std::size_t chunks_ = 0;                     // grow_mutex_
+  std::atomic<std::size_t> published_{0};      // chunks readers may use (== chunks_)
   std::mutex grow_mutex_;
 };
 

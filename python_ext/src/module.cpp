@@ -124,8 +124,18 @@ std::size_t get_max_size(const bp::object& self) {
 void set_max_size(const bp::object& self, const bp::object& max_size) {
   std::size_t n = 0;
   if (!parse_max_size(max_size.ptr(), "max_size", n)) bp::throw_error_already_set();
-  ReleaseScope scope;
-  engine(self).set_max_size(n);
+  ReleaseScope scope;  // decrefs what the shrink evicted once the GIL is back (py_ref.h)
+  // A shrink evicts and moves entries for a while and runs no Python code (it never hashes
+  // or compares keys; evicted references are only queued): let other threads run meanwhile.
+  PyEngine& cache = engine(self);
+  struct WithoutGil {  // re-acquires the GIL however the call ends (it may throw bad_alloc)
+    PyThreadState* state = PyEval_SaveThread();
+    WithoutGil() = default;
+    WithoutGil(const WithoutGil&) = delete;
+    WithoutGil& operator=(const WithoutGil&) = delete;
+    ~WithoutGil() { PyEval_RestoreThread(state); }
+  } without_gil;
+  cache.set_max_size(n);
 }
 
 bp::object get_ttl(const bp::object& self) {

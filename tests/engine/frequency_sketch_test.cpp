@@ -202,4 +202,25 @@ BOOST_AUTO_TEST_CASE(sizing) {
   BOOST_TEST(large.reset_period() == 10'000'000u);
 }
 
+BOOST_AUTO_TEST_CASE(shrink_keeps_every_estimate_and_gives_memory_back) {
+  FrequencySketch sketch(1 << 20);
+  std::vector<std::uint64_t> before(2000);
+  for (std::uint64_t i = 0; i < before.size(); ++i) {
+    for (std::uint64_t n = 0; n < i % 16; ++n) sketch.increment(Key(9, i));
+  }
+  for (std::uint64_t i = 0; i < before.size(); ++i) before[i] = sketch.estimate(Key(9, i));
+  const std::size_t bytes = sketch.memory_bytes();
+  BOOST_TEST(!sketch.shrink_to(std::size_t{1} << 21));  // larger: nothing to do
+  BOOST_TEST_REQUIRE(sketch.shrink_to(1000));
+  BOOST_TEST(sketch.table_words() == 1024u);
+  BOOST_TEST(sketch.reset_period() == 10'000u);
+  BOOST_TEST(sketch.memory_bytes() < bytes / 100);
+  // Folding takes the larger counter, so no estimate drops (count-min never undercounts).
+  for (std::uint64_t i = 0; i < before.size(); ++i) {
+    BOOST_TEST_REQUIRE(sketch.estimate(Key(9, i)) >= before[i]);
+  }
+  sketch.increment(Key(10, 1));
+  BOOST_TEST(sketch.estimate(Key(10, 1)) >= 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

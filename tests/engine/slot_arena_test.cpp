@@ -1,8 +1,10 @@
 // SlotArena (engine/slot_arena.h) alone: allocation until full, release and reuse with a new
-// generation, publish's metadata, growth without moving slots, for_each_slot, and concurrent
-// allocate/release never handing one slot to two owners.
+// generation, publish's metadata, growth without moving slots, for_each_slot, concurrent
+// allocate/release never handing one slot to two owners, and shrinking (allocation limit,
+// parked slots, reopening).
 #include "engine/slot_arena.h"
 
+#include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -103,6 +105,107 @@ BOOST_AUTO_TEST_CASE(concurrent_allocate_release_never_shares_a_slot) {
   std::size_t free_slots = 0;
   while (arena.try_allocate() != kNoSlot) ++free_slots;
   BOOST_TEST(free_slots == 64u);
+}
+
+BOOST_AUTO_TEST_CASE(shrink_parks_slots_above_the_limit_and_growth_reopens_them) {
+  SlotArena arena(64);
+  arena.grow_to(1024);
+  BOOST_TEST_REQUIRE(arena.capacity() == 1024u);
+  // Keep three slots live: one below the future limit, two above it.
+  std::vector<std::uint32_t> held;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    held.push_back(s);
+  }
+  BOOST_TEST_REQUIRE(held.size() == 1024u);
+  for (const std::uint32_t s : held) {
+    if (s != 5 && s != 300 && s != 1000) arena.release(s);
+  }
+  BOOST_TEST(SlotArena::boundary_at_or_above(100) == 128u);
+  BOOST_TEST(!arena.begin_shrink(100));  // not a power of two
+  BOOST_TEST_REQUIRE(arena.begin_shrink(128));
+  BOOST_TEST(arena.allocation_limit() == 128u);
+  // Only slots below the limit are handed out now, each once.
+  std::set<std::uint32_t> low;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    BOOST_TEST_REQUIRE(s < 128u);
+    BOOST_TEST_REQUIRE(low.insert(s).second);
+  }
+  BOOST_TEST(low.size() == 127u);  // slot 5 is still held
+  // Releasing the held slots above the limit parks them; capacity drops on finish.
+  arena.release(300);
+  arena.release(1000);
+  for (const std::uint32_t s : low) arena.release(s);
+  BOOST_TEST(arena.finish_shrink());
+  BOOST_TEST(arena.capacity() == 128u);
+  BOOST_TEST(arena.memory_bytes() < 1024 * sizeof(Slot));
+  // Growth reopens the parked chunks: every slot but 5 comes back exactly once.
+  arena.grow_to(1024);
+  BOOST_TEST(arena.capacity() == 1024u);
+  BOOST_TEST(arena.allocation_limit() == kNoSlot);
+  std::set<std::uint32_t> all;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    BOOST_TEST_REQUIRE(all.insert(s).second);
+  }
+  BOOST_TEST(all.size() == 1023u);
+  BOOST_TEST(all.count(5) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(shrink_inside_the_first_chunk) {
+  SlotArena arena(1024);
+  std::vector<std::uint32_t> held;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    held.push_back(s);
+  }
+  for (const std::uint32_t s : held) arena.release(s);
+  BOOST_TEST_REQUIRE(arena.begin_shrink(64));
+  std::set<std::uint32_t> low;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    BOOST_TEST_REQUIRE(s < 64u);
+    BOOST_TEST_REQUIRE(low.insert(s).second);
+  }
+  BOOST_TEST(low.size() == 64u);
+  for (const std::uint32_t s : low) arena.release(s);
+  BOOST_TEST(arena.finish_shrink());
+  BOOST_TEST(arena.capacity() == 64u);
+  arena.grow_to(1024);
+  BOOST_TEST(arena.capacity() == 1024u);
+  std::set<std::uint32_t> all;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    BOOST_TEST_REQUIRE(all.insert(s).second);
+  }
+  BOOST_TEST(all.size() == 1024u);
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_allocate_release_across_a_shrink_never_shares_a_slot) {
+  SlotArena arena(64);
+  arena.grow_to(4096);
+  std::vector<std::atomic<int>> owners(4096);
+  std::atomic<int> doubles{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      while (!stop.load()) {
+        const std::uint32_t s = arena.try_allocate();
+        if (s == kNoSlot) continue;
+        if (owners[s].fetch_add(1) != 0) doubles.fetch_add(1);
+        owners[s].fetch_sub(1);
+        arena.release(s);
+      }
+    });
+  }
+  for (int round = 0; round < 20; ++round) {
+    if (arena.begin_shrink(256)) arena.finish_shrink();
+    arena.grow_to(4096);
+  }
+  stop.store(true);
+  for (auto& t : threads) t.join();
+  BOOST_TEST(doubles.load() == 0);
+  std::set<std::uint32_t> free_slots;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    BOOST_TEST_REQUIRE(free_slots.insert(s).second);
+  }
+  BOOST_TEST(free_slots.size() == 4096u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
