@@ -4,9 +4,13 @@
 Three measurements (Markdown on stdout, progress on stderr):
 
   local-hit   ns per ``get`` hit of TieredCache against SmartCache (and ``tier[k]`` against
-              ``cache[k]``, ``tier.cached`` against ``@cached``), in one process: 1,000 str
-              keys all present, loops compiled from one template, interleaved repeats, median,
-              net of the empty loop. No Redis traffic happens on these paths.
+              ``cache[k]``, ``get_or_set``, ``tier.cached`` against ``@cached``), in one
+              process: 1,000 str keys all present, loops compiled from one template,
+              interleaved repeats, median, net of the empty loop. No Redis traffic happens on
+              these paths.
+  instructions  the same loops under ``valgrind --tool=callgrind`` (PYTHONHASHSEED=0, net of
+              the empty loop, 20,000 operations): instructions per local hit, a figure a busy
+              machine does not disturb. Not in the default set (about 2 minutes).
   l2-hit      µs per TieredCache ``get`` that misses the local tier and hits Redis (value:
               a 100-byte str, pickled; the local tier is refilled and evicts on every call)
               against a plain redis-py ``GET`` of the same key (and ``GET`` + ``pickle.loads``).
@@ -24,6 +28,7 @@ Redis: a redis-server started here on a free loopback port with no persistence (
   build/py-venv/bin/python perf/python/tiered_bench.py            # everything, ~1 minute
   build/py-venv/bin/python perf/python/tiered_bench.py --quick    # smoke test
   build/py-venv/bin/python perf/python/tiered_bench.py --only local-hit
+  build/py-venv/bin/python perf/python/tiered_bench.py --only local-hit,instructions
 """
 
 from __future__ import annotations
@@ -122,7 +127,10 @@ def _compile(body: str) -> Callable[[Sequence[Any], Any, Any], int]:
     return ns["loop"]  # type: ignore[no-any-return]
 
 
-def bench_local_hit(url: str, repeats: int, n_ops: int) -> dict[str, Any]:
+def local_hit_cells(
+    url: str, n_ops: int
+) -> tuple[dict[str, tuple[Callable[..., int], Sequence[Any], Any]], list[Any]]:
+    """The local-hit loops: {name: (loop, keys, op)}, and the tiers to close afterwards."""
     from cuckoocache import SmartCache, cached
     from cuckoocache.tiered import TieredCache
 
@@ -157,9 +165,17 @@ def bench_local_hit(url: str, repeats: int, n_ops: int) -> dict[str, Any]:
         "TieredCache.get": (_compile("op(k)"), seq, tier.get),
         "SmartCache[k]": (_compile("op[k]"), seq, smart),
         "TieredCache[k]": (_compile("op[k]"), seq, tier),
+        "SmartCache.get_or_set": (_compile("op(k, int)"), seq, smart.get_or_set),
+        "TieredCache.get_or_set": (_compile("op(k, int)"), seq, tier.get_or_set),
         "@cached hit": (_compile("op(k)"), iseq, f_plain),
         "tier.cached hit": (_compile("op(k)"), iseq, f_tier),
     }
+    return cells, [tier, tier_fn]
+
+
+def bench_local_hit(url: str, repeats: int, n_ops: int) -> dict[str, Any]:
+    cells, tiers = local_hit_cells(url, n_ops)
+    tier = tiers[0]
     rounds: dict[str, list[float]] = {name: [] for name in cells}
     before = tier.stats()["l2_round_trips"]
     gc.disable()
@@ -174,9 +190,77 @@ def bench_local_hit(url: str, repeats: int, n_ops: int) -> dict[str, Any]:
     assert tier.stats()["l2_round_trips"] == before, "a local hit went to Redis"
     empty = statistics.median(rounds["empty"])
     net = {name: statistics.median(v) - empty for name, v in rounds.items() if name != "empty"}
-    tier.close()
-    tier_fn.close()
-    return {"empty_ns": empty, "net_ns": net, "repeats": repeats, "ops_per_sample": len(seq)}
+    for t in tiers:
+        t.close()
+    return {
+        "empty_ns": empty,
+        "net_ns": net,
+        "repeats": repeats,
+        "ops_per_sample": len(cells["empty"][1]),
+    }
+
+
+# ---- instructions: the local-hit loops under callgrind ------------------------------------------
+
+INSTRUCTION_CELLS = (
+    "SmartCache.get",
+    "TieredCache.get",
+    "SmartCache[k]",
+    "TieredCache[k]",
+    "SmartCache.get_or_set",
+    "TieredCache.get_or_set",
+    "@cached hit",
+    "tier.cached hit",
+)
+
+
+def instructions_child(url: str, cell: str, n_ops: int, empty: bool) -> None:
+    """Runs one local-hit loop (``pass`` instead of the operation if ``empty``) after a warm-up
+    of both, so the two runs differ only in the last loop."""
+    cells, tiers = local_hit_cells(url, n_ops)
+    # Stop the listener threads first: under valgrind their work grows with the run's length,
+    # which would count in the difference. A closed tier's local hits run the same code.
+    for t in tiers:
+        t.close()
+    loop, seq, op = cells[cell]
+    empty_loop = cells["empty"][0]
+    loop(seq, op, time.perf_counter_ns)
+    empty_loop(seq, op, time.perf_counter_ns)
+    (empty_loop if empty else loop)(seq, op, time.perf_counter_ns)
+
+
+def bench_instructions(url: str, n_ops: int) -> dict[str, float]:
+    """Instructions per local hit (callgrind, PYTHONHASHSEED=0, net of the empty loop): the
+    same count for the same code and input however busy the machine is."""
+    import re
+
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind not found: apt-get install valgrind")
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="tiered-cg-") as workdir:
+
+        def count(cell: str, empty: bool) -> int:
+            path = os.path.join(workdir, "cg.out")
+            cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}", sys.executable]
+            cmd += [
+                os.path.abspath(__file__),
+                "_instr_child",
+                url,
+                cell,
+                str(n_ops),
+                str(int(empty)),
+            ]
+            env = {**os.environ, "PYTHONHASHSEED": "0"}
+            subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
+            with open(path) as f:
+                match = re.search(r"^summary:\s+(\d+)", f.read(), re.MULTILINE)
+            assert match is not None, "no summary line in the callgrind output"
+            return int(match.group(1))
+
+        for cell in INSTRUCTION_CELLS:
+            out[cell] = (count(cell, False) - count(cell, True)) / n_ops
+            log(f"  {cell}: {out[cell]:.0f} instructions/op")
+    return out
 
 
 # ---- l2-hit --------------------------------------------------------------------------------------
@@ -443,6 +527,14 @@ def bench_invalidation(url: str, rounds: int) -> dict[str, Any]:
 # ---- report --------------------------------------------------------------------------------------
 
 
+_PAIRS = (
+    ("get(k)", "SmartCache.get", "TieredCache.get"),
+    ("[k]", "SmartCache[k]", "TieredCache[k]"),
+    ("get_or_set(k, f)", "SmartCache.get_or_set", "TieredCache.get_or_set"),
+    ("decorated call", "@cached hit", "tier.cached hit"),
+)
+
+
 def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [
         f"Python {platform.python_version()}, {platform.platform()}, {os.cpu_count()} CPUs",
@@ -456,12 +548,19 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
             "| operation | SmartCache | TieredCache | ratio |",
             "| --- | ---: | ---: | ---: |",
         ]
-        for label, a, b in (
-            ("get(k)", "SmartCache.get", "TieredCache.get"),
-            ("[k]", "SmartCache[k]", "TieredCache[k]"),
-            ("decorated call", "@cached hit", "tier.cached hit"),
-        ):
+        for label, a, b in _PAIRS:
             lines.append(f"| {label} | {r[a]:.1f} | {r[b]:.1f} | {r[b] / r[a]:.2f} |")
+        lines.append("")
+    if "instructions" in results:
+        r = results["instructions"]
+        lines += [
+            "### Local hit (instructions/op: callgrind, PYTHONHASHSEED=0, net of the empty loop)",
+            "",
+            "| operation | SmartCache | TieredCache | ratio |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for label, a, b in _PAIRS:
+            lines.append(f"| {label} | {r[a]:.0f} | {r[b]:.0f} | {r[b] / r[a]:.2f} |")
         lines.append("")
     if "l2-hit" in results:
         r = results["l2-hit"]
@@ -541,6 +640,9 @@ def main() -> None:
             results["local-hit"] = bench_local_hit(
                 url, args.repeats, 20_000 if args.quick else 200_000
             )
+        if "instructions" in parts:
+            log("instructions (callgrind) ...")
+            results["instructions"] = bench_instructions(url, 2_000 if args.quick else 20_000)
         if "l2-hit" in parts:
             log("l2-hit ...")
             results["l2-hit"] = bench_l2_hit(url, args.repeats, 500 if args.quick else 2000)
@@ -574,6 +676,8 @@ def _worker_entry() -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_zipf_worker":
         _worker_entry()
+    elif len(sys.argv) > 1 and sys.argv[1] == "_instr_child":
+        instructions_child(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1")
     elif len(sys.argv) > 1 and sys.argv[1] == "_inval_reader":
         inval_reader(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:
