@@ -34,43 +34,40 @@ Redis: a redis-server started here on a free loopback port with no persistence (
 from __future__ import annotations
 
 import argparse
-import bisect
 import gc
-import itertools
+import glob
 import json
 import os
 import pickle
 import platform
-import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-LOOPBACK = "127.0.0.1"
-# Redis timeout of the benchmark's tiers: long enough that a loaded machine (4 workers and
-# Redis on few cores) does not trip the circuit breaker mid-measurement. l2_errors is reported.
-BENCH_TIMEOUT = 1.0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def log(*parts: object) -> None:
-    print(*parts, file=sys.stderr, flush=True)
-
+from tiered_bench_support import (
+    BENCH_TIMEOUT,
+    LOOPBACK,
+    add_workload_arguments,
+    free_port,
+    log,
+    parse_worker_arguments,
+    run_tier_workload,
+    run_workers,
+    wait_for_start,
+    workload,
+)
 
 # ---- a throwaway redis-server --------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -83,7 +80,7 @@ def redis_server(url: str | None) -> Iterator[str]:
     if not os.access(exe, os.X_OK):
         sys.exit("redis-server not found: apt-get install redis-server, or pass --redis-url")
     workdir = tempfile.mkdtemp(prefix="tiered-bench-")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [exe, "--port", str(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no",
          "--dir", workdir, "--loglevel", "warning"],
@@ -222,6 +219,9 @@ def instructions_child(url: str, cell: str, n_ops: int, empty: bool) -> None:
     # which would count in the difference. A closed tier's local hits run the same code.
     for t in tiers:
         t.close()
+    for thread in threading.enumerate():  # a listener slow to stop under valgrind
+        if thread is not threading.main_thread():
+            thread.join(60)
     loop, seq, op = cells[cell]
     empty_loop = cells["empty"][0]
     loop(seq, op, time.perf_counter_ns)
@@ -230,8 +230,9 @@ def instructions_child(url: str, cell: str, n_ops: int, empty: bool) -> None:
 
 
 def bench_instructions(url: str, n_ops: int) -> dict[str, float]:
-    """Instructions per local hit (callgrind, PYTHONHASHSEED=0, net of the empty loop): the
-    same count for the same code and input however busy the machine is."""
+    """Instructions per local hit (callgrind, PYTHONHASHSEED=0, what ran between the two clock
+    reads of the measured loop, net of the empty loop's): the same count for the same code
+    and input however busy the machine is."""
     import re
 
     if shutil.which("valgrind") is None:
@@ -240,8 +241,12 @@ def bench_instructions(url: str, n_ops: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="tiered-cg-") as workdir:
 
         def count(cell: str, empty: bool) -> int:
+            # A dump at each perf_counter_ns() call: the last one holds what ran between the
+            # two calls of the measured loop (the start-up's count depends on timing).
             path = os.path.join(workdir, "cg.out")
-            cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={path}", sys.executable]
+            cmd = ["valgrind", "--tool=callgrind", "--dump-before=time_perf_counter_ns"]
+            cmd += ["--separate-threads=yes"]  # and the main thread's count only
+            cmd += [f"--callgrind-out-file={path}", sys.executable]
             cmd += [
                 os.path.abspath(__file__),
                 "_instr_child",
@@ -252,8 +257,14 @@ def bench_instructions(url: str, n_ops: int) -> dict[str, float]:
             ]
             env = {**os.environ, "PYTHONHASHSEED": "0"}
             subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
-            with open(path) as f:
-                match = re.search(r"^summary:\s+(\d+)", f.read(), re.MULTILINE)
+            parts = glob.glob(path + ".*-01")
+            assert parts, "no dump: is time_perf_counter_ns a symbol of this Python?"
+            last = max(parts, key=lambda p: int(p[len(path) + 1 : -3]))
+            with open(last) as f:
+                text = f.read()
+            for p in glob.glob(path + "*"):
+                os.unlink(p)
+            match = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE)
             assert match is not None, "no summary line in the callgrind output"
             return int(match.group(1))
 
@@ -334,105 +345,48 @@ def bench_l2_hit(url: str, repeats: int, n_ops: int) -> dict[str, Any]:
 # ---- zipf, 4 processes ---------------------------------------------------------------------------
 
 
-def zipf_sequence(n_keys: int, s: float, count: int, seed: int) -> list[int]:
-    weights = [1.0 / (i + 1) ** s for i in range(n_keys)]
-    cdf = list(itertools.accumulate(weights))
-    total = cdf[-1]
-    rng = random.Random(seed)
-    return [bisect.bisect_left(cdf, rng.random() * total) for _ in range(count)]
-
-
 def zipf_worker(args: argparse.Namespace) -> None:
-    """One worker process: waits for the start time, runs the workload, prints JSON."""
+    """One worker process: runs the workload from the start time, prints its counters."""
+    if args.mode == "tiered":
+        print(json.dumps(run_tier_workload(args.url, args)))
+        return
     import redis
 
-    keys = zipf_sequence(args.keys, args.zipf_s, args.requests, args.seed)
-    rng = random.Random(args.seed + 1)
-    writes = [rng.random() < args.write_ratio for _ in keys]
-    value = "v" * 100
-    time.sleep(max(0.0, args.start_at - time.time()))
+    keys, writes, value = workload(args)
+    client: Any = redis.Redis.from_url(args.url)
+    prefix = args.namespace.encode() + b":"
+    hits = misses = trips = 0
+    data = pickle.dumps(value)
+    wait_for_start(args)
     t0 = time.perf_counter()
-    if args.mode == "tiered":
-        from cuckoocache import SmartCache
-        from cuckoocache.tiered import TieredCache
-
-        tier = TieredCache(
-            SmartCache(args.local_size),
-            args.url,
-            namespace=args.namespace,
-            serializer="pickle",
-            timeout=BENCH_TIMEOUT,
-        )
-        t0 = time.perf_counter()
-        for k, w in zip(keys, writes):
-            if w:
-                tier.put(k, value)
-            else:
-                tier.get_or_set(k, lambda: value)
-        elapsed = time.perf_counter() - t0
-        s = tier.stats()
-        result = {
-            "elapsed": elapsed,
-            "local_hits": s["hits"],
-            "local_misses": s["misses"],
-            "l2_hits": s["l2_hits"],
-            "l2_misses": s["l2_misses"],
-            "round_trips": s["l2_round_trips"],
-            "computations": s["computations"],
-            "invalidations": s["invalidations"],
-            "l2_errors": s["l2_errors"],
-        }
-        tier.close()
-    else:
-        client: Any = redis.Redis.from_url(args.url)
-        prefix = args.namespace.encode() + b":"
-        hits = misses = trips = 0
-        data = pickle.dumps(value)
-        for k, w in zip(keys, writes):
-            rk = prefix + b"%d" % k
-            if w:
-                client.set(rk, data)
-                trips += 1
-                continue
-            raw = client.get(rk)
+    for k, w in zip(keys, writes):
+        rk = prefix + b"%d" % k
+        if w:
+            client.set(rk, data)
             trips += 1
-            if raw is None:
-                misses += 1
-                client.set(rk, data)
-                trips += 1
-            else:
-                hits += 1
-                pickle.loads(raw)
-        elapsed = time.perf_counter() - t0
-        result = {"elapsed": elapsed, "l2_hits": hits, "l2_misses": misses, "round_trips": trips}
-        client.close()
-    print(json.dumps(result))
+            continue
+        raw = client.get(rk)
+        trips += 1
+        if raw is None:
+            misses += 1
+            client.set(rk, data)
+            trips += 1
+        else:
+            hits += 1
+            pickle.loads(raw)
+    elapsed = time.perf_counter() - t0
+    client.close()
+    print(
+        json.dumps({"elapsed": elapsed, "l2_hits": hits, "l2_misses": misses, "round_trips": trips})
+    )
 
 
 def bench_zipf(url: str, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in ("redis-only", "tiered"):
         namespace = f"bench-zipf-{mode}-{os.getpid()}"
-        start_at = time.time() + 1.5
-        procs = []
-        for w in range(args.workers):
-            cmd = [
-                sys.executable, __file__, "_zipf_worker", "--url", url, "--mode", mode,
-                "--namespace", namespace, "--seed", str(1000 + w), "--start-at", str(start_at),
-                "--requests", str(args.requests), "--keys", str(args.keys),
-                "--zipf-s", str(args.zipf_s), "--local-size", str(args.local_size),
-                "--write-ratio", str(args.write_ratio),
-            ]  # fmt: skip
-            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE))
-        results = []
-        for p in procs:
-            stdout, _ = p.communicate(timeout=600)
-            if p.returncode != 0:
-                sys.exit(f"zipf worker failed ({mode})")
-            results.append(json.loads(stdout))
-        total = {k: sum(r[k] for r in results) for k in results[0]}
-        total["elapsed"] = max(r["elapsed"] for r in results)
-        out[mode] = total
+        own = ["--url", url, "--mode", mode, "--namespace", namespace]
+        out[mode] = run_workers(__file__, own, args, timeout=600)
     requests = args.workers * args.requests
     summary: dict[str, Any] = {"requests": requests}
     for mode, t in out.items():
@@ -621,12 +575,7 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--requests", type=int, default=50_000, help="per worker")
-    parser.add_argument("--keys", type=int, default=10_000)
-    parser.add_argument("--zipf-s", type=float, default=1.0)
-    parser.add_argument("--local-size", type=int, default=1_000)
-    parser.add_argument("--write-ratio", type=float, default=0.01)
+    add_workload_arguments(parser, requests=50_000)
     parser.add_argument("--json", help="also write the raw results here")
     args = parser.parse_args()
     if args.quick:
@@ -659,18 +608,8 @@ def main() -> None:
 
 
 def _worker_entry() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--url")
-    p.add_argument("--mode")
-    p.add_argument("--namespace")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--start-at", type=float)
-    p.add_argument("--requests", type=int)
-    p.add_argument("--keys", type=int)
-    p.add_argument("--zipf-s", type=float)
-    p.add_argument("--local-size", type=int)
-    p.add_argument("--write-ratio", type=float)
-    zipf_worker(p.parse_args(sys.argv[2:]))
+    own = (("--url", str), ("--mode", str), ("--namespace", str))
+    zipf_worker(parse_worker_arguments(own))
 
 
 if __name__ == "__main__":
