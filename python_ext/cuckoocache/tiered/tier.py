@@ -244,10 +244,10 @@ class TieredCache(_core.TierCore, CacheMapping[Any, Any]):
         self._counters = Counters()
         self._watches = Watches(self._lock)
         self._tomb = Tombstones()
+        reclaim_client = functools.partial(reclaim, client)
         self._breaker = Breaker(
-            self._counters, errors, opts.failure_threshold, self._raise, self._lock
+            self._counters, errors, opts.failure_threshold, self._raise, self._lock, reclaim_client
         )
-        self._breaker.on_interrupt = functools.partial(reclaim, client)
         self._connect_wait = float(opts.connect_wait_seconds)
         if self._cluster is not None:
             from .cluster import ShardedBreaker
@@ -260,9 +260,9 @@ class TieredCache(_core.TierCore, CacheMapping[Any, Any]):
                 self._lock,
                 client,
                 self._unavailable,
+                reclaim_client,
             )
-            sharded.on_interrupt = self._breaker.on_interrupt
-            self._breaker = cast(Breaker, sharded)  # the same interface, one state per shard
+            self._breaker = cast(Breaker, sharded)  # the same interface: one Breaker per shard
         self._closed = False
         self._forked = False
         self._decorated = False

@@ -113,7 +113,7 @@ class _Listener:
             for name, (node, buckets) in owners.items():
                 shard = breaker.shards.get(name)
                 if shard is None:
-                    shard = breaker.shards[name] = Shard(name, node)
+                    shard = breaker.shards[name] = breaker.new_shard(name, node)
                 shard.node = node
                 lost = shard.want - buckets
                 if buckets != shard.want:
@@ -147,7 +147,7 @@ class _Listener:
 
     def fail(self, tier: TieredCache, shard: Shard, now: float) -> None:
         tier._counters.add(L2_ERRORS)
-        self.breaker.trip_shard(shard)
+        shard.trip()
         with tier._lock:
             self.drop_pubsub(shard)
         shard.attempted = True

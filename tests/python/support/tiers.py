@@ -1,0 +1,53 @@
+"""Helpers for the TieredCache tests: waiting until tiers serve from Redis again, and
+traffic from a background thread while a test breaks something.
+
+Both stay free of pytest and of the Redis fixtures, so any test module (and a script) can use
+them; ``tiered_support.py`` and ``cluster_support.py`` start the servers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+def wait_recovered(*tiers: Any, shards: int = 3, timeout: float = 30.0) -> float:
+    """Waits until every one of ``tiers`` (cluster TieredCaches) serves from Redis on all
+    ``shards`` shards; returns the seconds waited. AssertionError after ``timeout``."""
+    start = time.monotonic()
+    while not all(t.stats()["l2_shards_available"] == shards for t in tiers):
+        if time.monotonic() - start > timeout:
+            states = [t.stats()["l2_shards_available"] for t in tiers]
+            raise AssertionError(f"shards available {states}, not {shards}, after {timeout} s")
+        time.sleep(0.005)
+    return time.monotonic() - start
+
+
+@contextmanager
+def traffic(step: Callable[[], None], join_timeout: float = 30.0) -> Iterator[None]:
+    """Calls ``step()`` over and over in a background thread while the ``with`` block runs,
+    then stops and joins it; re-raises the first exception ``step`` raised (the loop stops
+    there). AssertionError if the thread does not stop within ``join_timeout``."""
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            while not stop.is_set():
+                step()
+        except BaseException as e:  # reported when the block ends
+            errors.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(join_timeout)
+    assert not thread.is_alive(), "the traffic thread did not stop"
+    if errors:
+        raise errors[0]
