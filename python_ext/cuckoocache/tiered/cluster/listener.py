@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..codec import decode_key
 from ..counters import FLUSHES, L2_ERRORS
+from ..listener import start_listener
 from .breaker import Shard, ShardedBreaker
 from .clear import clear_cluster, clear_primaries
 from .layout import ClusterLayout, key_slot
@@ -31,17 +32,7 @@ __all__ = ["start_cluster_listener"]
 
 def start_cluster_listener(tier: TieredCache) -> None:
     """Starts (or restarts, after fork) the tier's cluster listener thread."""
-    tier._stop = threading.Event()
-    tier._subscribed = threading.Event()
-    thread = threading.Thread(
-        target=_listen,
-        args=(weakref.ref(tier), tier._stop),
-        name=f"cuckoocache-tier-{tier._namespace}",
-        daemon=True,
-    )
-    tier._listener = thread
-    weakref.finalize(tier, tier._stop.set)
-    thread.start()
+    start_listener(tier, _listen)
 
 
 def _pubsub_client(redis_mod: Any, node_client: Any) -> Any:
