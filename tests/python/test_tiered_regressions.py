@@ -60,7 +60,9 @@ def stored(value: Any, deadline_ms: int = 0) -> bytes:
 # ---- 1: a KeyboardInterrupt anywhere leaves the tier's waiters woken and keys loadable -------
 
 SIGALRM_SCRIPT = """
-    import signal, sys, threading, time
+    import sys, threading
+    sys.path.insert(0, sys.argv[4])
+    from support.interrupts import storm
     from cuckoocache import SmartCache
     from cuckoocache.tiered import TieredCache
 
@@ -79,49 +81,7 @@ SIGALRM_SCRIPT = """
     def load(k):
         return f(k) if via == "cached" else tier.get_or_set(k, lambda: compute(k))
 
-    def interrupt(signum, frame):
-        # Anywhere but this script's own top level (whose loop must survive to go on).
-        if frame is not None and frame.f_code.co_name not in ("<module>", "interrupt"):
-            raise KeyboardInterrupt
-
-    stop = time.monotonic() + 3.0
-    errors = []
-
-    def other():  # loads the same keys while the main thread is interrupted
-        while time.monotonic() < stop:
-            for k in range(100):
-                try:
-                    assert load(k) == k
-                except Exception as e:  # noqa: BLE001
-                    errors.append(e)
-
-    t = threading.Thread(target=other, daemon=True)
-    t.start()
-    signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)  # every 0.1 ms
-    interrupts = 0
-    while time.monotonic() < stop:
-        for k in range(100):
-            try:
-                load(k)
-            except KeyboardInterrupt:
-                interrupts += 1
-    signal.setitimer(signal.ITIMER_REAL, 0, 0)
-    signal.signal(signal.SIGALRM, signal.SIG_IGN)
-    t.join(20)
-    assert not t.is_alive(), "a loader hung"
-    assert not errors, errors[:3]
-    # Every key is loadable afterwards, from another thread.
-    done = []
-    def check():
-        for k in range(100):
-            assert load(k) == k
-        done.append(True)
-    c = threading.Thread(target=check, daemon=True)
-    c.start()
-    c.join(20)
-    assert done, "a key stayed stuck after the interrupts"
-    print("DONE", interrupts)
+    print("DONE", storm(load, 100, 3.0))
 """
 
 
@@ -129,7 +89,8 @@ SIGALRM_SCRIPT = """
 def test_sigalrm_keyboard_interrupt_every_100us_leaves_tier_keys_loadable(
     server: RedisServer, ns: str, via: str
 ) -> None:
-    out = run_script(SIGALRM_SCRIPT, server.url, ns, via, timeout=90)
+    tests = str(Path(__file__).resolve().parent)
+    out = run_script(SIGALRM_SCRIPT, server.url, ns, via, tests, timeout=90)
     assert out.startswith("DONE"), out
     assert int(out.split()[1]) > 0  # the storm did interrupt loads
 
