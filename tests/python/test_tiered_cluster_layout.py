@@ -12,7 +12,7 @@ import pytest
 redis = pytest.importorskip("redis", reason="redis-py is not installed (tools/test installs it)")
 
 from cuckoocache.tiered import encode_key  # noqa: E402
-from cuckoocache.tiered.breaker import FAILED  # noqa: E402
+from cuckoocache.tiered.breaker import FAILED, Breaker  # noqa: E402
 from cuckoocache.tiered.cluster import (  # noqa: E402
     BUCKETS,
     STRIDE,
@@ -102,15 +102,8 @@ def _breaker(raise_on_error: bool = False) -> tuple[ShardedBreaker, Counters, li
     # Buckets alternate between two primaries.
     owners = {slot: ("p1" if b % 2 else "p0") for b, slot in enumerate(layout.slots)}
     counters = Counters()
-    breaker = ShardedBreaker(
-        counters,
-        (redis.RedisError, OSError),
-        2,
-        raise_on_error,
-        threading.RLock(),
-        _Client(owners),
-        lambda: redis.ConnectionError("unavailable"),
-    )
+    single = Breaker(counters, (redis.RedisError, OSError), 2, raise_on_error, threading.RLock())
+    breaker = ShardedBreaker(single, _Client(owners), lambda: redis.ConnectionError("unavailable"))
     for name in ("p0", "p1"):
         shard = breaker.shards[name] = breaker.new_shard(name, _Node(name))
         shard.live = frozenset(s for s, n in owners.items() if n == name)

@@ -252,16 +252,7 @@ class TieredCache(_core.TierCore, CacheMapping[Any, Any]):
         if self._cluster is not None:
             from .cluster import ShardedBreaker
 
-            sharded = ShardedBreaker(
-                self._counters,
-                errors,
-                opts.failure_threshold,
-                self._raise,
-                self._lock,
-                client,
-                self._unavailable,
-                reclaim_client,
-            )
+            sharded = ShardedBreaker(self._breaker, client, self._unavailable)
             self._breaker = cast(Breaker, sharded)  # the same interface: one Breaker per shard
         self._closed = False
         self._forked = False

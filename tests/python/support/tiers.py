@@ -1,5 +1,6 @@
-"""Helpers for the TieredCache tests: waiting until tiers serve from Redis again, and
-traffic from a background thread while a test breaks something.
+"""Helpers for the TieredCache tests: waiting until tiers serve from Redis again, traffic
+from a background thread while a test breaks something, and the worker processes' command
+loop.
 
 Both stay free of pytest and of the Redis fixtures, so any test module (and a script) can use
 them; ``tiered_support.py`` and ``cluster_support.py`` start the servers.
@@ -7,6 +8,8 @@ them; ``tiered_support.py`` and ``cluster_support.py`` start the servers.
 
 from __future__ import annotations
 
+import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -51,3 +54,25 @@ def traffic(step: Callable[[], None], join_timeout: float = 30.0) -> Iterator[No
     assert not thread.is_alive(), "the traffic thread did not stop"
     if errors:
         raise errors[0]
+
+
+def serve(tier: Any, ops: Callable[[str, list[Any]], Any]) -> None:
+    """The worker side of the tests' line protocol (``tiered_support.Worker``): one JSON
+    ``[op, *args]`` per stdin line, answered by one JSON line, ``{"ok": result}`` or
+    ``{"error": "Type: message"}``. ``ping``, ``exit`` and ``stats`` are answered here;
+    ``ops(op, args)`` answers the others (ValueError for an op it does not know)."""
+    for line in sys.stdin:
+        op, *args = json.loads(line)
+        try:
+            if op == "ping":
+                result: Any = "pong"
+            elif op == "exit":
+                print(json.dumps({"ok": None}), flush=True)
+                break
+            elif op == "stats":
+                result = {k: v for k, v in tier.stats().items() if k != "policy"}
+            else:
+                result = ops(op, args)
+            print(json.dumps({"ok": result}), flush=True)
+        except Exception as e:
+            print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from ..breaker import FAILED, Breaker
-from ..counters import L2_SKIPPED, Counters
+from ..counters import L2_SKIPPED
 from .layout import key_slot
 
 __all__ = ["Shard", "ShardedBreaker"]
@@ -87,35 +87,24 @@ class ShardedBreaker:
     )
 
     def __init__(
-        self,
-        counters: Counters,
-        errors: tuple[type[BaseException], ...],
-        threshold: int,
-        raise_on_error: bool,
-        lock: threading.RLock,
-        client: Any,
-        unavailable: Callable[[], BaseException],
-        on_interrupt: Callable[[], Any] = lambda: None,
+        self, single: Breaker, client: Any, unavailable: Callable[[], BaseException]
     ) -> None:
+        """``single``: the tier's settings, as the Breaker it would use on one server (this
+        object takes it over for the calls not tied to a key)."""
         from redis.exceptions import RedisClusterException
 
-        self._counters = counters
-        self._threshold = threshold
-        self._raise = raise_on_error
+        self._counters = single._counters
+        self._threshold = single.threshold
+        self._raise = single._raise
         self._nodes = client.nodes_manager
         self._unavailable = unavailable
         self.shards: dict[str, Shard] = {}
         self.dirty = True  # the listener should look at the topology again
         # Calls not tied to a key: a failed read opens nothing, a failed write every shard.
-        self._keyless = Breaker(
-            counters,
-            (*errors, cast("type[BaseException]", RedisClusterException)),
-            sys.maxsize,
-            raise_on_error,
-            lock,
-            on_interrupt,
-            on_trip=self.trip_all,
-        )
+        single.errors = (*single.errors, cast("type[BaseException]", RedisClusterException))
+        single.threshold = sys.maxsize
+        single.on_trip = self.trip_all
+        self._keyless = single
 
     def new_shard(self, name: str, node: Any) -> Shard:
         """A breaker for the primary ``name`` (the listener adds it to ``shards``)."""
