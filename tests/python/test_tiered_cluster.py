@@ -295,20 +295,15 @@ def test_slots_migrated_during_traffic_lose_nothing(
         k for k in keys if cluster.primary_of_slot(key_slot(a._rkey(k))).port == source.port
     }
     worst = [0.0]
-    rng = random.Random(7)
-    version = 0
 
-    def step() -> None:
-        nonlocal version
-        version += 1
-        k = rng.choice(keys)
+    def step(k: str, version: int, rng: random.Random) -> None:
         t0 = time.monotonic()
         a[k] = version
         last[k] = version
         b.get(rng.choice(keys))
         worst[0] = max(worst[0], time.monotonic() - t0)
 
-    with traffic(step):
+    with traffic(step, keys, seed=7):
         cluster.reshard(source, target, 300)  # slots move with their keys, under traffic
         time.sleep(0.3)
     cluster.wait_ok()
@@ -359,18 +354,13 @@ def test_manual_failover_leaves_no_stale_value(
         assert all(b[k] == 0 for k in keys)
         victim = cluster.primary_of_slot(key_slot(a._rkey(keys[0])))
         replica = cluster.replica_of(victim)
-        rng = random.Random(5)
-        version = 0
 
-        def step() -> None:
-            nonlocal version
-            version += 1
-            k = rng.choice(keys)
+        def step(k: str, version: int, rng: random.Random) -> None:
             a[k] = last[k] = version
             b.get(rng.choice(keys))
             time.sleep(0.001)
 
-        with traffic(step):
+        with traffic(step, keys, seed=5):
             time.sleep(0.3)
             assert cluster.command(replica, "CLUSTER", "FAILOVER") in (b"OK", "OK")
             wait_until(lambda: cluster.command(replica, "ROLE")[0] in (b"master", "master"), 20)
@@ -420,13 +410,8 @@ def test_primary_killed_replica_takes_over_other_shards_unaffected(
     durations: list[float] = []
     other_skips = [0]
     sampling = threading.Lock()
-    rng = random.Random(11)
-    version = 0
 
-    def step() -> None:
-        nonlocal version
-        version += 1
-        k = rng.choice(keys)
+    def step(k: str, version: int, rng: random.Random) -> None:
         with sampling:  # the test's own writes do not count in a sample
             before = a.stats()["l2_skipped"]
             t0 = time.monotonic()
@@ -438,7 +423,7 @@ def test_primary_killed_replica_takes_over_other_shards_unaffected(
                 other_skips[0] += 1
         time.sleep(0.001)
 
-    with traffic(step):
+    with traffic(step, keys, seed=11):
         time.sleep(0.3)
         cluster.kill(victim)
         # The killed shard's keys go local-only at once; the others keep using Redis.

@@ -9,10 +9,11 @@ them; ``tiered_support.py`` and ``cluster_support.py`` start the servers.
 from __future__ import annotations
 
 import json
+import random
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,17 +31,27 @@ def wait_recovered(*tiers: Any, shards: int = 3, timeout: float = 30.0) -> float
 
 
 @contextmanager
-def traffic(step: Callable[[], None], join_timeout: float = 30.0) -> Iterator[None]:
-    """Calls ``step()`` over and over in a background thread while the ``with`` block runs,
-    then stops and joins it; re-raises the first exception ``step`` raised (the loop stops
-    there). AssertionError if the thread does not stop within ``join_timeout``."""
+def traffic(
+    step: Callable[[Any, int, random.Random], None],
+    keys: Sequence[Any],
+    seed: int,
+    join_timeout: float = 30.0,
+) -> Iterator[None]:
+    """Calls ``step(key, version, rng)`` over and over in a background thread while the
+    ``with`` block runs (``key`` one of ``keys`` drawn by ``rng``, seeded with ``seed``;
+    ``version`` 1, 2, 3, ...), then stops and joins it; re-raises the first exception
+    ``step`` raised (the loop stops there). AssertionError if the thread does not stop within
+    ``join_timeout``."""
     errors: list[BaseException] = []
     stop = threading.Event()
 
     def run() -> None:
+        rng = random.Random(seed)
+        version = 0
         try:
             while not stop.is_set():
-                step()
+                version += 1
+                step(rng.choice(keys), version, rng)
         except BaseException as e:  # reported when the block ends
             errors.append(e)
 
