@@ -31,15 +31,11 @@ from the repository root with a venv that has cuckoocache and redis-py:
 from __future__ import annotations
 
 import argparse
-import bisect
-import itertools
 import json
 import os
 import platform
-import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,32 +45,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-LOOPBACK = "127.0.0.1"
-# Redis timeout of the benchmark's tiers: long enough that a loaded machine does not trip a
-# breaker mid-measurement (l2_errors is reported).
-BENCH_TIMEOUT = 1.0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def log(*parts: object) -> None:
-    print(*parts, file=sys.stderr, flush=True)
-
+from tiered_bench_support import (
+    BENCH_TIMEOUT,
+    LOOPBACK,
+    add_workload_arguments,
+    free_port,
+    log,
+    parse_worker_arguments,
+    ping,
+    run_tier_workload,
+    run_workers,
+)
 
 # ---- throwaway clusters --------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
-
-
-def _ping(port: int) -> bool:
-    try:
-        with socket.create_connection((LOOPBACK, port), timeout=0.2) as s:
-            s.sendall(b"*1\r\n$4\r\nPING\r\n")
-            return s.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 @contextmanager
@@ -92,7 +77,7 @@ def cluster(n_nodes: int, replicas: int = 0) -> Iterator[list[int]]:
     ports: list[int] = []
     try:
         for i in range(n_nodes):
-            port, bus = _free_port(), _free_port()
+            port, bus = free_port(), free_port()
             d = os.path.join(workdir, str(i))
             os.mkdir(d)
             procs.append(
@@ -106,7 +91,7 @@ def cluster(n_nodes: int, replicas: int = 0) -> Iterator[list[int]]:
             )  # fmt: skip
             ports.append(port)
         deadline = time.monotonic() + 15
-        while not all(_ping(p) for p in ports):
+        while not all(ping(p) for p in ports):
             if time.monotonic() > deadline:
                 sys.exit("redis-server did not start")
             time.sleep(0.02)
@@ -191,57 +176,10 @@ def bus_publish_messages(ports: list[int]) -> dict[str, int]:
 # ---- zipf, N processes ---------------------------------------------------------------------------
 
 
-def zipf_sequence(n_keys: int, s: float, count: int, seed: int) -> list[int]:
-    weights = [1.0 / (i + 1) ** s for i in range(n_keys)]
-    cdf = list(itertools.accumulate(weights))
-    total = cdf[-1]
-    rng = random.Random(seed)
-    return [bisect.bisect_left(cdf, rng.random() * total) for _ in range(count)]
-
-
 def zipf_worker(args: argparse.Namespace) -> None:
-    """One worker process: waits for the start time, runs the workload, prints JSON."""
-    from cuckoocache import SmartCache
-    from cuckoocache.tiered import TieredCache
-
-    keys = zipf_sequence(args.keys, args.zipf_s, args.requests, args.seed)
-    rng = random.Random(args.seed + 1)
-    writes = [rng.random() < args.write_ratio for _ in keys]
-    value = "v" * 100
+    """One worker process: runs the workload from the start time, prints its counters."""
     client = cluster_client(args.port)
-    tier = TieredCache(
-        SmartCache(args.local_size),
-        client,
-        namespace=args.namespace,
-        serializer="pickle",
-        timeout=BENCH_TIMEOUT,
-    )
-    time.sleep(max(0.0, args.start_at - time.time()))
-    t0 = time.perf_counter()
-    for k, w in zip(keys, writes):
-        if w:
-            tier.put(k, value)
-        else:
-            tier.get_or_set(k, lambda: value)
-    elapsed = time.perf_counter() - t0
-    s = tier.stats()
-    print(
-        json.dumps(
-            {
-                "elapsed": elapsed,
-                "local_hits": s["hits"],
-                "local_misses": s["misses"],
-                "l2_hits": s["l2_hits"],
-                "l2_misses": s["l2_misses"],
-                "round_trips": s["l2_round_trips"],
-                "writes": sum(writes),
-                "invalidations": s["invalidations"],
-                "l2_errors": s["l2_errors"],
-                "l2_skipped": s["l2_skipped"],
-            }
-        )
-    )
-    tier.close()
+    print(json.dumps(run_tier_workload(client, args)))
     client.close()
 
 
@@ -267,26 +205,9 @@ def keys_per_primary(ports: list[int], namespace: str) -> dict[str, int]:
 def bench_zipf(ports: list[int], args: argparse.Namespace) -> dict[str, Any]:
     namespace = f"bench-zipf-{len(ports)}-{os.getpid()}"
     bus0 = bus_publish_messages(ports)
-    start_at = time.time() + 2.0
-    procs = []
-    for w in range(args.workers):
-        cmd = [
-            sys.executable, __file__, "_zipf_worker", "--port", str(ports[0]),
-            "--namespace", namespace, "--seed", str(1000 + w), "--start-at", str(start_at),
-            "--requests", str(args.requests), "--keys", str(args.keys),
-            "--zipf-s", str(args.zipf_s), "--local-size", str(args.local_size),
-            "--write-ratio", str(args.write_ratio),
-        ]  # fmt: skip
-        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE))
-    results = []
-    for p in procs:
-        stdout, _ = p.communicate(timeout=900)
-        if p.returncode != 0:
-            sys.exit("zipf worker failed")
-        results.append(json.loads(stdout))
+    own = ["--port", str(ports[0]), "--namespace", namespace]
+    total = run_workers(__file__, own, args, timeout=900, delay=2.0)
     bus1 = bus_publish_messages(ports)
-    total = {k: sum(r[k] for r in results) for k in results[0]}
-    total["elapsed"] = max(r["elapsed"] for r in results)
     requests = args.workers * args.requests
     reads = total["local_hits"] + total["local_misses"]
     return {
@@ -552,12 +473,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     parser.add_argument("--only", default="zipf,bus,invalidation,l2-hit,subscriptions")
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--requests", type=int, default=25_000)
-    parser.add_argument("--keys", type=int, default=10_000)
-    parser.add_argument("--zipf-s", type=float, default=1.0)
-    parser.add_argument("--local-size", type=int, default=1_000)
-    parser.add_argument("--write-ratio", type=float, default=0.01)
+    add_workload_arguments(parser, requests=25_000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
@@ -598,14 +514,7 @@ def main() -> None:
 
 
 def _worker_entry() -> None:
-    p = argparse.ArgumentParser()
-    for name, kind in (
-        ("--port", int), ("--namespace", str), ("--seed", int), ("--start-at", float),
-        ("--requests", int), ("--keys", int), ("--zipf-s", float), ("--local-size", int),
-        ("--write-ratio", float),
-    ):  # fmt: skip
-        p.add_argument(name, type=kind, required=True)
-    zipf_worker(p.parse_args(sys.argv[2:]))
+    zipf_worker(parse_worker_arguments((("--port", int), ("--namespace", str))))
 
 
 if __name__ == "__main__":

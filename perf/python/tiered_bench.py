@@ -4,9 +4,13 @@
 Three measurements (Markdown on stdout, progress on stderr):
 
   local-hit   ns per ``get`` hit of TieredCache against SmartCache (and ``tier[k]`` against
-              ``cache[k]``, ``tier.cached`` against ``@cached``), in one process: 1,000 str
-              keys all present, loops compiled from one template, interleaved repeats, median,
-              net of the empty loop. No Redis traffic happens on these paths.
+              ``cache[k]``, ``get_or_set``, ``tier.cached`` against ``@cached``), in one
+              process: 1,000 str keys all present, loops compiled from one template,
+              interleaved repeats, median, net of the empty loop. No Redis traffic happens on
+              these paths.
+  instructions  the same loops under ``valgrind --tool=callgrind`` (PYTHONHASHSEED=0, net of
+              the empty loop, 20,000 operations): instructions per local hit, a figure a busy
+              machine does not disturb. Not in the default set (about 2 minutes).
   l2-hit      µs per TieredCache ``get`` that misses the local tier and hits Redis (value:
               a 100-byte str, pickled; the local tier is refilled and evicts on every call)
               against a plain redis-py ``GET`` of the same key (and ``GET`` + ``pickle.loads``).
@@ -24,48 +28,46 @@ Redis: a redis-server started here on a free loopback port with no persistence (
   build/py-venv/bin/python perf/python/tiered_bench.py            # everything, ~1 minute
   build/py-venv/bin/python perf/python/tiered_bench.py --quick    # smoke test
   build/py-venv/bin/python perf/python/tiered_bench.py --only local-hit
+  build/py-venv/bin/python perf/python/tiered_bench.py --only local-hit,instructions
 """
 
 from __future__ import annotations
 
 import argparse
-import bisect
 import gc
-import itertools
+import glob
 import json
 import os
 import pickle
 import platform
-import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-LOOPBACK = "127.0.0.1"
-# Redis timeout of the benchmark's tiers: long enough that a loaded machine (4 workers and
-# Redis on few cores) does not trip the circuit breaker mid-measurement. l2_errors is reported.
-BENCH_TIMEOUT = 1.0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-
-def log(*parts: object) -> None:
-    print(*parts, file=sys.stderr, flush=True)
-
+from tiered_bench_support import (
+    BENCH_TIMEOUT,
+    LOOPBACK,
+    add_workload_arguments,
+    free_port,
+    log,
+    parse_worker_arguments,
+    run_tier_workload,
+    run_workers,
+    wait_for_start,
+    workload,
+)
 
 # ---- a throwaway redis-server --------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -78,7 +80,7 @@ def redis_server(url: str | None) -> Iterator[str]:
     if not os.access(exe, os.X_OK):
         sys.exit("redis-server not found: apt-get install redis-server, or pass --redis-url")
     workdir = tempfile.mkdtemp(prefix="tiered-bench-")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [exe, "--port", str(port), "--bind", LOOPBACK, "--save", "", "--appendonly", "no",
          "--dir", workdir, "--loglevel", "warning"],
@@ -122,13 +124,19 @@ def _compile(body: str) -> Callable[[Sequence[Any], Any, Any], int]:
     return ns["loop"]  # type: ignore[no-any-return]
 
 
-def bench_local_hit(url: str, repeats: int, n_ops: int) -> dict[str, Any]:
+def local_hit_cells(
+    url: str, n_ops: int
+) -> tuple[dict[str, tuple[Callable[..., int], Sequence[Any], Any]], list[Any]]:
+    """The local-hit loops: {name: (loop, keys, op)}, and the tiers to close afterwards."""
     from cuckoocache import SmartCache, cached
     from cuckoocache.tiered import TieredCache
 
     keys = [f"key-{i}" for i in range(1000)]
     smart = SmartCache(4096)
     tier = TieredCache(SmartCache(4096), url, namespace="bench-local", serializer="pickle")
+    deadline = time.monotonic() + 60  # a slow start (under valgrind, on a loaded machine)
+    while not tier.stats()["l2_available"] and time.monotonic() < deadline:
+        time.sleep(0.05)
     for k in keys:
         smart[k] = k
         tier[k] = k
@@ -157,9 +165,17 @@ def bench_local_hit(url: str, repeats: int, n_ops: int) -> dict[str, Any]:
         "TieredCache.get": (_compile("op(k)"), seq, tier.get),
         "SmartCache[k]": (_compile("op[k]"), seq, smart),
         "TieredCache[k]": (_compile("op[k]"), seq, tier),
+        "SmartCache.get_or_set": (_compile("op(k, int)"), seq, smart.get_or_set),
+        "TieredCache.get_or_set": (_compile("op(k, int)"), seq, tier.get_or_set),
         "@cached hit": (_compile("op(k)"), iseq, f_plain),
         "tier.cached hit": (_compile("op(k)"), iseq, f_tier),
     }
+    return cells, [tier, tier_fn]
+
+
+def bench_local_hit(url: str, repeats: int, n_ops: int) -> dict[str, Any]:
+    cells, tiers = local_hit_cells(url, n_ops)
+    tier = tiers[0]
     rounds: dict[str, list[float]] = {name: [] for name in cells}
     before = tier.stats()["l2_round_trips"]
     gc.disable()
@@ -174,9 +190,91 @@ def bench_local_hit(url: str, repeats: int, n_ops: int) -> dict[str, Any]:
     assert tier.stats()["l2_round_trips"] == before, "a local hit went to Redis"
     empty = statistics.median(rounds["empty"])
     net = {name: statistics.median(v) - empty for name, v in rounds.items() if name != "empty"}
-    tier.close()
-    tier_fn.close()
-    return {"empty_ns": empty, "net_ns": net, "repeats": repeats, "ops_per_sample": len(seq)}
+    for t in tiers:
+        t.close()
+    return {
+        "empty_ns": empty,
+        "net_ns": net,
+        "repeats": repeats,
+        "ops_per_sample": len(cells["empty"][1]),
+    }
+
+
+# ---- instructions: the local-hit loops under callgrind ------------------------------------------
+
+INSTRUCTION_CELLS = (
+    "SmartCache.get",
+    "TieredCache.get",
+    "SmartCache[k]",
+    "TieredCache[k]",
+    "SmartCache.get_or_set",
+    "TieredCache.get_or_set",
+    "@cached hit",
+    "tier.cached hit",
+)
+
+
+def instructions_child(url: str, cell: str, n_ops: int, empty: bool) -> None:
+    """Runs one local-hit loop (``pass`` instead of the operation if ``empty``) after a warm-up
+    of both, so the two runs differ only in the last loop."""
+    cells, tiers = local_hit_cells(url, n_ops)
+    # Stop the listener threads first: under valgrind their work grows with the run's length,
+    # which would count in the difference. A closed tier's local hits run the same code.
+    for t in tiers:
+        t.close()
+    for thread in threading.enumerate():  # a listener slow to stop under valgrind
+        if thread is not threading.main_thread():
+            thread.join(60)
+    loop, seq, op = cells[cell]
+    empty_loop = cells["empty"][0]
+    loop(seq, op, time.perf_counter_ns)
+    empty_loop(seq, op, time.perf_counter_ns)
+    (empty_loop if empty else loop)(seq, op, time.perf_counter_ns)
+
+
+def bench_instructions(url: str, n_ops: int, cells: Sequence[str]) -> dict[str, float]:
+    """Instructions per local hit (callgrind, PYTHONHASHSEED=0, what ran between the two clock
+    reads of the measured loop, net of the empty loop's): the same count for the same code
+    and input however busy the machine is."""
+    import re
+
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind not found: apt-get install valgrind")
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="tiered-cg-") as workdir:
+
+        def count(cell: str, empty: bool) -> int:
+            # A dump at each perf_counter_ns() call: the last one holds what ran between the
+            # two calls of the measured loop (the start-up's count depends on timing).
+            path = os.path.join(workdir, "cg.out")
+            cmd = ["valgrind", "--tool=callgrind", "--dump-before=time_perf_counter_ns"]
+            cmd += ["--separate-threads=yes"]  # and the main thread's count only
+            cmd += [f"--callgrind-out-file={path}", sys.executable]
+            cmd += [
+                os.path.abspath(__file__),
+                "_instr_child",
+                url,
+                cell,
+                str(n_ops),
+                str(int(empty)),
+            ]
+            env = {**os.environ, "PYTHONHASHSEED": "0"}
+            subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=600)
+            parts = glob.glob(path + ".*-01")
+            assert parts, "no dump: is time_perf_counter_ns a symbol of this Python?"
+            last = max(parts, key=lambda p: int(p[len(path) + 1 : -3]))
+            with open(last) as f:
+                text = f.read()
+            for p in glob.glob(path + "*"):
+                os.unlink(p)
+            match = re.search(r"^(?:summary|totals):\s+(\d+)", text, re.MULTILINE)
+            assert match is not None, "no summary line in the callgrind output"
+            return int(match.group(1))
+
+        for cell in cells:
+            out[cell] = (count(cell, False) - count(cell, True)) / n_ops
+            log(f"  {cell}: {out[cell]:.0f} instructions/op")
+    return out
 
 
 # ---- l2-hit --------------------------------------------------------------------------------------
@@ -250,105 +348,48 @@ def bench_l2_hit(url: str, repeats: int, n_ops: int) -> dict[str, Any]:
 # ---- zipf, 4 processes ---------------------------------------------------------------------------
 
 
-def zipf_sequence(n_keys: int, s: float, count: int, seed: int) -> list[int]:
-    weights = [1.0 / (i + 1) ** s for i in range(n_keys)]
-    cdf = list(itertools.accumulate(weights))
-    total = cdf[-1]
-    rng = random.Random(seed)
-    return [bisect.bisect_left(cdf, rng.random() * total) for _ in range(count)]
-
-
 def zipf_worker(args: argparse.Namespace) -> None:
-    """One worker process: waits for the start time, runs the workload, prints JSON."""
+    """One worker process: runs the workload from the start time, prints its counters."""
+    if args.mode == "tiered":
+        print(json.dumps(run_tier_workload(args.url, args)))
+        return
     import redis
 
-    keys = zipf_sequence(args.keys, args.zipf_s, args.requests, args.seed)
-    rng = random.Random(args.seed + 1)
-    writes = [rng.random() < args.write_ratio for _ in keys]
-    value = "v" * 100
-    time.sleep(max(0.0, args.start_at - time.time()))
+    keys, writes, value = workload(args)
+    client: Any = redis.Redis.from_url(args.url)
+    prefix = args.namespace.encode() + b":"
+    hits = misses = trips = 0
+    data = pickle.dumps(value)
+    wait_for_start(args)
     t0 = time.perf_counter()
-    if args.mode == "tiered":
-        from cuckoocache import SmartCache
-        from cuckoocache.tiered import TieredCache
-
-        tier = TieredCache(
-            SmartCache(args.local_size),
-            args.url,
-            namespace=args.namespace,
-            serializer="pickle",
-            timeout=BENCH_TIMEOUT,
-        )
-        t0 = time.perf_counter()
-        for k, w in zip(keys, writes):
-            if w:
-                tier.put(k, value)
-            else:
-                tier.get_or_set(k, lambda: value)
-        elapsed = time.perf_counter() - t0
-        s = tier.stats()
-        result = {
-            "elapsed": elapsed,
-            "local_hits": s["hits"],
-            "local_misses": s["misses"],
-            "l2_hits": s["l2_hits"],
-            "l2_misses": s["l2_misses"],
-            "round_trips": s["l2_round_trips"],
-            "computations": s["computations"],
-            "invalidations": s["invalidations"],
-            "l2_errors": s["l2_errors"],
-        }
-        tier.close()
-    else:
-        client: Any = redis.Redis.from_url(args.url)
-        prefix = args.namespace.encode() + b":"
-        hits = misses = trips = 0
-        data = pickle.dumps(value)
-        for k, w in zip(keys, writes):
-            rk = prefix + b"%d" % k
-            if w:
-                client.set(rk, data)
-                trips += 1
-                continue
-            raw = client.get(rk)
+    for k, w in zip(keys, writes):
+        rk = prefix + b"%d" % k
+        if w:
+            client.set(rk, data)
             trips += 1
-            if raw is None:
-                misses += 1
-                client.set(rk, data)
-                trips += 1
-            else:
-                hits += 1
-                pickle.loads(raw)
-        elapsed = time.perf_counter() - t0
-        result = {"elapsed": elapsed, "l2_hits": hits, "l2_misses": misses, "round_trips": trips}
-        client.close()
-    print(json.dumps(result))
+            continue
+        raw = client.get(rk)
+        trips += 1
+        if raw is None:
+            misses += 1
+            client.set(rk, data)
+            trips += 1
+        else:
+            hits += 1
+            pickle.loads(raw)
+    elapsed = time.perf_counter() - t0
+    client.close()
+    print(
+        json.dumps({"elapsed": elapsed, "l2_hits": hits, "l2_misses": misses, "round_trips": trips})
+    )
 
 
 def bench_zipf(url: str, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in ("redis-only", "tiered"):
         namespace = f"bench-zipf-{mode}-{os.getpid()}"
-        start_at = time.time() + 1.5
-        procs = []
-        for w in range(args.workers):
-            cmd = [
-                sys.executable, __file__, "_zipf_worker", "--url", url, "--mode", mode,
-                "--namespace", namespace, "--seed", str(1000 + w), "--start-at", str(start_at),
-                "--requests", str(args.requests), "--keys", str(args.keys),
-                "--zipf-s", str(args.zipf_s), "--local-size", str(args.local_size),
-                "--write-ratio", str(args.write_ratio),
-            ]  # fmt: skip
-            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE))
-        results = []
-        for p in procs:
-            stdout, _ = p.communicate(timeout=600)
-            if p.returncode != 0:
-                sys.exit(f"zipf worker failed ({mode})")
-            results.append(json.loads(stdout))
-        total = {k: sum(r[k] for r in results) for k in results[0]}
-        total["elapsed"] = max(r["elapsed"] for r in results)
-        out[mode] = total
+        own = ["--url", url, "--mode", mode, "--namespace", namespace]
+        out[mode] = run_workers(__file__, own, args, timeout=600)
     requests = args.workers * args.requests
     summary: dict[str, Any] = {"requests": requests}
     for mode, t in out.items():
@@ -443,6 +484,14 @@ def bench_invalidation(url: str, rounds: int) -> dict[str, Any]:
 # ---- report --------------------------------------------------------------------------------------
 
 
+_PAIRS = (
+    ("get(k)", "SmartCache.get", "TieredCache.get"),
+    ("[k]", "SmartCache[k]", "TieredCache[k]"),
+    ("get_or_set(k, f)", "SmartCache.get_or_set", "TieredCache.get_or_set"),
+    ("decorated call", "@cached hit", "tier.cached hit"),
+)
+
+
 def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [
         f"Python {platform.python_version()}, {platform.platform()}, {os.cpu_count()} CPUs",
@@ -456,12 +505,20 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> str:
             "| operation | SmartCache | TieredCache | ratio |",
             "| --- | ---: | ---: | ---: |",
         ]
-        for label, a, b in (
-            ("get(k)", "SmartCache.get", "TieredCache.get"),
-            ("[k]", "SmartCache[k]", "TieredCache[k]"),
-            ("decorated call", "@cached hit", "tier.cached hit"),
-        ):
+        for label, a, b in _PAIRS:
             lines.append(f"| {label} | {r[a]:.1f} | {r[b]:.1f} | {r[b] / r[a]:.2f} |")
+        lines.append("")
+    if "instructions" in results:
+        r = results["instructions"]
+        lines += [
+            "### Local hit (instructions/op: callgrind, PYTHONHASHSEED=0, net of the empty loop)",
+            "",
+            "| operation | SmartCache | TieredCache | ratio |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for label, a, b in _PAIRS:
+            if a in r and b in r:
+                lines.append(f"| {label} | {r[a]:.0f} | {r[b]:.0f} | {r[b] / r[a]:.2f} |")
         lines.append("")
     if "l2-hit" in results:
         r = results["l2-hit"]
@@ -522,13 +579,9 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--requests", type=int, default=50_000, help="per worker")
-    parser.add_argument("--keys", type=int, default=10_000)
-    parser.add_argument("--zipf-s", type=float, default=1.0)
-    parser.add_argument("--local-size", type=int, default=1_000)
-    parser.add_argument("--write-ratio", type=float, default=0.01)
+    add_workload_arguments(parser, requests=50_000)
     parser.add_argument("--json", help="also write the raw results here")
+    parser.add_argument("--cells", help="instructions: only these rows (comma-separated)")
     args = parser.parse_args()
     if args.quick:
         args.repeats = 3
@@ -540,6 +593,12 @@ def main() -> None:
             log("local-hit ...")
             results["local-hit"] = bench_local_hit(
                 url, args.repeats, 20_000 if args.quick else 200_000
+            )
+        if "instructions" in parts:
+            log("instructions (callgrind) ...")
+            cells = args.cells.split(",") if args.cells else INSTRUCTION_CELLS
+            results["instructions"] = bench_instructions(
+                url, 2_000 if args.quick else 20_000, cells
             )
         if "l2-hit" in parts:
             log("l2-hit ...")
@@ -557,23 +616,15 @@ def main() -> None:
 
 
 def _worker_entry() -> None:
-    p = argparse.ArgumentParser()
-    p.add_argument("--url")
-    p.add_argument("--mode")
-    p.add_argument("--namespace")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--start-at", type=float)
-    p.add_argument("--requests", type=int)
-    p.add_argument("--keys", type=int)
-    p.add_argument("--zipf-s", type=float)
-    p.add_argument("--local-size", type=int)
-    p.add_argument("--write-ratio", type=float)
-    zipf_worker(p.parse_args(sys.argv[2:]))
+    own = (("--url", str), ("--mode", str), ("--namespace", str))
+    zipf_worker(parse_worker_arguments(own))
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_zipf_worker":
         _worker_entry()
+    elif len(sys.argv) > 1 and sys.argv[1] == "_instr_child":
+        instructions_child(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1")
     elif len(sys.argv) > 1 and sys.argv[1] == "_inval_reader":
         inval_reader(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, Generic, NamedTuple, ParamSpec, Protocol, TypeVar, overload
 
 from . import _core
-from ._single_flight import _MISSING
+from ._mapping import _MISSING
 from ._smartcache import SmartCache
 
 F = TypeVar("F", bound=Callable[..., Any])

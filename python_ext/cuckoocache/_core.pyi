@@ -14,6 +14,7 @@ from typing_extensions import Self
 
 # ---- EvictionPolicy (the enum.IntEnum of cuckoocache._policy, set on the module at load) ----
 from ._policy import EvictionPolicy as EvictionPolicy
+from ._smartcache import SmartCache
 
 # ---- CacheCore ---------------------------------------------------------------------------------
 
@@ -153,6 +154,36 @@ class CachedFunction:
     @property
     def single_flight(self) -> bool:
         """Whether concurrent misses of one key share one call."""
+
+# ---- TierCore (tier_core.cpp) ------------------------------------------------------------------
+
+class TierCore:
+    """The C base of ``cuckoocache.tiered.TieredCache``: a local hit of ``get``, ``[]`` and
+    ``get_or_set`` is one lookup in ``local`` with no Python frame; a miss calls the subclass's
+    ``_get_miss(key, default)``, ``_getitem_miss(key)`` or, under a C single-flight,
+    ``_load(key, factory, ttl_seconds)``."""
+
+    @property
+    def local(self) -> SmartCache[Any, Any]:
+        """The local tier (L1). Set once, by ``TieredCache.__init__``."""
+
+    @local.setter
+    def local(self, value: SmartCache[Any, Any]) -> None: ...
+    @overload
+    def get(self, key: Any) -> Any:
+        """The value of key from the local tier, else from Redis (filling the local tier),
+        else default."""
+    @overload
+    def get(self, key: Any, default: Any) -> Any: ...
+    def __getitem__(self, key: Any) -> Any: ...
+    def get_or_set(
+        self, key: Any, factory: Callable[[], Any], ttl_seconds: float | None = None
+    ) -> Any:
+        """The value of key (local tier, else Redis); on a miss in both, stores and returns
+        ``factory()``, computed once per key in this process at a time."""
+
+    def _load_once(self, key: Any, factory: Callable[[], Any], ttl_seconds: float | None, /) -> Any:
+        """The local tier's value of key (not counted), else ``_load`` under single-flight."""
 
 # ---- module functions --------------------------------------------------------------------------
 

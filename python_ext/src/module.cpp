@@ -24,6 +24,7 @@
 #include "cache_object.h"
 #include "cached_function.h"
 #include "sweeper.h"
+#include "tier_core.h"
 
 namespace bp = boost::python;
 
@@ -319,6 +320,7 @@ BOOST_PYTHON_MODULE(_core) {
   PyObject* cached_type = make_cached_function_type(module.ptr());
   if (cached_type == nullptr) bp::throw_error_already_set();
   module.attr("CachedFunction") = bp::object(bp::handle<>(cached_type));
+  if (add_tier_core_type(module.ptr()) < 0) bp::throw_error_already_set();
 
   add_admin_methods(cls.ptr());
 

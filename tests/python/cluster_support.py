@@ -14,7 +14,6 @@ side of that).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -22,6 +21,7 @@ import subprocess
 import sys
 from typing import Any
 
+from support.tiers import serve
 from tiered_support import LOOPBACK, RedisServer, Worker, free_port, wait_until
 
 
@@ -280,32 +280,22 @@ def _worker_main(address: str, namespace: str) -> None:
     tier = TieredCache(
         SmartCache(10_000), client, namespace=namespace, serializer="json", timeout=1.0
     )
-    for line in sys.stdin:
-        op, *args = json.loads(line)
-        try:
-            if op == "ping":
-                result: Any = "pong"
-            elif op == "exit":
-                print(json.dumps({"ok": None}), flush=True)
-                break
-            elif op == "get_many":
-                result = [tier.get(k) for k in args[0]]
-            elif op == "put_many":
-                for k, v in args[0]:
-                    tier.put(k, v)
-                result = None
-            elif op == "delete_many":
-                result = [tier.remove(k) for k in args[0]]
-            elif op == "local_many":
-                # The local tier's copies (None where absent), Redis not contacted.
-                result = [tier.local.get(k) for k in args[0]]
-            elif op == "stats":
-                result = {k: v for k, v in tier.stats().items() if k != "policy"}
-            else:
-                raise ValueError(f"unknown op {op!r}")
-            print(json.dumps({"ok": result}), flush=True)
-        except Exception as e:
-            print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
+
+    def ops(op: str, args: list[Any]) -> Any:
+        if op == "get_many":
+            return [tier.get(k) for k in args[0]]
+        if op == "put_many":
+            for k, v in args[0]:
+                tier.put(k, v)
+            return None
+        if op == "delete_many":
+            return [tier.remove(k) for k in args[0]]
+        if op == "local_many":
+            # The local tier's copies (None where absent), Redis not contacted.
+            return [tier.local.get(k) for k in args[0]]
+        raise ValueError(f"unknown op {op!r}")
+
+    serve(tier, ops)
     tier.close()
     client.close()
 

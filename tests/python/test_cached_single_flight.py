@@ -13,6 +13,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +24,9 @@ from support import run_python, run_threads
 
 SIGALRM_SCRIPT = textwrap.dedent(
     """\
-    import signal, sys, threading, time
+    import sys, threading
+    sys.path.insert(0, sys.argv[2])
+    from support.interrupts import storm
     from cuckoocache import SmartCache, cached
 
     via = sys.argv[1]
@@ -38,56 +41,15 @@ SIGALRM_SCRIPT = textwrap.dedent(
     def load(k):
         return f(k) if via == "cached" else cache.get_or_set(k, lambda: k)
 
-    def interrupt(signum, frame):
-        # Anywhere but this script's own top level (whose loop must survive to go on).
-        if frame is not None and frame.f_code.co_name not in ("<module>", "interrupt"):
-            raise KeyboardInterrupt
-
-    stop = time.monotonic() + 2.0
-    errors = []
-
-    def other():  # loads the same keys while the main thread is interrupted
-        while time.monotonic() < stop:
-            for k in range(200):
-                try:
-                    assert load(k) == k
-                except Exception as e:  # noqa: BLE001
-                    errors.append(e)
-
-    t = threading.Thread(target=other, daemon=True)
-    t.start()
-    signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, 0.0001, 0.0001)  # every 0.1 ms
-    interrupts = 0
-    while time.monotonic() < stop:
-        for k in range(200):
-            try:
-                load(k)
-            except KeyboardInterrupt:
-                interrupts += 1
-    signal.setitimer(signal.ITIMER_REAL, 0, 0)
-    signal.signal(signal.SIGALRM, signal.SIG_IGN)
-    t.join(10)
-    assert not t.is_alive(), "a loader hung"
-    assert not errors, errors[:3]
-    # Every key is loadable afterwards, from another thread, within a second.
-    done = []
-    def check():
-        for k in range(200):
-            assert load(k) == k
-        done.append(True)
-    c = threading.Thread(target=check, daemon=True)
-    c.start()
-    c.join(5)
-    assert done, "a key stayed stuck after the interrupts"
-    print("DONE", interrupts)
+    print("DONE", storm(load, 200, 2.0))
     """
 )
 
 
 @pytest.mark.parametrize("via", ["cached", "get_or_set"])
 def test_sigalrm_keyboard_interrupt_every_100us_leaves_keys_loadable(via: str) -> None:
-    proc = run_python(["-c", SIGALRM_SCRIPT, via], timeout=60, what="SIGALRM storm")
+    tests = str(Path(__file__).resolve().parent)
+    proc = run_python(["-c", SIGALRM_SCRIPT, via, tests], timeout=60, what="SIGALRM storm")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "DONE" in proc.stdout
 

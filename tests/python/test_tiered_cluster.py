@@ -31,6 +31,7 @@ from cluster_support import (
 from cuckoocache import SmartCache
 from cuckoocache.tiered import TieredCache
 from cuckoocache.tiered.cluster import BUCKETS, key_slot
+from support.tiers import traffic, wait_recovered
 from tiered_support import find_redis_server, wait_until
 
 redis = pytest.importorskip("redis", reason="redis-py is not installed (tools/test installs it)")
@@ -77,7 +78,7 @@ def make_tier(cluster: RedisClusterProcesses) -> Iterator[Callable[..., TieredCa
         kwargs.setdefault("health_check_interval", 0.5)
         tier = TieredCache(SmartCache(10_000), client, namespace=namespace, **kwargs)
         made.append((tier, client))
-        wait_until(lambda: tier.stats()["l2_shards_available"] == 3, 10)
+        wait_recovered(tier, timeout=10)
         return tier
 
     yield make
@@ -293,34 +294,18 @@ def test_slots_migrated_during_traffic_lose_nothing(
     moved_before = {
         k for k in keys if cluster.primary_of_slot(key_slot(a._rkey(k))).port == source.port
     }
-    errors: list[BaseException] = []
-    stop = threading.Event()
     worst = [0.0]
 
-    def traffic() -> None:
-        rng = random.Random(7)
-        version = 0
-        try:
-            while not stop.is_set():
-                version += 1
-                k = rng.choice(keys)
-                t0 = time.monotonic()
-                a[k] = version
-                last[k] = version
-                b.get(rng.choice(keys))
-                worst[0] = max(worst[0], time.monotonic() - t0)
-        except BaseException as e:  # pragma: no cover - reported below
-            errors.append(e)
+    def step(k: str, version: int, rng: random.Random) -> None:
+        t0 = time.monotonic()
+        a[k] = version
+        last[k] = version
+        b.get(rng.choice(keys))
+        worst[0] = max(worst[0], time.monotonic() - t0)
 
-    thread = threading.Thread(target=traffic)
-    thread.start()
-    try:
+    with traffic(step, keys, seed=7):
         cluster.reshard(source, target, 300)  # slots move with their keys, under traffic
         time.sleep(0.3)
-    finally:
-        stop.set()
-        thread.join(30)
-    assert not errors, errors
     cluster.wait_ok()
     moved = {
         k for k in moved_before if cluster.primary_of_slot(key_slot(a._rkey(k))).port == target.port
@@ -360,7 +345,7 @@ def test_manual_failover_leaves_no_stale_value(
         health_check_interval=0.5,
     )  # fmt: skip
     try:
-        wait_until(lambda: a.stats()["l2_shards_available"] == 3, 10)
+        wait_recovered(a, timeout=10)
         b = make_tier(ns)
         keys = [f"g{i}" for i in range(300)]
         last: dict[str, Any] = {}
@@ -369,35 +354,18 @@ def test_manual_failover_leaves_no_stale_value(
         assert all(b[k] == 0 for k in keys)
         victim = cluster.primary_of_slot(key_slot(a._rkey(keys[0])))
         replica = cluster.replica_of(victim)
-        stop = threading.Event()
-        errors: list[BaseException] = []
 
-        def traffic() -> None:
-            rng = random.Random(5)
-            version = 0
-            try:
-                while not stop.is_set():
-                    version += 1
-                    k = rng.choice(keys)
-                    a[k] = last[k] = version
-                    b.get(rng.choice(keys))
-                    time.sleep(0.001)
-            except BaseException as e:  # pragma: no cover - reported below
-                errors.append(e)
+        def step(k: str, version: int, rng: random.Random) -> None:
+            a[k] = last[k] = version
+            b.get(rng.choice(keys))
+            time.sleep(0.001)
 
-        thread = threading.Thread(target=traffic)
-        thread.start()
-        try:
+        with traffic(step, keys, seed=5):
             time.sleep(0.3)
             assert cluster.command(replica, "CLUSTER", "FAILOVER") in (b"OK", "OK")
             wait_until(lambda: cluster.command(replica, "ROLE")[0] in (b"master", "master"), 20)
             time.sleep(0.5)
-        finally:
-            stop.set()
-            thread.join(30)
-        assert not errors, errors
-        wait_until(lambda: a.stats()["l2_shards_available"] == 3, 10)
-        wait_until(lambda: b.stats()["l2_shards_available"] == 3, 10)
+        wait_recovered(a, b, timeout=10)
         # Redis holds each key's last write or nothing (a write lost during the switch is
         # deleted everywhere), never an older value; both instances agree with it.
         fresh = make_tier(ns)
@@ -442,32 +410,20 @@ def test_primary_killed_replica_takes_over_other_shards_unaffected(
     durations: list[float] = []
     other_skips = [0]
     sampling = threading.Lock()
-    errors: list[BaseException] = []
-    stop = threading.Event()
 
-    def traffic() -> None:
-        rng = random.Random(11)
-        version = 0
-        try:
-            while not stop.is_set():
-                version += 1
-                k = rng.choice(keys)
-                with sampling:  # the test's own writes do not count in a sample
-                    before = a.stats()["l2_skipped"]
-                    t0 = time.monotonic()
-                    a[k] = version
-                    b.remove(rng.choice(keys))
-                    b.get(k)
-                    durations.append(time.monotonic() - t0)
-                    if k not in lost and a.stats()["l2_skipped"] != before:
-                        other_skips[0] += 1
-                time.sleep(0.001)
-        except BaseException as e:  # pragma: no cover - reported below
-            errors.append(e)
+    def step(k: str, version: int, rng: random.Random) -> None:
+        with sampling:  # the test's own writes do not count in a sample
+            before = a.stats()["l2_skipped"]
+            t0 = time.monotonic()
+            a[k] = version
+            b.remove(rng.choice(keys))
+            b.get(k)
+            durations.append(time.monotonic() - t0)
+            if k not in lost and a.stats()["l2_skipped"] != before:
+                other_skips[0] += 1
+        time.sleep(0.001)
 
-    thread = threading.Thread(target=traffic)
-    thread.start()
-    try:
+    with traffic(step, keys, seed=11):
         time.sleep(0.3)
         cluster.kill(victim)
         # The killed shard's keys go local-only at once; the others keep using Redis.
@@ -483,17 +439,13 @@ def test_primary_killed_replica_takes_over_other_shards_unaffected(
         promoted = wait_until(
             lambda: cluster.command(replica, "ROLE")[0] in (b"master", "master"), 30
         )
-        recovered = wait_until(lambda: a.stats()["l2_shards_available"] == 3, 30)
-        wait_until(lambda: b.stats()["l2_shards_available"] == 3, 30)
+        recovered = wait_recovered(a, timeout=30)
+        wait_recovered(b, timeout=30)
         print(
             f"failover: shard open after {noticed * 1000:.0f} ms, replica promoted "
             f"{promoted:.2f} s later, tier recovered {recovered:.2f} s after that"
         )
         time.sleep(0.3)
-    finally:
-        stop.set()
-        thread.join(30)
-    assert not errors, errors
     # Every call returned within the timeout (three calls per sample, with slack for a loaded
     # machine: a dead node refuses connections at once).
     print(f"calls: {len(durations)}, slowest {max(durations) * 1000:.1f} ms")
@@ -554,7 +506,7 @@ def test_shard_without_replica_lost_only_its_keys_degrade(
     # The node comes back (empty, no persistence) as the primary of its slots: the tier
     # recovers that shard by itself, and its outage writes are deleted, not served stale.
     victim.start(same_port=True)
-    wait_until(lambda: a.stats()["l2_shards_available"] == 3, 30)
+    wait_recovered(a, timeout=30)
     k = sorted(lost)[0]
     a.local.remove(k)
     assert a.get(k) is None

@@ -12,7 +12,7 @@ import pytest
 redis = pytest.importorskip("redis", reason="redis-py is not installed (tools/test installs it)")
 
 from cuckoocache.tiered import encode_key  # noqa: E402
-from cuckoocache.tiered.breaker import FAILED  # noqa: E402
+from cuckoocache.tiered.breaker import FAILED, Breaker  # noqa: E402
 from cuckoocache.tiered.cluster import (  # noqa: E402
     BUCKETS,
     STRIDE,
@@ -98,23 +98,14 @@ class _Client:
 
 
 def _breaker(raise_on_error: bool = False) -> tuple[ShardedBreaker, Counters, list[bytes]]:
-    from cuckoocache.tiered.cluster import Shard
-
     layout = ClusterLayout(b"ns")
     # Buckets alternate between two primaries.
     owners = {slot: ("p1" if b % 2 else "p0") for b, slot in enumerate(layout.slots)}
     counters = Counters()
-    breaker = ShardedBreaker(
-        counters,
-        (redis.RedisError, OSError),
-        2,
-        raise_on_error,
-        threading.RLock(),
-        _Client(owners),
-        lambda: redis.ConnectionError("unavailable"),
-    )
+    single = Breaker(counters, (redis.RedisError, OSError), 2, raise_on_error, threading.RLock())
+    breaker = ShardedBreaker(single, _Client(owners), lambda: redis.ConnectionError("unavailable"))
     for name in ("p0", "p1"):
-        shard = breaker.shards[name] = Shard(name, _Node(name))
+        shard = breaker.shards[name] = breaker.new_shard(name, _Node(name))
         shard.live = frozenset(s for s, n in owners.items() if n == name)
         shard.ok = True
     keys = [layout.rkey(encode_key(f"k{i}")) for i in range(200)]
@@ -158,7 +149,7 @@ def test_breaker_trips_only_the_failing_shard() -> None:
 
 def test_breaker_skip_raises_with_raise_on_error_and_closing_opens_all() -> None:
     breaker, _, keys = _breaker(raise_on_error=True)
-    breaker.trip_shard(breaker.shards["p0"])
+    breaker.shards["p0"].trip()
     key = next(k for k in keys if breaker.shard_of(k) is None)
     with pytest.raises(redis.ConnectionError, match="unavailable"):
         breaker.call(lambda k: None, key)

@@ -19,7 +19,6 @@ from typing import Any
 import cuckoocache
 import pytest
 from cuckoocache.tiered import TieredCache
-from support import under_address_sanitizer
 from tiered_support import RedisServer, hold, rkey, wait_available, wait_until
 
 pytest.importorskip("redis", reason="redis-py is not installed (tools/test installs it)")
@@ -55,6 +54,44 @@ def run_script(source: str, *args: str, timeout: float = 60.0) -> str:
 def stored(value: Any, deadline_ms: int = 0) -> bytes:
     """An unsigned stored value, as another client could write it."""
     return HEADER.pack(1, deadline_ms) + pickle.dumps(value)
+
+
+# ---- 1: a KeyboardInterrupt anywhere leaves the tier's waiters woken and keys loadable -------
+
+SIGALRM_SCRIPT = """
+    import sys, threading
+    sys.path.insert(0, sys.argv[4])
+    from support.interrupts import storm
+    from cuckoocache import SmartCache
+    from cuckoocache.tiered import TieredCache
+
+    url, namespace, via = sys.argv[1:4]
+    # A small local tier and a 20 ms TTL in Redis: most loads miss, many compute.
+    tier = TieredCache(SmartCache(64), url, namespace=namespace, serializer="pickle",
+                       ttl_seconds=0.02, timeout=2.0)
+
+    def compute(x):
+        ev = threading.Event()
+        ev.set()  # Python-level synchronisation inside the computation, as 13.1 describes
+        return x
+
+    f = tier.cached(compute)
+
+    def load(k):
+        return f(k) if via == "cached" else tier.get_or_set(k, lambda: compute(k))
+
+    print("DONE", storm(load, 100, 3.0))
+"""
+
+
+@pytest.mark.parametrize("via", ["get_or_set", "cached"])
+def test_sigalrm_keyboard_interrupt_every_100us_leaves_tier_keys_loadable(
+    server: RedisServer, ns: str, via: str
+) -> None:
+    tests = str(Path(__file__).resolve().parent)
+    out = run_script(SIGALRM_SCRIPT, server.url, ns, via, tests, timeout=90)
+    assert out.startswith("DONE"), out
+    assert int(out.split()[1]) > 0  # the storm did interrupt loads
 
 
 # ---- 3: a signal handler using the tier ------------------------------------------------------
@@ -447,11 +484,6 @@ def test_write_during_a_stall_is_counted_raised_and_never_served_stale(
 # ---- deadlines from one clock ----------------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    under_address_sanitizer(),
-    reason="under ASan the reader's local fill of the 'ahead' key is skipped (seen in two "
-    "python-asan runs, not understood yet); the python stage asserts it",
-)
 def test_ttl_follows_the_servers_clock_not_any_clients(
     server: RedisServer, ns: str, make_tier: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -465,7 +497,9 @@ def test_ttl_follows_the_servers_clock_not_any_clients(
         m.setattr(time, "time", lambda: real() + 3600)
         writer.put("ahead", "a", ttl_seconds=2.0)  # long enough for a slow (ASan) reader
     assert reader.get("behind") == "b"  # not expired an hour early
-    assert reader.get("ahead") == "a" and reader.local.contains("ahead")
+    # A local copy (hold: the writer's invalidation, still in flight on a slow machine such as
+    # an ASan build, rightly keeps a read that raced with it from filling the local tier).
+    hold(reader, "ahead", "a")
     time.sleep(2.5)
     assert reader.get("ahead") is None  # the local copy expired with Redis's, not an hour late
     assert not reader.local.contains("ahead")

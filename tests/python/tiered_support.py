@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 from cuckoocache import SmartCache
 from cuckoocache.tiered import TieredCache, encode_key
+from support.tiers import serve
 
 LOOPBACK = "127.0.0.1"
 
@@ -269,58 +270,45 @@ def _worker_main(url: str, namespace: str, lock: bool) -> None:
         time.sleep(seconds)
         return f"computed-{key}"
 
-    for line in sys.stdin:
-        op, *args = json.loads(line)
-        try:
-            if op == "ping":
-                result: Any = "pong"
-            elif op == "exit":
-                print(json.dumps({"ok": None}), flush=True)
-                break
-            elif op == "get":
-                result = tier.get(args[0])
-            elif op == "put":
-                tier.put(args[0], args[1])
-                result = None
-            elif op == "delete":
-                result = tier.remove(args[0])
-            elif op == "hold":
-                # Reads until the local tier keeps a copy of the expected value for 50 ms
-                # (see test_tiered.hold); False on timeout.
-                key, expected, timeout = args
-                deadline = time.monotonic() + timeout
-                result = False
-                while time.monotonic() < deadline:
-                    if tier.get(key) == expected and tier.local.contains(key):
-                        time.sleep(0.05)
-                        if tier.local.contains(key):
-                            result = True
-                            break
-                    time.sleep(0.005)
-            elif op == "local_contains":
-                result = tier.local.contains(args[0])
-            elif op == "wait_local_gone":
-                # Seconds until the key left the local tier (or None on timeout).
-                key, timeout = args
-                start = time.monotonic()
-                result = None
-                while time.monotonic() - start < timeout:
-                    if not tier.local.contains(key):
-                        result = time.monotonic() - start
-                        break
-                    time.sleep(0.0005)
-            elif op == "get_or_set_at":
-                # Waits until the wall-clock time args[1], then get_or_set with a slow factory.
-                key, at, seconds = args
-                time.sleep(max(0.0, at - time.time()))
-                result = tier.get_or_set(key, functools.partial(slow_compute, key, seconds))
-            elif op == "stats":
-                result = {k: v for k, v in tier.stats().items() if k != "policy"}
-            else:
-                raise ValueError(f"unknown op {op!r}")
-            print(json.dumps({"ok": result}), flush=True)
-        except Exception as e:
-            print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
+    def ops(op: str, args: list[Any]) -> Any:
+        if op == "get":
+            return tier.get(args[0])
+        if op == "put":
+            tier.put(args[0], args[1])
+            return None
+        if op == "delete":
+            return tier.remove(args[0])
+        if op == "hold":
+            # Reads until the local tier keeps a copy of the expected value for 50 ms
+            # (see test_tiered.hold); False on timeout.
+            key, expected, timeout = args
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if tier.get(key) == expected and tier.local.contains(key):
+                    time.sleep(0.05)
+                    if tier.local.contains(key):
+                        return True
+                time.sleep(0.005)
+            return False
+        if op == "local_contains":
+            return tier.local.contains(args[0])
+        if op == "wait_local_gone":
+            # Seconds until the key left the local tier (or None on timeout).
+            key, timeout = args
+            start = time.monotonic()
+            while time.monotonic() - start < timeout:
+                if not tier.local.contains(key):
+                    return time.monotonic() - start
+                time.sleep(0.0005)
+            return None
+        if op == "get_or_set_at":
+            # Waits until the wall-clock time args[1], then get_or_set with a slow factory.
+            key, at, seconds = args
+            time.sleep(max(0.0, at - time.time()))
+            return tier.get_or_set(key, functools.partial(slow_compute, key, seconds))
+        raise ValueError(f"unknown op {op!r}")
+
+    serve(tier, ops)
     tier.close()
     counter.close()
 

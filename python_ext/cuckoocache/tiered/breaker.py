@@ -25,14 +25,18 @@ def _nothing() -> None:
 
 
 class Breaker:
+    """One circuit breaker. A cluster tier has one per primary (``cluster.Shard`` is a Breaker
+    with its shard's subscription state) and one for calls not tied to a key."""
+
     __slots__ = (
         "_counters",
         "_raise",
-        "_streak",
         "errors",
         "lock",
         "ok",
         "on_interrupt",
+        "on_trip",
+        "streak",
         "threshold",
     )
 
@@ -43,28 +47,41 @@ class Breaker:
         threshold: int,
         raise_on_error: bool,
         lock: threading.RLock,
+        on_interrupt: Callable[[], Any] = _nothing,
+        on_trip: Callable[[], Any] = _nothing,
     ) -> None:
         self._counters = counters
         self.errors = errors
         self.threshold = threshold
         self._raise = raise_on_error
         self.lock = lock  # the tier's lock: ``ok`` changes under it
-        self._streak = 0
+        self.streak = 0  # consecutive failed reads
         self.ok = False
         # Called when something other than a Redis error (KeyboardInterrupt, ...) escapes a
         # call: returns connections that redis-py may have leaked (client.reclaim).
-        self.on_interrupt: Callable[[], Any] = _nothing
+        self.on_interrupt = on_interrupt
+        self.on_trip = on_trip  # called after trip() has opened the breaker
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Runs one Redis read (or a write that needs no invalidation); on failure counts it
         and returns FAILED (or raises, with raise_on_error)."""
+        return self._call(False, fn, args, kwargs)
+
+    def call_write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Runs a Redis write that publishes an invalidation; a failure opens the breaker at
+        once (the caller remembers the key as a tombstone)."""
+        return self._call(True, fn, args, kwargs)
+
+    def _call(
+        self, write: bool, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         try:
             result = fn(*args, **kwargs)
         except self.errors:
             self._counters.add(L2_RTT)
             self._counters.add(L2_ERRORS)
-            self._streak += 1
-            if self._streak >= self.threshold:
+            self.streak += 1
+            if write or self.streak >= self.threshold:
                 self.trip()
             if self._raise:
                 raise
@@ -72,26 +89,8 @@ class Breaker:
         except BaseException:
             self.on_interrupt()
             raise
-        if self._streak:
-            self._streak = 0
-        self._counters.add(L2_RTT)
-        return result
-
-    def call_write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Runs a Redis write that publishes an invalidation; a failure opens the breaker at
-        once (the caller remembers the key as a tombstone)."""
-        try:
-            result = fn(*args, **kwargs)
-        except self.errors:
-            self._counters.add(L2_RTT)
-            self._counters.add(L2_ERRORS)
-            self.trip()
-            if self._raise:
-                raise
-            return FAILED
-        except BaseException:
-            self.on_interrupt()
-            raise
+        if self.streak:
+            self.streak = 0
         self._counters.add(L2_RTT)
         return result
 
@@ -103,3 +102,4 @@ class Breaker:
         """Opens the breaker: local-only until the listener has reconnected and flushed."""
         with self.lock:
             self.ok = False
+        self.on_trip()

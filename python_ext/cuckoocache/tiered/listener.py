@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .counters import FLUSHES, L2_ERRORS
@@ -21,12 +22,16 @@ if TYPE_CHECKING:
 __all__ = ["recover", "start_listener"]
 
 
-def start_listener(tier: TieredCache) -> None:
-    """Starts (or restarts, after fork) the tier's listener thread."""
+Loop = Callable[["weakref.ReferenceType[TieredCache]", threading.Event], None]
+
+
+def start_listener(tier: TieredCache, loop: Loop | None = None) -> None:
+    """Starts (or restarts, after fork) the tier's listener thread, running ``loop(ref,
+    stop)`` (default: the single-server loop below; the cluster listener passes its own)."""
     tier._stop = threading.Event()
     tier._subscribed = threading.Event()
     thread = threading.Thread(
-        target=_listen,
+        target=_listen if loop is None else loop,
         args=(weakref.ref(tier), tier._stop),
         name=f"cuckoocache-tier-{tier._namespace}",
         daemon=True,

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
-from .._single_flight import _MISSING
+from .._mapping import _MISSING
 from .breaker import FAILED
 from .counters import LOCK_WAITS
 

@@ -1,8 +1,10 @@
 """The TieredCache class: a local SmartCache (L1) in front of a shared Redis (L2).
 
-A local hit is one C lookup and Redis is not contacted. A local miss reads Redis and fills the
-local tier with the entry's remaining TTL; a miss in both tiers computes once per key
-(single-flight, and the cross-instance lock if enabled). Every write publishes an invalidation
+A local hit is one C lookup with no Python frame (``get``, ``[]`` and ``get_or_set`` are those
+of the C base ``_core.TierCore``, python_ext/src/tier_core.cpp) and Redis is not contacted. A
+local miss reads Redis and fills the local tier with the entry's remaining TTL; a miss in both
+tiers computes once per key (the C single-flight of TierCore, and the cross-instance lock if
+enabled). Every write publishes an invalidation
 in the same server-side script, and the listener thread drops other instances' copies. The
 ``Watches`` (watch.py) keep a read that raced with a write or an invalidation from filling
 the local tier with a stale value. See docs/scaling.md.
@@ -22,8 +24,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, cast
 
 from .. import _core
-from .._mapping import CacheMapping
-from .._single_flight import _MISSING, SingleFlight
+from .._mapping import _MISSING, CacheMapping
 from .._smartcache import SmartCache
 from .breaker import FAILED, Breaker
 from .client import glob_escape, make_client, reclaim
@@ -63,23 +64,10 @@ _MAX_TTL = 3_155_760_000.0  # 100 years: the local tier's limit
 _NAMESPACE_RE = re.compile(r"[A-Za-z0-9_.:/@+=#-]{1,200}")
 
 
-class _FlightStore:
-    """What SingleFlight needs from a cache: ``_peek`` (the local tier's) and a ``put`` that
-    does nothing (the tier's loader stores values itself, in both tiers)."""
-
-    __slots__ = ("_peek",)
-
-    def __init__(self, peek: Callable[[Hashable, Any], Any]) -> None:
-        self._peek = peek
-
-    def put(self, key: Hashable, value: Any, ttl_seconds: float | None = None) -> None:
-        pass
-
-
 _live: weakref.WeakSet[TieredCache] = weakref.WeakSet()
 
 
-class TieredCache(CacheMapping[Any, Any]):
+class TieredCache(_core.TierCore, CacheMapping[Any, Any]):
     """A local :class:`SmartCache` in front of a shared Redis, kept coherent across processes.
 
     ``TieredCache(local=SmartCache(...), redis="redis://127.0.0.1:6379/0",
@@ -143,14 +131,11 @@ class TieredCache(CacheMapping[Any, Any]):
         "_counters",
         "_decorated",
         "_del_script",
-        "_flight",
-        "_flight_store",
         "_forked",
         "_health_interval",
         "_iid",
         "_lclear",
         "_lcontains",
-        "_lget",
         "_listener",
         "_lock",
         "_lock_counter",
@@ -178,7 +163,6 @@ class TieredCache(CacheMapping[Any, Any]):
         "_use_lock",
         "_watches",
         "is_cluster",
-        "local",
         "options",
     )
 
@@ -221,8 +205,7 @@ class TieredCache(CacheMapping[Any, Any]):
 
         self.is_cluster = isinstance(client, RedisCluster)
 
-        self.local = local
-        self._lget = local.get
+        self.local = local  # TierCore's: set once
         self._lpeek = local._peek
         self._lput = local.put
         self._lremove = local.remove
@@ -261,31 +244,20 @@ class TieredCache(CacheMapping[Any, Any]):
         self._counters = Counters()
         self._watches = Watches(self._lock)
         self._tomb = Tombstones()
+        reclaim_client = functools.partial(reclaim, client)
         self._breaker = Breaker(
-            self._counters, errors, opts.failure_threshold, self._raise, self._lock
+            self._counters, errors, opts.failure_threshold, self._raise, self._lock, reclaim_client
         )
-        self._breaker.on_interrupt = functools.partial(reclaim, client)
         self._connect_wait = float(opts.connect_wait_seconds)
         if self._cluster is not None:
             from .cluster import ShardedBreaker
 
-            sharded = ShardedBreaker(
-                self._counters,
-                errors,
-                opts.failure_threshold,
-                self._raise,
-                self._lock,
-                client,
-                self._unavailable,
-            )
-            sharded.on_interrupt = self._breaker.on_interrupt
-            self._breaker = cast(Breaker, sharded)  # the same interface, one state per shard
+            sharded = ShardedBreaker(self._breaker, client, self._unavailable)
+            self._breaker = cast(Breaker, sharded)  # the same interface: one Breaker per shard
         self._closed = False
         self._forked = False
         self._decorated = False
         self._lock_counter = itertools.count()
-        self._flight = SingleFlight()
-        self._flight_store = _FlightStore(local._peek)
         self._iid = os.urandom(8).hex().encode()
         self._subscribed = threading.Event()
         self._stop = threading.Event()
@@ -296,23 +268,8 @@ class TieredCache(CacheMapping[Any, Any]):
         # starts connected rather than local-only.
         self._subscribed.wait(self._connect_wait)
 
-    # ---- hot path --------------------------------------------------------------------------
-
-    def get(self, key: Hashable, default: Any = None) -> Any:
-        """The value of ``key`` from the local tier, else from Redis (filling the local tier),
-        else ``default``."""
-        value = self._lget(key, _MISSING)
-        if value is _MISSING:
-            return self._get_miss(key, default)
-        return value
-
-    def __getitem__(self, key: Hashable) -> Any:
-        value = self._lget(key, _MISSING)
-        if value is _MISSING:
-            value = self._get_miss(key, _MISSING)
-            if value is _MISSING:
-                raise KeyError(key)
-        return value
+    # ---- hot path: get, [] and get_or_set are TierCore's (C): a local hit, else the methods
+    # _get_miss, _getitem_miss and (under single-flight) _load below -------------------------
 
     def __contains__(self, key: object) -> bool:
         """Whether ``key`` is in the local tier or in Redis (does not fill the local tier)."""
@@ -438,22 +395,6 @@ class TieredCache(CacheMapping[Any, Any]):
     __eq__ = object.__eq__
     __hash__ = object.__hash__
 
-    def get_or_set(
-        self, key: Hashable, factory: Callable[[], Any], ttl_seconds: float | None = None
-    ) -> Any:
-        """The value of ``key`` (local tier, else Redis); on a miss in both, stores and returns
-        ``factory()``. Concurrent misses of one key compute once per process, and once across
-        instances with ``cross_instance_lock=True``. If ``factory`` raises, nothing is stored
-        and the exception propagates; if its result cannot be serialized, TypeError."""
-        if ttl_seconds is not None:
-            check_ttl(ttl_seconds)
-        value = self._lget(key, _MISSING)
-        if value is not _MISSING:
-            return value
-        return self._flight.load(
-            self._flight_store, self._load, key, (key, factory, ttl_seconds), None
-        )
-
     # ---- decorator ----------------------------------------------------------------------------
 
     def cached(
@@ -486,7 +427,7 @@ class TieredCache(CacheMapping[Any, Any]):
         kwargs: dict[str, Any],
     ) -> Any:
         call = functools.partial(function, *args, **kwargs)
-        return self._flight.load(self._flight_store, self._load, key, (key, call, None), None)
+        return self._load_once(key, call, None)
 
     # ---- stats and lifecycle -----------------------------------------------------------------
 
@@ -643,6 +584,12 @@ class TieredCache(CacheMapping[Any, Any]):
 
     # ---- internals: reads ------------------------------------------------------------------------
 
+    def _getitem_miss(self, key: Hashable) -> Any:
+        value = self._get_miss(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
     def _get_miss(self, key: Hashable, default: Any) -> Any:
         rkey = self._rkey(key)
         if rkey is None:
@@ -686,7 +633,8 @@ class TieredCache(CacheMapping[Any, Any]):
         return found is not _MISSING
 
     def _load(self, key: Hashable, factory: Callable[[], Any], ttl_seconds: float | None) -> Any:
-        """Single-flight leader for a local miss: Redis, else compute (with the cross-instance
+        """The load of a key that missed the local tier (TierCore runs it under single-flight,
+        python_ext/src/tier_core.cpp): Redis, else compute (with the cross-instance
         lock if enabled) and store in both tiers."""
         rkey = self._rkey(key)
         ttl = self._ttl if ttl_seconds is None else ttl_seconds

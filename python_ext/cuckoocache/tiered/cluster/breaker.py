@@ -1,25 +1,28 @@
-"""The circuit breaker of a cluster tier: one state per primary (shard).
+"""The circuit breaker of a cluster tier: one :class:`..breaker.Breaker` per primary (shard).
 
-Same interface as :class:`..breaker.Breaker`; a call for a key whose shard is open, or whose
+Same interface as :class:`..breaker.Breaker`; a call goes through its key's shard, which is a
+Breaker (plus the shard's subscription state): a call for a key whose shard is open, or whose
 primary the listener does not know yet, is skipped without contacting Redis, and failures
-open only that key's shard.
+open only that key's shard. Calls not tied to a key go through one more Breaker, whose
+failed writes open every shard.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, cast
 
-from ..breaker import FAILED
-from ..counters import L2_ERRORS, L2_RTT, L2_SKIPPED, Counters
+from ..breaker import FAILED, Breaker
+from ..counters import L2_SKIPPED
 from .layout import key_slot
 
 __all__ = ["Shard", "ShardedBreaker"]
 
 
-class Shard:
-    """One primary: its subscription connection and its breaker."""
+class Shard(Breaker):
+    """One primary: its breaker (``ok``: recovered and serving) and its subscription."""
 
     __slots__ = (
         "attempted",
@@ -32,19 +35,17 @@ class Shard:
         "name",
         "next_attempt",
         "node",
-        "ok",
         "pending",
         "pubsub",
-        "streak",
         "subscribed",
         "want",
     )
 
-    def __init__(self, name: str, node: Any) -> None:
+    def __init__(self, name: str, node: Any, *breaker: Any, **callbacks: Any) -> None:
+        """``breaker`` and ``callbacks``: the Breaker's arguments."""
+        super().__init__(*breaker, **callbacks)
         self.name = name
         self.node = node
-        self.ok = False  # recovered and serving
-        self.streak = 0  # consecutive failed reads
         self.want: set[int] = set()  # buckets this primary owns
         self.pending: set[int] = set()  # SSUBSCRIBE sent, not confirmed
         self.subscribed: set[int] = set()
@@ -57,10 +58,6 @@ class Shard:
         self.attempted = False
         self.changed = True  # want or subscribed changed: subscribe what is missing
         self.check = True  # buckets may be ready to serve
-
-
-def _nothing() -> None:
-    pass
 
 
 def _first_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes | None:
@@ -80,44 +77,66 @@ class ShardedBreaker:
 
     __slots__ = (
         "_counters",
+        "_keyless",
         "_nodes",
         "_raise",
+        "_threshold",
         "_unavailable",
         "dirty",
-        "errors",
-        "lock",
-        "on_interrupt",
         "shards",
-        "threshold",
     )
 
     def __init__(
-        self,
-        counters: Counters,
-        errors: tuple[type[BaseException], ...],
-        threshold: int,
-        raise_on_error: bool,
-        lock: threading.RLock,
-        client: Any,
-        unavailable: Callable[[], BaseException],
+        self, single: Breaker, client: Any, unavailable: Callable[[], BaseException]
     ) -> None:
+        """``single``: the tier's settings, as the Breaker it would use on one server (this
+        object takes it over for the calls not tied to a key)."""
         from redis.exceptions import RedisClusterException
 
-        self._counters = counters
-        self.errors: tuple[type[BaseException], ...] = (
-            *errors,
-            cast("type[BaseException]", RedisClusterException),
-        )
-        self.threshold = threshold
-        self._raise = raise_on_error
-        self.lock = lock
+        self._counters = single._counters
+        self._threshold = single.threshold
+        self._raise = single._raise
         self._nodes = client.nodes_manager
         self._unavailable = unavailable
         self.shards: dict[str, Shard] = {}
         self.dirty = True  # the listener should look at the topology again
-        # Called when something other than a Redis error (KeyboardInterrupt, ...) escapes a
-        # call (see Breaker.on_interrupt).
-        self.on_interrupt: Callable[[], Any] = _nothing
+        # Calls not tied to a key: a failed read opens nothing, a failed write every shard.
+        single.errors = (*single.errors, cast("type[BaseException]", RedisClusterException))
+        single.threshold = sys.maxsize
+        single.on_trip = self.trip_all
+        self._keyless = single
+
+    def new_shard(self, name: str, node: Any) -> Shard:
+        """A breaker for the primary ``name`` (the listener adds it to ``shards``)."""
+        keyless = self._keyless
+        return Shard(
+            name,
+            node,
+            self._counters,
+            keyless.errors,
+            self._threshold,
+            self._raise,
+            keyless.lock,
+            on_interrupt=keyless.on_interrupt,
+            on_trip=self._mark_dirty,
+        )
+
+    def _mark_dirty(self) -> None:
+        self.dirty = True
+
+    @property
+    def errors(self) -> tuple[type[BaseException], ...]:
+        return self._keyless.errors
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._keyless.lock
+
+    @lock.setter
+    def lock(self, lock: threading.RLock) -> None:  # a forked child's new lock
+        self._keyless.lock = lock
+        for shard in list(self.shards.values()):
+            shard.lock = lock
 
     @property
     def ok(self) -> bool:
@@ -152,62 +171,17 @@ class ShardedBreaker:
             raise self._unavailable()
         return FAILED
 
-    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _breaker_for(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Breaker | None:
         key = _first_key(args, kwargs)
-        shard = None
-        if key is not None:
-            shard = self.shard_of(key)
-            if shard is None:
-                return self._skip()
-        try:
-            result = fn(*args, **kwargs)
-        except self.errors:
-            self._counters.add(L2_RTT)
-            self._counters.add(L2_ERRORS)
-            if shard is not None:
-                shard.streak += 1
-                if shard.streak >= self.threshold:
-                    self.trip_shard(shard)
-            if self._raise:
-                raise
-            return FAILED
-        except BaseException:
-            self.on_interrupt()
-            raise
-        if shard is not None and shard.streak:
-            shard.streak = 0
-        self._counters.add(L2_RTT)
-        return result
+        return self._keyless if key is None else self.shard_of(key)
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        breaker = self._breaker_for(args, kwargs)
+        return self._skip() if breaker is None else breaker.call(fn, *args, **kwargs)
 
     def call_write(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        key = _first_key(args, kwargs)
-        shard = None
-        if key is not None:
-            shard = self.shard_of(key)
-            if shard is None:
-                return self._skip()
-        try:
-            result = fn(*args, **kwargs)
-        except self.errors:
-            self._counters.add(L2_RTT)
-            self._counters.add(L2_ERRORS)
-            if shard is None:
-                self.trip_all()
-            else:
-                self.trip_shard(shard)
-            if self._raise:
-                raise
-            return FAILED
-        except BaseException:
-            self.on_interrupt()
-            raise
-        self._counters.add(L2_RTT)
-        return result
-
-    def trip_shard(self, shard: Shard) -> None:
-        with self.lock:
-            shard.ok = False
-        self.dirty = True
+        breaker = self._breaker_for(args, kwargs)
+        return self._skip() if breaker is None else breaker.call_write(fn, *args, **kwargs)
 
     def trip(self) -> None:
         """A failure the caller could not tie to a key (``clear()`` failing on some primaries,

@@ -49,7 +49,7 @@ def clear_primaries(tier: TieredCache) -> tuple[set[str], BaseException | None]:
             failed.add(node.name)
             shard = breaker.shards.get(node.name)
             if shard is not None:
-                breaker.trip_shard(shard)
+                shard.trip()
     if cleared:
         for b, slot in enumerate(layout.slots):
             nodes = client.nodes_manager.slots_cache.get(slot)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..codec import decode_key
 from ..counters import FLUSHES, L2_ERRORS
+from ..listener import start_listener
 from .breaker import Shard, ShardedBreaker
 from .clear import clear_cluster, clear_primaries
 from .layout import ClusterLayout, key_slot
@@ -31,17 +32,7 @@ __all__ = ["start_cluster_listener"]
 
 def start_cluster_listener(tier: TieredCache) -> None:
     """Starts (or restarts, after fork) the tier's cluster listener thread."""
-    tier._stop = threading.Event()
-    tier._subscribed = threading.Event()
-    thread = threading.Thread(
-        target=_listen,
-        args=(weakref.ref(tier), tier._stop),
-        name=f"cuckoocache-tier-{tier._namespace}",
-        daemon=True,
-    )
-    tier._listener = thread
-    weakref.finalize(tier, tier._stop.set)
-    thread.start()
+    start_listener(tier, _listen)
 
 
 def _pubsub_client(redis_mod: Any, node_client: Any) -> Any:
@@ -113,7 +104,7 @@ class _Listener:
             for name, (node, buckets) in owners.items():
                 shard = breaker.shards.get(name)
                 if shard is None:
-                    shard = breaker.shards[name] = Shard(name, node)
+                    shard = breaker.shards[name] = breaker.new_shard(name, node)
                 shard.node = node
                 lost = shard.want - buckets
                 if buckets != shard.want:
@@ -147,7 +138,7 @@ class _Listener:
 
     def fail(self, tier: TieredCache, shard: Shard, now: float) -> None:
         tier._counters.add(L2_ERRORS)
-        self.breaker.trip_shard(shard)
+        shard.trip()
         with tier._lock:
             self.drop_pubsub(shard)
         shard.attempted = True
