@@ -10,14 +10,15 @@
 # golang-github-dgraph-io-ristretto-dev (Ristretto 0.0.3) with golang-go; (2) builds
 # cuckoocache-perf (Release) in build/peers/release, CaffeinePeer with javac and ristretto-peer
 # with `go build` in GOPATH mode against /usr/share/gocode (offline, no modules); (3) writes the
-# harness's per-worker key arrays once (--export-keys); (4) REPS times, in turn: the engine
-# impls (cuckoocache-perf throughput, one run per read ratio), Ristretto, then Caffeine (its
-# JVM first runs JAVA_WARMUP unreported rounds over every cell); (5) prints the median over
-# the repetitions of each cell, the engine's ratios and the issue-11 targets (table.py).
+# harness's per-worker key arrays once (--export-keys); (4) REPS times, for each read ratio in
+# turn: the engine impls (one cuckoocache-perf throughput run), Caffeine (a JVM that first runs
+# JAVA_WARMUP unreported rounds of its cells), then Ristretto, so the cells being divided are
+# measured seconds apart; (5) prints the median over the repetitions of each cell, the engine's
+# ratios and the issue-11 targets (table.py).
 # Not part of the test suite. Settings (environment):
 #   REPS=3 DURATION=1 THREADS=1,2 RATIOS=1,0.9,0.5,0 ENTRIES=100000 KEYS=2*ENTRIES
 #   WORKLOAD=zipf:0.99 SEED=1 POLICIES=lru,adaptive IMPLS=engine,libcuckoo,mutex-lru
-#   JAVA_WARMUP=2 PEERS="caffeine ristretto" OUT=build/peers
+#   JAVA_WARMUP=3 PEERS="caffeine ristretto" OUT=build/peers
 # RATIOS=0 is the write-only mix: put at capacity (the cache is filled before timing).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,7 +33,7 @@ workload=${WORKLOAD:-zipf:0.99}
 seed=${SEED:-1}
 policies=${POLICIES:-lru,adaptive}
 impls=${IMPLS:-engine,libcuckoo,mutex-lru}
-java_warmup=${JAVA_WARMUP:-2}
+java_warmup=${JAVA_WARMUP:-3}
 peers=${PEERS:-caffeine ristretto}
 out=${OUT:-$root/build/peers}
 
@@ -72,22 +73,22 @@ echo "peers: load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 IFS=, read -r -a ratio_list <<<"$ratios"
 for rep in $(seq 1 "$reps"); do
   for r in "${ratio_list[@]}"; do
-    echo "peers: rep $rep/$reps: engine impls, read ratio $r" >&2
+    echo "peers: rep $rep/$reps, read ratio $r: engine impls" >&2
     "$perf_bin" throughput "${common[@]}" --workload "$workload" --read-ratio "$r" \
       --duration "$duration" --policies "$policies" --impls "$impls" --csv |
       awk -F, -v r="$r" -v rep="$rep" 'NR > 1 { print $1","$2","$3","r","rep","$4","$5","$6","$7"," }' \
         >>"$raw"
-  done
-  peer_args=(--keys-dir "$out/keys" --threads "$threads" --read-ratios "$ratios"
-    --entries "$entries" --keys "$keys" --seed "$seed" --duration "$duration" --rounds 1)
-  for peer in $peers; do
-    echo "peers: rep $rep/$reps: $peer" >&2
-    case $peer in
-      ristretto) "$out/go/ristretto-peer" "${peer_args[@]}" --warmup 0 ;;
-      caffeine) java -cp "$caffeine_jar:$out/java" CaffeinePeer "${peer_args[@]}" \
-        --warmup "$java_warmup" ;;
-      *) echo "peers: unknown peer '$peer' (caffeine, ristretto)" >&2; exit 2 ;;
-    esac | awk -F, -v rep="$rep" '{ $5 = rep; print }' OFS=, >>"$raw"
+    peer_args=(--keys-dir "$out/keys" --threads "$threads" --read-ratios "$r"
+      --entries "$entries" --keys "$keys" --seed "$seed" --duration "$duration" --rounds 1)
+    for peer in $peers; do
+      echo "peers: rep $rep/$reps, read ratio $r: $peer" >&2
+      case $peer in
+        ristretto) "$out/go/ristretto-peer" "${peer_args[@]}" --warmup 0 ;;
+        caffeine) java -cp "$caffeine_jar:$out/java" CaffeinePeer "${peer_args[@]}" \
+          --warmup "$java_warmup" ;;
+        *) echo "peers: unknown peer '$peer' (caffeine, ristretto)" >&2; exit 2 ;;
+      esac | awk -F, -v rep="$rep" '{ $5 = rep; print }' OFS=, >>"$raw"
+    done
   done
 done
 echo "peers: load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
