@@ -3,8 +3,9 @@
 Input: CSV rows impl,policy,threads,read_ratio,rep,ops_per_sec,p50_ns,p99_ns,p999_ns,
 read_hit_pct (a header row allowed), from `cuckoocache-perf throughput --csv` and the peer
 harnesses, several repetitions each. Output (stdout): the median over repetitions of M ops/s
-per implementation x read ratio x threads, the engine's ratios to each other implementation
-cell by cell, and each engine target with its figure and met / not met.
+per implementation x read ratio x threads, the slowest and fastest repetition of each cell,
+the engine's ratios to each other implementation cell by cell, and each engine target with
+its figures and met / not met.
 
 Usage: python3 perf/peers/table.py RESULTS.csv
 """
@@ -78,6 +79,15 @@ def main(argv: list[str]) -> int:
     for label in labels:
         vals = [get(label, r, t) for r, t in cols]
         print(f"| {label} | " + " | ".join("" if v is None else f"{v:.2f}" for v in vals) + " |")
+
+    if reps > 1:
+        print("\nspread: slowest - fastest repetition, M ops/s\n")
+        print(header)
+        print(rule)
+        for label in labels:
+            spans = [runs.get((label, r, t)) for r, t in cols]
+            text = ["" if not v else f"{min(v):.2f}-{max(v):.2f}" for v in spans]
+            print(f"| {label} | " + " | ".join(text) + " |")
 
     if any(c[0] == ENGINE for c in median):
         print(f"\n{ENGINE} / other, cell by cell\n")
