@@ -4,8 +4,8 @@ Input: CSV rows impl,policy,threads,read_ratio,rep,ops_per_sec,p50_ns,p99_ns,p99
 read_hit_pct (a header row allowed), from `cuckoocache-perf throughput --csv` and the peer
 harnesses, several repetitions each. Output (stdout): the median over repetitions of M ops/s
 per implementation x read ratio x threads, the slowest and fastest repetition of each cell,
-the engine's ratios to each other implementation cell by cell, and each engine target with
-its figures and met / not met.
+the engine's ratios to each other implementation cell by cell and each engine target with its
+figures and met / not met (ratios: the median over repetitions of the ratio within one).
 
 Usage: python3 perf/peers/table.py RESULTS.csv
 """
@@ -40,15 +40,16 @@ def ratio_key(text: str) -> str:
     return f"{float(text):g}"
 
 
-def load(path: str) -> dict[Cell, list[float]]:
-    runs: dict[Cell, list[float]] = defaultdict(list)
+def load(path: str) -> dict[Cell, dict[str, float]]:
+    """M ops/s per cell and repetition."""
+    runs: dict[Cell, dict[str, float]] = defaultdict(dict)
     with open(path, newline="") as f:
         for row in csv.reader(f):
             if not row or row[0] == "impl":
                 continue
-            impl, policy, threads, read_ratio, _rep, ops = row[:6]
+            impl, policy, threads, read_ratio, rep, ops = row[:6]
             label = LABELS.get((impl, policy), f"{impl} {policy}")
-            runs[(label, ratio_key(read_ratio), int(threads))].append(float(ops) / 1e6)
+            runs[(label, ratio_key(read_ratio), int(threads))][rep] = float(ops) / 1e6
     return runs
 
 
@@ -60,7 +61,7 @@ def main(argv: list[str]) -> int:
     if not runs:
         print(f"table.py: no rows in {argv[1]}", file=sys.stderr)
         return 1
-    median = {cell: statistics.median(v) for cell, v in runs.items()}
+    median = {cell: statistics.median(v.values()) for cell, v in runs.items()}
     order = list(LABELS.values())
     labels = sorted({c[0] for c in median}, key=lambda x: order.index(x) if x in order else 99)
     ratios = sorted({c[1] for c in median}, key=float, reverse=True)
@@ -85,12 +86,12 @@ def main(argv: list[str]) -> int:
         print(header)
         print(rule)
         for label in labels:
-            spans = [runs.get((label, r, t)) for r, t in cols]
+            spans = [list(runs.get((label, r, t), {}).values()) for r, t in cols]
             text = ["" if not v else f"{min(v):.2f}-{max(v):.2f}" for v in spans]
             print(f"| {label} | " + " | ".join(text) + " |")
 
     if any(c[0] == ENGINE for c in median):
-        print(f"\n{ENGINE} / other, cell by cell\n")
+        print(f"\n{ENGINE} / other, cell by cell (median of the per-repetition ratios)\n")
         print(header.replace("| impl |", "| engine LRU / |"))
         print(rule)
         for label in labels:
@@ -98,19 +99,26 @@ def main(argv: list[str]) -> int:
                 continue
             out = []
             for r, t in cols:
-                e, o = get(ENGINE, r, t), get(label, r, t)
-                out.append("" if e is None or not o else f"{e / o:.2f}x")
+                q = rep_ratio(runs, (ENGINE, r, t), (label, r, t))
+                out.append("" if q is None else f"{q:.2f}x")
             print(f"| {label} | " + " | ".join(out) + " |")
-        print_targets(median, threads)
+        print_targets(runs, threads)
     return 0
 
 
-def print_targets(median: dict[Cell, float], threads: list[int]) -> None:
+def rep_ratio(runs: dict[Cell, dict[str, float]], a: Cell, b: Cell) -> float | None:
+    """Median over repetitions of a / b, each ratio within one repetition (measured seconds
+    apart, so a change of the machine's load between repetitions cancels out)."""
+    x, y = runs.get(a, {}), runs.get(b, {})
+    both = [x[rep] / y[rep] for rep in x if rep in y and y[rep] > 0]
+    return statistics.median(both) if both else None
+
+
+def print_targets(runs: dict[Cell, dict[str, float]], threads: list[int]) -> None:
     """The issue-11 engine targets, each with its figures (- : not measured in this run)."""
 
     def ratio(a: Cell, b: Cell) -> float | None:
-        x, y = median.get(a), median.get(b)
-        return None if x is None or not y else x / y
+        return rep_ratio(runs, a, b)
 
     rows: list[tuple[str, list[float | None], float]] = [
         (
@@ -153,7 +161,7 @@ def print_targets(median: dict[Cell, float], threads: list[int]) -> None:
             0.9,
         )
     )
-    print("\nissue 11 engine targets (ratios of the medians above)\n")
+    print("\nissue 11 engine targets (median of the per-repetition ratios)\n")
     print("| target | figures | wanted | met |")
     print("|---|---|---:|---|")
     for name, figures, want in rows:
