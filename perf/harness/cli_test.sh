@@ -171,6 +171,30 @@ assert [(r["impl"], r["policy"]) for r in rows[:4]] == [
     ("engine", "lru"), ("engine", "adaptive"), ("libcuckoo", "none"), ("mutex-lru", "exact-lru")]
 ' "$tmp/out"; then ok; else bad "throughput JSON shape (exit $rc): $err"; fi
 
+# ---- --export-keys: the workers' key arrays, for perf/peers/ -------------------------------
+run throughput --threads 1,2 --entries 1000 --workload loop:5 --export-keys "$tmp"
+first=$(od -An -v -t u8 -N 48 "$tmp/keys-0.u64" 2>/dev/null | tr -s ' \n' ' ')
+if [[ $rc -eq 0 && -z $out && $(stat -c %s "$tmp/keys-0.u64") -eq $((8 << 20)) &&
+  $(stat -c %s "$tmp/keys-1.u64") -eq $((8 << 20)) && ! -e $tmp/keys-2.u64 &&
+  $first == " 0 1 2 3 4 0 " ]]; then
+  ok
+else
+  bad "--export-keys loop:5: exit $rc, first keys '$first', stdout: $out, stderr: $err"
+fi
+# Worker w's array is generated with seed + w: worker 1 at seed 4 = worker 0 at seed 5.
+mkdir "$tmp/s4" "$tmp/s5"
+"$bin" throughput --threads 2 --seed 4 --export-keys "$tmp/s4" 2>/dev/null
+"$bin" throughput --threads 1 --seed 5 --export-keys "$tmp/s5" 2>/dev/null
+if cmp -s "$tmp/s4/keys-1.u64" "$tmp/s5/keys-0.u64" &&
+  ! cmp -s "$tmp/s4/keys-0.u64" "$tmp/s4/keys-1.u64"; then
+  ok
+else
+  bad "--export-keys: worker 1 at seed 4 differs from worker 0 at seed 5"
+fi
+rm -rf "$tmp/s4" "$tmp/s5" "$tmp"/keys-*.u64
+expect_error "--export-keys: cannot write '$tmp/missing/keys-0.u64'" \
+  throughput --threads 1 --export-keys "$tmp/missing"
+
 # ---- Ctrl-C: partial results ---------------------------------------------------------------
 "$bin" throughput --threads 1 --duration 30 --entries 1000 --impls libcuckoo,mutex-lru --csv \
   >"$tmp/out" 2>"$tmp/err" &

@@ -13,6 +13,7 @@
 // Results go to stdout only at the end of a run; progress goes to stderr (report.h).
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <csignal>
@@ -48,6 +49,7 @@ constexpr const char* kUsage = R"(usage:
   cuckoocache-perf throughput --threads N[,N...] [--workload SPEC] [--read-ratio R]
                          [--entries N] [--keys N] [--seed N] [--duration S]
                          [--policies P[,P...]] [--impls I[,I...]] [--json | --csv]
+                         [--export-keys DIR]
   cuckoocache-perf --help
 
 ratio: replays each key sequence, single-threaded and from a cold start, through each policy
@@ -74,6 +76,9 @@ throughput: ops/s and sampled latency percentiles with 1, 2, ... threads. Each o
   --policies P,...   engine policies: lru, lfu, ttl, adaptive (default: all four)
   --impls I,...      engine (once per policy), libcuckoo (raw map, no eviction), mutex-lru
                      (exact LRU behind one mutex); default: all three
+  --export-keys DIR  measure nothing: write each worker's key array (worker 0 up to the largest
+                     --threads) to DIR/keys-<worker>.u64, little-endian uint64s, for the peer
+                     harnesses in perf/peers/
 
 output: an aligned table (default), --csv, or --json:
   ratio       [{"trace","size","policy","requests","hits","hit_ratio"}]  (hit_ratio in %)
@@ -344,12 +349,38 @@ int run_ratio(ArgReader& args) {
 
 // ---- throughput ---------------------------------------------------------------------------
 
+// --export-keys: the key arrays of workers 0..max(--threads)-1 as DIR/keys-<worker>.u64.
+int export_keys(const harness::ThroughputConfig& config, const std::string& dir) {
+  const unsigned workers = *std::max_element(config.threads.begin(), config.threads.end());
+  for (unsigned w = 0; w < workers; ++w) {
+    const std::vector<std::uint64_t> keys = harness::ThroughputRunner::worker_keys(config, w);
+    std::vector<unsigned char> bytes(keys.size() * 8);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      for (unsigned b = 0; b < 8; ++b)
+        bytes[i * 8 + b] = static_cast<unsigned char>(keys[i] >> (8 * b));
+    }
+    const std::string path = dir + "/keys-" + std::to_string(w) + ".u64";
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr) {
+      throw UsageError("--export-keys: cannot write '" + path + "': " + std::strerror(errno));
+    }
+    const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    if (std::fclose(f) != 0 || !ok) {
+      throw std::runtime_error("--export-keys: write to '" + path + "' failed");
+    }
+  }
+  std::fprintf(stderr, "cuckoocache-perf: wrote %u key arrays of %zu keys to %s\n", workers,
+               harness::ThroughputRunner::kKeysPerThread, dir.c_str());
+  return 0;
+}
+
 int run_throughput(ArgReader& args) {
   Common common;
   harness::ThroughputConfig config;
   std::string workload = "zipf:0.99";
   bool threads_set = false;
   bool keys_set = false;
+  std::string export_dir;
 
   std::string_view name;
   while (args.next(name)) {
@@ -383,6 +414,9 @@ int run_throughput(ArgReader& args) {
                            "; throughput measures engine policies only");
         }
       }
+    } else if (name == "--export-keys") {
+      export_dir = std::string(args.value(name));
+      if (export_dir.empty()) throw UsageError("--export-keys needs a directory");
     } else if (name == "--impls") {
       config.impls.clear();
       for (std::string_view item : split_list(name, args.value(name))) {
@@ -404,6 +438,7 @@ int run_throughput(ArgReader& args) {
   if (!keys_set)
     config.keys = std::min<std::uint64_t>(2 * config.entries, harness::kMaxWorkloadKeys);
   config.workload = harness::parse_workload(workload);
+  if (!export_dir.empty()) return export_keys(config, export_dir);
 
   install_sigint_handler();
   harness::Progress progress(

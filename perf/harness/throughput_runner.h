@@ -14,7 +14,9 @@
 //
 // Keys: each worker replays its own pre-generated array (workload.h; seed + worker index) of
 // up to kKeysPerThread keys, cyclically, so key generation is not measured. Whether an op
-// reads or writes comes from a per-worker xoshiro draw (about a nanosecond).
+// reads or writes comes from a per-worker xoshiro draw (about a nanosecond). `throughput
+// --export-keys DIR` writes the key arrays for the peer harnesses (perf/peers/), which replay
+// them with the same draws.
 //
 // Measurement: every worker counts its operations and times its own run; ops_per_sec is the
 // sum over workers of ops / that worker's elapsed time. Latency is sampled, not traced: the
@@ -182,6 +184,18 @@ class ThroughputRunner {
   ThroughputRunner(ThroughputConfig config, ThroughputHooks hooks)
       : config_(std::move(config)), hooks_(std::move(hooks)) {}
 
+  // The key array worker `worker` replays (also what --export-keys writes for perf/peers/).
+  [[nodiscard]] static std::vector<std::uint64_t> worker_keys(const ThroughputConfig& config,
+                                                              unsigned worker) {
+    return generate_keys(config.workload, config.keys, kKeysPerThread, config.seed + worker);
+  }
+
+  // The seed of worker `worker`'s read-or-write draws (an Rng; read when next() < R * 2^64).
+  [[nodiscard]] static constexpr std::uint64_t op_seed(std::uint64_t seed,
+                                                       unsigned worker) noexcept {
+    return seed * 0x9E3779B97F4A7C15ULL + worker + 1;
+  }
+
   // Number of cells run() produces for `config`.
   [[nodiscard]] static std::size_t cell_count(const ThroughputConfig& config) noexcept {
     std::size_t per_threads = 0;
@@ -251,9 +265,7 @@ class ThroughputRunner {
   void prepare_keys() {
     const unsigned max_threads = *std::max_element(config_.threads.begin(), config_.threads.end());
     while (keys_.size() < max_threads) {
-      const std::uint64_t worker = keys_.size();
-      keys_.push_back(
-          generate_keys(config_.workload, config_.keys, kKeysPerThread, config_.seed + worker));
+      keys_.push_back(worker_keys(config_, static_cast<unsigned>(keys_.size())));
     }
   }
 
@@ -277,7 +289,7 @@ class ThroughputRunner {
       workers.emplace_back([&, t] {
         const std::vector<std::uint64_t>& keys = keys_[t];
         const std::size_t n = keys.size();
-        Rng rng(config_.seed * 0x9E3779B97F4A7C15ULL + t + 1);
+        Rng rng(op_seed(config_.seed, t));
         LatencyHistogram latency;
         std::size_t pos = 0;
         std::uint64_t value = 0;
