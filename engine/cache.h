@@ -739,8 +739,7 @@ class Cache : private ExpirySweeper::Client {
     stats_.add(Counter::kInserts);
     record_frequency(hash);
     if (adaptive) {
-      adaptive_.join_window(arena_, my_slot, my_identity, tick);
-      adaptive_.maintain(*this, my_slot);
+      adaptive_.on_insert(*this, my_slot, my_identity, tick);
       Candidate newcomer;
       newcomer.slot = my_slot;
       newcomer.hash = hash;
