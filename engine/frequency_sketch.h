@@ -87,7 +87,6 @@
 #include <limits>
 #include <memory>
 #include <thread>
-#include <utility>
 
 #include "page_allocator.h"
 #include "thread_index.h"
@@ -116,11 +115,12 @@ class FrequencySketch {
   // Concurrency); saturates at 15 per counter.
   void increment(std::uint64_t hash) noexcept {
     const Position pos = Locate(hash);
-    bool added = false;
-    [&]<unsigned... Row>(std::integer_sequence<unsigned, Row...>) {
-      ((added |= IncrementAt(*pos.words[Row], pos.shifts[Row])), ...);
-    }(std::make_integer_sequence<unsigned, kDepth>{});
-    if (added) RecordAddition();
+    static_assert(kDepth == 4, "unrolled by hand: one line per row");
+    const bool added0 = IncrementAt(*pos.words[0], pos.shifts[0]);
+    const bool added1 = IncrementAt(*pos.words[1], pos.shifts[1]);
+    const bool added2 = IncrementAt(*pos.words[2], pos.shifts[2]);
+    const bool added3 = IncrementAt(*pos.words[3], pos.shifts[3]);
+    if (added0 || added1 || added2 || added3) RecordAddition();
   }
 
   // Estimated number of occurrences of the key in the current window, 0..15.
@@ -225,18 +225,21 @@ class FrequencySketch {
     const auto counter_hash = static_cast<std::uint32_t>(Rehash(block_hash) >> 32);
     Block& block = table_[block_hash & block_mask_];
     Position pos;
-    [&]<unsigned... Row>(std::integer_sequence<unsigned, Row...>) {
-      (
-          [&] {
-            const std::uint32_t h = counter_hash >> (Row * 8);
-            const std::uint32_t counter = (h >> 1) & 15;  // which of the word's 16 nibbles
-            const std::uint32_t offset = h & 1;           // which of the row's two words
-            pos.words[Row] = &block.words[2 * Row + offset];
-            pos.shifts[Row] = counter * 4;
-          }(),
-          ...);
-    }(std::make_integer_sequence<unsigned, kDepth>{});
+    Place(block, counter_hash, 0, pos);  // unrolled by hand (kDepth == 4)
+    Place(block, counter_hash, 1, pos);
+    Place(block, counter_hash, 2, pos);
+    Place(block, counter_hash, 3, pos);
     return pos;
+  }
+
+  // Row `row`'s counter for a key whose counter hash is `counter_hash`, in `block`.
+  static void Place(Block& block, std::uint32_t counter_hash, unsigned row,
+                    Position& pos) noexcept {
+    const std::uint32_t h = counter_hash >> (row * 8);
+    const std::uint32_t counter = (h >> 1) & 15;  // which of the word's 16 nibbles
+    const std::uint32_t offset = h & 1;           // which of the row's two words
+    pos.words[row] = &block.words[2 * row + offset];
+    pos.shifts[row] = counter * 4;
   }
 
   // Adds 1 to the nibble at `shift` unless it is 15. Returns whether it wrote. A relaxed load

@@ -252,9 +252,9 @@ class AdaptivePolicy {
   // taken from the window lowers `uncounted` first, the shared count only once it is 0.
   template <class Host>
   void maintain(Host& host, std::uint32_t own, std::int64_t& uncounted) {
-    for (int moved = 0; moved < kMaxMovesPerInsert &&
-                        window_count_.load(std::memory_order_relaxed) + uncounted >
-                            window_target_.load(std::memory_order_relaxed);
+    for (int moved = 0;
+         moved < kMaxMovesPerInsert && window_count_.load(std::memory_order_relaxed) + uncounted >
+                                           window_target_.load(std::memory_order_relaxed);
          ++moved) {
       const std::optional<Candidate> candidate =
           take_uncounted(host.arena_, host.current_tick() + 1);

@@ -90,8 +90,11 @@ class MiniCacheSet {
       const auto bit = static_cast<std::uint8_t>(1u << i);
       Mini& m = mini_[i];
       if ((hits & bit) != 0) {
-        Unlink(m, e);
-        PushFront(m, (in_window_[e] & bit) != 0 ? WindowHead() : MainHead(), e);
+        const std::uint16_t head = (in_window_[e] & bit) != 0 ? WindowHead() : MainHead();
+        if (m.links[head].next != e) {  // a hot key is often at the front already
+          Unlink(m, e);
+          PushFront(m, head, e);
+        }
       } else {
         Insert(m, bit, e, sketch);
       }

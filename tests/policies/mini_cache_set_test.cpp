@@ -3,6 +3,8 @@
 // mini_wtinylfu.h) with the same capacity and window hits, lookup for lookup, on workloads that
 // exercise hits, window-to-main moves, duels won and lost, and index deletions (many distinct
 // keys through a small set). Also: size bounds and the argument checks.
+#include "policies/mini_cache_set.h"
+
 #include <array>
 #include <boost/test/unit_test.hpp>
 #include <cstddef>
@@ -13,7 +15,6 @@
 #include "engine/frequency_sketch.h"
 #include "engine/hash_mix.h"
 #include "engine/random.h"
-#include "policies/mini_cache_set.h"
 #include "support/mini_wtinylfu.h"
 
 namespace {
