@@ -804,8 +804,7 @@ class Cache : private ExpirySweeper::Client {
       }
     }
     if (adaptive) {
-      adaptive_.join_window(arena_, own_slot, own_identity, tick);
-      adaptive_.maintain(*this, own_slot);
+      adaptive_.on_insert(*this, own_slot, own_identity, tick);
       Candidate newcomer;
       newcomer.slot = own_slot;
       newcomer.hash = hash;

@@ -47,12 +47,17 @@
 // through the sketch, so no ordering is needed.
 //  * increment(): per counter, a relaxed load; if the nibble is already 15 nothing is written at
 //    all, so a hot, saturated key only reads its cache line and the line stays shared between
-//    cores instead of bouncing. Otherwise a CAS loop adds 1 << shift, re-checking the nibble on
-//    every retry, so a nibble can never go from 15 to 16 and carry into its neighbour no matter
-//    how threads interleave. (fetch_add is never safe here: two threads could both see 14.)
+//    cores instead of bouncing. Otherwise a relaxed store of the loaded word plus 1 << shift:
+//    the stored word is always one whose nibbles are all in 0..15, so a nibble never carries
+//    into its neighbour however threads interleave. (fetch_add is never safe here: two threads
+//    could both see 14.) No atomic read-modify-write and no fence: a store that races with
+//    another thread's store to the same word loses that thread's count, as in Caffeine, whose
+//    sketch uses plain writes. Counts are estimates anyway; the race needs two threads writing
+//    the same 16 counters within a few nanoseconds, and hot keys saturate and stop writing.
 //  * Addition counting: each thread adds to one of several cache-line-padded stripe counters
-//    chosen by thread_index(); every 16th addition on a stripe folds 16 into the shared total, so
-//    the shared line is written once per 16 successful increments instead of on every one.
+//    chosen by thread_index() (a load and a store); every 16th addition on a stripe folds 16
+//    into the shared total with one fetch_add, so the shared line is written once per 16
+//    successful increments instead of on every one.
 //    Up to 15 additions per stripe may be pending when the period is checked, so halving can
 //    happen slightly later than exactly reset_period (tiny sketches fold every addition).
 //  * Halving: the thread whose fold makes the total reach the period tries to claim a flag with a
@@ -64,9 +69,9 @@
 //    additions that arrived meanwhile). Others skip and carry on.
 //    The halving rewrites each word with a relaxed load + store, so an
 //    increment that lands on a word between the two is lost, and one that read the word before
-//    the store is re-applied on the halved value by its CAS. Both only cost accuracy (a few
-//    counts off by one) and never corrupt a counter: every value ever stored has all nibbles in
-//    0..15.
+//    the halving's store and stores after it undoes the halving of that word's 16 counters for
+//    this period. Both only cost accuracy and never corrupt a counter: every value ever stored
+//    has all nibbles in 0..15.
 //  * estimate() may observe a key's four words at slightly different moments (e.g. half-way
 //    through a halving); the minimum is then off by a little for that one call.
 //
@@ -115,14 +120,16 @@ class FrequencySketch {
   FrequencySketch(const FrequencySketch&) = delete;
   FrequencySketch& operator=(const FrequencySketch&) = delete;
 
-  // Counts one occurrence of the key. Lock-free; saturates at 15 per counter.
+  // Counts one occurrence of the key. Lock-free and without atomic read-modify-writes (see
+  // Concurrency); saturates at 15 per counter.
   void increment(std::uint64_t hash) noexcept {
     const Position pos = Locate(hash);
-    bool added = false;
-    for (unsigned row = 0; row < kDepth; ++row) {
-      added |= IncrementAt(*pos.words[row], pos.shifts[row]);
-    }
-    if (added) RecordAddition();
+    static_assert(kDepth == 4, "unrolled by hand: one line per row");
+    const bool added0 = IncrementAt(*pos.words[0], pos.shifts[0]);
+    const bool added1 = IncrementAt(*pos.words[1], pos.shifts[1]);
+    const bool added2 = IncrementAt(*pos.words[2], pos.shifts[2]);
+    const bool added3 = IncrementAt(*pos.words[3], pos.shifts[3]);
+    if (added0 || added1 || added2 || added3) RecordAddition();
   }
 
   // Estimated number of occurrences of the key in the current window, 0..15.
@@ -266,33 +273,42 @@ class FrequencySketch {
     const auto counter_hash = static_cast<std::uint32_t>(Rehash(block_hash) >> 32);
     Block& block = table_[block_hash & block_mask_.load(std::memory_order_relaxed)];
     Position pos;
-    for (unsigned row = 0; row < kDepth; ++row) {
-      const std::uint32_t h = counter_hash >> (row * 8);
-      const std::uint32_t counter = (h >> 1) & 15;  // which of the word's 16 nibbles
-      const std::uint32_t offset = h & 1;           // which of the row's two words
-      pos.words[row] = &block.words[2 * row + offset];
-      pos.shifts[row] = counter * 4;
-    }
+    Place(block, counter_hash, 0, pos);  // unrolled by hand (kDepth == 4)
+    Place(block, counter_hash, 1, pos);
+    Place(block, counter_hash, 2, pos);
+    Place(block, counter_hash, 3, pos);
     return pos;
   }
 
-  // Adds 1 to the nibble at `shift` unless it is 15. Returns whether it wrote.
+  // Row `row`'s counter for a key whose counter hash is `counter_hash`, in `block`.
+  static void Place(Block& block, std::uint32_t counter_hash, unsigned row,
+                    Position& pos) noexcept {
+    const std::uint32_t h = counter_hash >> (row * 8);
+    const std::uint32_t counter = (h >> 1) & 15;  // which of the word's 16 nibbles
+    const std::uint32_t offset = h & 1;           // which of the row's two words
+    pos.words[row] = &block.words[2 * row + offset];
+    pos.shifts[row] = counter * 4;
+  }
+
+  // Adds 1 to the nibble at `shift` unless it is 15. Returns whether it wrote. A relaxed load
+  // and store, not a CAS: a racing write to the same word between the two is overwritten (a
+  // lost count), but the stored value is the loaded one with one nibble below 15 raised by one,
+  // so no nibble ever carries into its neighbour.
   static bool IncrementAt(std::atomic<std::uint64_t>& word, unsigned shift) noexcept {
-    const std::uint64_t mask = kNibble << shift;
-    const std::uint64_t one = std::uint64_t{1} << shift;
-    std::uint64_t current = word.load(std::memory_order_relaxed);
-    while ((current & mask) != mask) {
-      if (word.compare_exchange_weak(current, current + one, std::memory_order_relaxed,
-                                     std::memory_order_relaxed)) {
-        return true;
-      }
+    const std::uint64_t current = word.load(std::memory_order_relaxed);
+    if (((current >> shift) & kNibble) == kNibble) {
+      return false;  // saturated: no store, the cache line stays shared
     }
-    return false;  // saturated: no store, the cache line stays shared
+    word.store(current + (std::uint64_t{1} << shift), std::memory_order_relaxed);
+    return true;
   }
 
   void RecordAddition() noexcept {
+    // A stripe is written by the threads whose index maps to it, usually one: a load and a
+    // store (a rare lost addition only delays the halving a little) instead of a fetch_add.
     Stripe& stripe = stripes_[thread_index() & (stripe_count_ - 1)];
-    const std::uint32_t pending = stripe.pending.fetch_add(1, std::memory_order_relaxed) + 1;
+    const std::uint32_t pending = stripe.pending.load(std::memory_order_relaxed) + 1;
+    stripe.pending.store(pending, std::memory_order_relaxed);
     if ((pending & (fold_batch_ - 1)) != 0) return;  // unsigned wrap keeps batches aligned
     const std::uint64_t total =
         additions_.fetch_add(fold_batch_, std::memory_order_relaxed) + fold_batch_;

@@ -99,15 +99,25 @@ class AdaptivePolicy {
   // counts it and queues it in the window ring. Returns whether it joined.
   bool join_window(const SlotArena& arena, std::uint32_t slot, std::uint32_t identity,
                    std::uint64_t tick) noexcept {
-    auto& state = arena[slot].state;
-    std::uint32_t s = state.load(std::memory_order_acquire);
-    for (;;) {
-      if (!SlotState::live(s) || SlotState::identity(s) != identity) return false;
-      if (state.compare_exchange_weak(s, s | SlotState::kWindow, std::memory_order_acq_rel)) break;
-    }
+    if (!set_window_bit(arena, slot, identity)) return false;
     window_count_.fetch_add(1, std::memory_order_relaxed);
     append(slot, tick);
     return true;
+  }
+
+  // After the insert of `slot` (published with `identity`) into the map at `tick`: joins the
+  // window and moves window overflow to the main region (join_window() then maintain(), but
+  // the newcomer's join is counted only if no window entry leaves for it: in the steady state,
+  // one joins and one leaves, and the shared window count is not written at all).
+  template <class Host>
+  void on_insert(Host& host, std::uint32_t slot, std::uint32_t identity, std::uint64_t tick) {
+    std::int64_t uncounted = 0;
+    if (set_window_bit(host.arena_, slot, identity)) {
+      uncounted = 1;
+      append(slot, tick);
+    }
+    maintain(host, slot, uncounted);
+    if (uncounted != 0) window_count_.fetch_add(uncounted, std::memory_order_relaxed);
   }
 
   // A window bit was cleared (slot released, promoted, or folded into main).
@@ -132,6 +142,15 @@ class AdaptivePolicy {
   // nullopt if nothing can be taken now.
   [[nodiscard]] std::optional<Candidate> take_window_candidate(const SlotArena& arena,
                                                                std::uint64_t tick_now) noexcept {
+    std::optional<Candidate> taken = take_uncounted(arena, tick_now);
+    if (taken) on_window_leave();
+    return taken;
+  }
+
+ private:
+  // take_window_candidate() without lowering the window count (the caller does).
+  [[nodiscard]] std::optional<Candidate> take_uncounted(const SlotArena& arena,
+                                                        std::uint64_t tick_now) noexcept {
     std::atomic<std::uint64_t>* ring = ring_.load(std::memory_order_acquire);
     if (ring == nullptr) return std::nullopt;
     const std::size_t mask = ring_mask_.load(std::memory_order_relaxed);
@@ -164,7 +183,6 @@ class AdaptivePolicy {
                                            std::memory_order_acq_rel)) {
         continue;
       }
-      on_window_leave();
       Candidate cand;
       cand.slot = slot;
       cand.identity = SlotState::identity(state);
@@ -174,6 +192,20 @@ class AdaptivePolicy {
     return std::nullopt;
   }
 
+  // Sets the window bit of `slot` unless its entry is gone (the identity changed).
+  static bool set_window_bit(const SlotArena& arena, std::uint32_t slot,
+                             std::uint32_t identity) noexcept {
+    auto& state = arena[slot].state;
+    std::uint32_t s = state.load(std::memory_order_acquire);
+    for (;;) {
+      if (!SlotState::live(s) || SlotState::identity(s) != identity) return false;
+      if (state.compare_exchange_weak(s, s | SlotState::kWindow, std::memory_order_acq_rel)) {
+        return true;
+      }
+    }
+  }
+
+ public:
   // Ticks a window entry can go unused before it is presumed lost by the ring (its cell
   // overwritten after the cursor jumped) and may be evicted like a main entry.
   [[nodiscard]] std::uint64_t lost_after() const noexcept {
@@ -212,10 +244,26 @@ class AdaptivePolicy {
   // sketch, is_expired_slot, main_region).
   template <class Host>
   void maintain(Host& host, std::uint32_t own) {
-    for (int moved = 0; moved < kMaxMovesPerInsert && window_over_target(); ++moved) {
+    std::int64_t uncounted = 0;
+    maintain(host, own, uncounted);
+  }
+
+  // maintain() when `uncounted` window entries are not in the window count yet: each entry
+  // taken from the window lowers `uncounted` first, the shared count only once it is 0.
+  template <class Host>
+  void maintain(Host& host, std::uint32_t own, std::int64_t& uncounted) {
+    for (int moved = 0;
+         moved < kMaxMovesPerInsert && window_count_.load(std::memory_order_relaxed) + uncounted >
+                                           window_target_.load(std::memory_order_relaxed);
+         ++moved) {
       const std::optional<Candidate> candidate =
-          take_window_candidate(host.arena_, host.current_tick() + 1);
+          take_uncounted(host.arena_, host.current_tick() + 1);
       if (!candidate) break;
+      if (uncounted > 0) {
+        --uncounted;
+      } else {
+        on_window_leave();
+      }
       if (candidate->slot == own || !host.over_capacity()) continue;  // it simply joins main
       const std::uint64_t now = host.sample_now();
       if (host.is_expired_slot(candidate->slot, now) &&

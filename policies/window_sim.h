@@ -31,9 +31,14 @@
 // window goes to 100%. This makes "never far behind LRU" a measured property rather than a
 // hope.
 //
-// Concurrency: the miniatures are plain single-threaded structures behind a mutex that the
-// lookup path only try-locks: a sampled lookup that finds it busy is skipped (a lost sample,
-// never a wait). Unsampled lookups touch nothing but one comparison on the hash.
+// The miniatures are one MiniCacheSet (policies/mini_cache_set.h): one key index shared by all
+// of them, so a simulated lookup costs one hash probe plus a list move per miniature.
+//
+// Concurrency: the miniatures are plain single-threaded structures behind a busy flag that the
+// lookup path only tries: a sampled lookup that finds it busy is skipped (a lost sample, never
+// a wait), and it reads the flag before writing it, so threads that skip do not bounce its
+// cache line. Only reset() (set_max_size, a policy switch) waits for it. Unsampled lookups
+// touch nothing but one comparison on the hash.
 #pragma once
 
 #include <algorithm>
@@ -42,12 +47,13 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <vector>
+#include <thread>
 
 #include "../engine/frequency_sketch.h"
-#include "mini_wtinylfu.h"
+#include "mini_cache_set.h"
 
 namespace cuckoocache {
 
@@ -65,7 +71,7 @@ class WindowSim {
   WindowSim(std::size_t max_size, double initial_share) { reset(max_size, initial_share); }
 
   void reset(std::size_t max_size, double initial_share) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<BusyFlag> lock(busy_);
     const std::size_t capacity = std::min(max_size, kSimCapacity);
     // sampled when (hash >> 32) < threshold_: rate = capacity / max_size
     threshold_.store(capacity == max_size
@@ -75,7 +81,7 @@ class WindowSim {
                                                       static_cast<double>(max_size)),
                      std::memory_order_relaxed);
     capacity_ = capacity;
-    minis_.clear();
+    minis_.reset();
     period_ = std::max<std::size_t>(capacity, 64);
     seen_ = 0;
     hits_.fill(0);
@@ -96,10 +102,38 @@ class WindowSim {
   [[nodiscard]] std::optional<double> record(std::uint64_t hash, bool real_hit,
                                              const FrequencySketch& sketch) {
     if (!sampled(hash)) return std::nullopt;
-    std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+    return record_sampled(hash, real_hit, sketch);
+  }
+
+  // Bytes held by the miniatures (about 7 x 40 bytes per simulated entry once used).
+  [[nodiscard]] std::size_t memory_bytes() const noexcept {
+    return (minis_ ? minis_->memory_bytes() : 0) + sizeof(*this);
+  }
+
+ private:
+  // A try-lock that a failed try does not write: lookups skip while it is held.
+  class BusyFlag {
+   public:
+    bool try_lock() noexcept {
+      return !busy_.load(std::memory_order_relaxed) &&
+             !busy_.exchange(true, std::memory_order_acquire);
+    }
+    void lock() noexcept {  // admin paths only (reset)
+      while (!try_lock()) std::this_thread::yield();
+    }
+    void unlock() noexcept { busy_.store(false, std::memory_order_release); }
+
+   private:
+    std::atomic<bool> busy_{false};
+  };
+
+  std::optional<double> record_sampled(std::uint64_t hash, bool real_hit,
+                                       const FrequencySketch& sketch) {
+    std::unique_lock<BusyFlag> lock(busy_, std::try_to_lock);
     if (!lock.owns_lock()) return std::nullopt;
-    if (minis_.empty()) build();  // first use: caches that never run ADAPTIVE allocate nothing
-    for (std::size_t i = 0; i < minis_.size(); ++i) hits_[i] += minis_[i].access(hash, sketch);
+    if (!minis_) build();  // first use: caches that never run ADAPTIVE allocate nothing
+    const std::uint32_t hit_mask = minis_->access(hash, sketch);
+    for (std::size_t i = 0; i < kShares.size(); ++i) hits_[i] += (hit_mask >> i) & 1u;
     real_hits_ += real_hit;
     if (++seen_ < period_) return std::nullopt;
     const std::size_t current = current_index();
@@ -117,7 +151,7 @@ class WindowSim {
       for (std::size_t i = 0; i < kLruIndex; ++i) penalty_[i] = backoff_;
     }
     real_hits_ = 0;
-    for (std::size_t i = 0; i < minis_.size(); ++i) {
+    for (std::size_t i = 0; i < kShares.size(); ++i) {
       scores_[i] = kDecay * scores_[i] + static_cast<double>(hits_[i]);
       hits_[i] = 0;
     }
@@ -125,7 +159,7 @@ class WindowSim {
     // Hysteresis: a share replaces the current one only if it scored more by kSwitch of the
     // lookups the scores summarise; each switch reshapes the real cache's regions.
     const double need = kSwitch * static_cast<double>(period_) / (1 - kDecay);
-    for (std::size_t i = 0; i < minis_.size(); ++i) {
+    for (std::size_t i = 0; i < kShares.size(); ++i) {
       if (penalty_[i] == 0 && scores_[i] > scores_[best] + (best == current ? need : 0)) best = i;
     }
     seen_ = 0;
@@ -133,17 +167,12 @@ class WindowSim {
     return share_;
   }
 
-  // Bytes held by the miniatures (about 7 x 100 bytes per simulated entry once used).
-  [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return kShares.size() * capacity_ * 100 * (minis_.empty() ? 0 : 1) + sizeof(*this);
-  }
-
- private:
   void build() {
-    for (double share : kShares) {
-      const auto window = static_cast<std::size_t>(share * static_cast<double>(capacity_) + 0.5);
-      minis_.emplace_back(capacity_, window);
+    std::array<std::size_t, kShares.size()> windows{};
+    for (std::size_t i = 0; i < kShares.size(); ++i) {
+      windows[i] = static_cast<std::size_t>(kShares[i] * static_cast<double>(capacity_) + 0.5);
     }
+    minis_ = std::make_unique<MiniCacheSet>(capacity_, windows);
   }
 
   [[nodiscard]] std::size_t current_index() const noexcept {
@@ -154,11 +183,11 @@ class WindowSim {
     return best;
   }
 
-  // Read by every lookup without the mutex: kept off the mutex's cache line.
+  // Read by every lookup without the busy flag: kept off the flag's cache line.
   alignas(64) std::atomic<std::uint64_t> threshold_{0};
-  alignas(64) std::mutex mutex_;
+  alignas(64) BusyFlag busy_;
   std::size_t capacity_ = 0;
-  std::vector<MiniWTinyLfu> minis_;
+  std::unique_ptr<MiniCacheSet> minis_;
   std::size_t period_ = 0;
   std::size_t seen_ = 0;
   std::array<std::size_t, kShares.size()> hits_{};

@@ -1,6 +1,7 @@
 // ADAPTIVE's building blocks on their own (as Caffeine tests its climber apart from the cache):
-//  - MiniWTinyLfu: with a window of the whole cache it is exact LRU; admission keeps a frequent
-//    main entry against an infrequent candidate.
+//  - MiniWTinyLfu (the reference model of one miniature, tests/support): with a window of the
+//    whole cache it is exact LRU; admission keeps a frequent main entry against an infrequent
+//    candidate (tests/policies/mini_cache_set_test.cpp checks MiniCacheSet against it).
 //  - WindowSim: picks a 100% window on a recency workload and a small one on a loop larger
 //    than the cache; the guard falls back to 100% when the real cache trails the LRU miniature;
 //    reset restores the initial share; unsampled keys are ignored.
@@ -24,8 +25,8 @@
 #include "engine/slot_arena.h"
 #include "perf/reference_models.h"
 #include "policies/adaptive.h"
-#include "policies/mini_wtinylfu.h"
 #include "policies/window_sim.h"
+#include "support/mini_wtinylfu.h"
 
 namespace {
 

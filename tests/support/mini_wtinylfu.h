@@ -1,14 +1,13 @@
-// MiniWTinyLfu: an exact, single-threaded W-TinyLFU cache of keys only, for simulation.
-//
-// WindowSim (policies/window_sim.h) replays a sample of a cache's lookups through several of
-// these, one per candidate window share, to learn which share ADAPTIVE should run. Each is a
-// textbook W-TinyLFU (Einziger, Friedman & Manes, 2017): an LRU window of `window` entries in
-// front of an LRU main region; when the window overflows, its LRU entry joins the main region
+// MiniWTinyLfu: an exact, single-threaded W-TinyLFU cache of keys only: the reference model
+// for one miniature of policies/mini_cache_set.h (which WindowSim runs, several over one shared
+// index, to learn which window share ADAPTIVE should run). It is a textbook W-TinyLFU
+// (Einziger, Friedman & Manes, 2017): an LRU window of `window` entries in front of an LRU
+// main region; when the window overflows, its LRU entry joins the main region
 // if there is room, and otherwise duels the main region's LRU victim: the candidate is
 // admitted (and the victim dropped) only if the frequency sketch counts it strictly more often.
 // window == capacity makes it plain LRU; window == 0 sends every newcomer straight to the duel.
 // Nodes live in one vector linked by index (no allocation per access once warm); a hash map
-// finds a key's node. Not thread-safe: WindowSim serialises access.
+// finds a key's node. Not thread-safe.
 #pragma once
 
 #include <array>
@@ -17,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "../engine/frequency_sketch.h"
+#include "engine/frequency_sketch.h"
 
 namespace cuckoocache {
 
