@@ -305,8 +305,9 @@ class Cache : private ExpirySweeper::Client {
 
   // Removes every entry present when it starts (entries written meanwhile may stay). Walks the
   // slot arena and removes one entry at a time under its bucket lock, each destroyed after the
-  // lock is released; never takes every lock (see entry_map.h). Stats and the frequency
-  // history are kept.
+  // lock is released, then shrinks the table's shards to what is left (taking every lock of
+  // one shard at a time, see entry_map.h), so a cleared cache gives its table memory back.
+  // Stats and the frequency history are kept.
   void clear() {
     const std::uint32_t capacity = arena_.capacity();
     for (std::uint32_t i = 0; i < capacity; ++i) {
@@ -314,6 +315,7 @@ class Cache : private ExpirySweeper::Client {
       if (!SlotState::live(s.state.load(std::memory_order_acquire))) continue;
       remove_entry(s.hash.load(std::memory_order_relaxed), i, Counter::kCount);
     }
+    map_.compact();
   }
 
   // ---- Expiry ----------------------------------------------------------------------------
@@ -452,8 +454,9 @@ class Cache : private ExpirySweeper::Client {
   }
 
   // Changes the capacity. Shrinking evicts down to the new size before returning (by this
-  // thread, with the active policy). Growing may take every bucket lock once to enlarge the
-  // table. Throws std::invalid_argument for 0 or more than 2^31.
+  // thread, with the active policy). Growing only re-plans the table: each shard that later
+  // outgrows its old plan is replaced once, under its own locks (entry_map.h). Throws
+  // std::invalid_argument for 0 or more than 2^31.
   void set_max_size(std::size_t new_max) {
     CacheConfig probe = config_;
     probe.max_size = new_max;
@@ -461,6 +464,7 @@ class Cache : private ExpirySweeper::Client {
     {
       std::lock_guard<std::mutex> lock(admin_mutex_);
       grow_sketch_locked(std::min<std::size_t>(new_max, arena_.capacity()));
+      map_.plan(new_max + slack_for(new_max));
       max_size_.store(new_max, std::memory_order_relaxed);
       exact_.store(new_max <= kExactMaxSize, std::memory_order_relaxed);
       adaptive_.reset(new_max, config_.adaptive_threshold);
