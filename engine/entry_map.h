@@ -178,7 +178,7 @@ class EntryMap {
   using Entry = MapEntry<Key, Value>;
   using ChainType = Chain<Key, Value>;
 
-  static constexpr std::size_t kMaxShards = 64;
+  static constexpr std::size_t kMaxShards = 256;
   // A shard is planned for about this many entries: its native doublings (an inline rehash
   // under all its locks while it has fewer than 2^16 buckets) then move at most ~2^15
   // entries, about a millisecond.
