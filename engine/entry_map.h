@@ -10,8 +10,9 @@
 //  - A slot of the arena, which stores the mixed hash, leads straight back to its entry, so
 //    eviction can remove an entry it found by sampling.
 //
-// Shards. The map is S independent libcuckoo tables (S a power of two fixed at construction
-// from the planned size; the top byte of the hash picks the shard, its low bits the bucket):
+// Shards. The map is S independent libcuckoo tables (S a power of two, 2 to 64, fixed at
+// construction from the planned size; the top bits of the hash pick the shard, its low bits
+// the bucket):
 //  - Growth stalls. libcuckoo doubles a table by taking every one of its locks and, below
 //    2^16 buckets, rehashing it inline; with S shards that stop-the-world step covers 1/S of
 //    the entries and stalls only the keys of that shard (issue 13.25).
@@ -44,6 +45,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <bit>
 #include <cstddef>
@@ -178,7 +180,7 @@ class EntryMap {
   using Entry = MapEntry<Key, Value>;
   using ChainType = Chain<Key, Value>;
 
-  static constexpr std::size_t kMaxShards = 256;
+  static constexpr std::size_t kMaxShards = 64;
   // A shard is planned for about this many entries: its native doublings (an inline rehash
   // under all its locks while it has fewer than 2^16 buckets) then move at most ~2^15
   // entries, about a millisecond.
@@ -187,8 +189,7 @@ class EntryMap {
   // Nothing is allocated for the tables until the first insert into a shard.
   explicit EntryMap(std::size_t planned_entries)
       : shard_count_(shard_count_for(planned_entries)),
-        shard_mask_(shard_count_ - 1),
-        shards_(std::make_unique<std::atomic<Shard*>[]>(shard_count_)),
+        shard_shift_(64 - static_cast<unsigned>(std::countr_zero(shard_count_))),
         lock_hp_(lock_hp_for(planned_entries, shard_count_)) {}
 
   EntryMap(const EntryMap&) = delete;
@@ -203,24 +204,28 @@ class EntryMap {
   template <class F>
   bool find(std::uint64_t hash, F&& fn) const {
     const std::atomic<Shard*>& slot = shard_slot(hash);
-    for (;;) {
-      const Shard* s = slot.load(std::memory_order_acquire);
-      if (s == nullptr) return false;
+    const Shard* s = slot.load(std::memory_order_acquire);
+    while (s != nullptr) {
       if (s->table.find_fn(hash, fn)) return true;
-      if (slot.load(std::memory_order_acquire) == s) return false;  // else it was replaced
+      const Shard* again = slot.load(std::memory_order_acquire);
+      if (again == s) return false;
+      s = again;  // replaced meanwhile: the entry may have moved
     }
+    return false;
   }
 
   // Calls fn(Chain&) under the bucket lock; if fn returns true the (empty) chain is erased.
   template <class F>
   bool modify(std::uint64_t hash, F&& fn) {
     std::atomic<Shard*>& slot = shard_slot(hash);
-    for (;;) {
-      Shard* s = slot.load(std::memory_order_acquire);
-      if (s == nullptr) return false;
+    Shard* s = slot.load(std::memory_order_acquire);
+    while (s != nullptr) {
       if (s->table.erase_fn(hash, fn)) return true;
-      if (slot.load(std::memory_order_acquire) == s) return false;
+      Shard* again = slot.load(std::memory_order_acquire);
+      if (again == s) return false;
+      s = again;
     }
+    return false;
   }
 
   // If a chain exists for `hash`, calls on_existing(Chain&) under the lock (returning true
@@ -278,9 +283,9 @@ class EntryMap {
     return retired_.size();
   }
 
-  // Bytes held by the tables: buckets, lock arrays, shard records and the shard pointers.
+  // Bytes the tables allocate: buckets, lock arrays and shard records, retired ones included.
   [[nodiscard]] std::size_t bucket_bytes() const {
-    std::size_t bytes = shard_count_ * sizeof(std::atomic<Shard*>);
+    std::size_t bytes = 0;  // the shard pointers are part of sizeof(EntryMap)
     for (std::size_t i = 0; i < shard_count_; ++i) {
       const Shard* s = shards_[i].load(std::memory_order_acquire);
       if (s != nullptr) bytes += s->bytes();
@@ -329,8 +334,9 @@ class EntryMap {
     return static_cast<unsigned>(std::bit_width(std::max<std::size_t>(buckets, 1) - 1));
   }
   static std::size_t shard_count_for(std::size_t planned) noexcept {
+    // At least two, so that the shard is always hash >> shift with a shift below 64.
     return std::clamp<std::size_t>(std::bit_ceil((planned + kShardEntries - 1) / kShardEntries),
-                                   1, kMaxShards);
+                                   2, kMaxShards);
   }
   static unsigned lock_hp_for(std::size_t planned, std::size_t shards) noexcept {
     // A few percent over the even share covers the spread of a random hash between shards.
@@ -339,7 +345,7 @@ class EntryMap {
   }
 
   [[nodiscard]] std::size_t shard_index(std::uint64_t hash) const noexcept {
-    return static_cast<std::size_t>(hash >> 56) & shard_mask_;
+    return static_cast<std::size_t>(hash >> shard_shift_);
   }
   [[nodiscard]] std::atomic<Shard*>& shard_slot(std::uint64_t hash) const noexcept {
     return shards_[shard_index(hash)];
@@ -382,8 +388,8 @@ class EntryMap {
   }
 
   const std::size_t shard_count_;
-  const std::size_t shard_mask_;
-  const std::unique_ptr<std::atomic<Shard*>[]> shards_;
+  const unsigned shard_shift_;                       // 64 - log2(shard_count_)
+  mutable std::array<std::atomic<Shard*>, kMaxShards> shards_{};  // [shard_count_, ...) unused
   std::atomic<unsigned> lock_hp_;  // lock array (as a power of two) of shards created next
   mutable std::mutex grow_mutex_;  // replace_shard, compact: never on get/put's fast path
   std::vector<std::unique_ptr<Shard>> retired_;  // grow_mutex_
