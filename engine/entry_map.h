@@ -238,8 +238,7 @@ class EntryMap {
       Shard* s = shards_[index].load(std::memory_order_acquire);
       if (s == nullptr) s = create_shard(index);
       try {
-        return s->table.uprase_fn(hash, on_existing,
-                                  typename ChainType::Seed{&fresh, &s->retired});
+        return s->table.uprase_fn(hash, on_existing, typename ChainType::Seed{&fresh, &s->retired});
       } catch (const typename ChainType::Retired&) {
         // replaced meanwhile: retry on the new table
       } catch (const libcuckoo::maximum_hashpower_exceeded&) {
@@ -265,8 +264,11 @@ class EntryMap {
     for (std::size_t i = 0; i < shard_count_; ++i) {
       Shard* s = shards_[i].load(std::memory_order_acquire);
       if (s == nullptr) continue;
-      const unsigned fit = std::max(kMinHp, hp_for(s->table.size()));
-      if (fit < s->table.hashpower()) (void)s->table.rehash(fit);
+      // Under every lock of the shard: libcuckoo's size() reads the per-lock counters, which
+      // writers change under their bucket locks.
+      auto locked = s->table.lock_table();
+      const unsigned fit = std::max(kMinHp, hp_for(locked.size()));
+      if (fit < locked.hashpower()) locked.rehash(fit);
     }
   }
 
@@ -296,9 +298,10 @@ class EntryMap {
   }
 
  private:
-  using Table = libcuckoo::cuckoohash_map<
-      std::uint64_t, ChainType, IdentityHash, std::equal_to<std::uint64_t>,
-      HugePageAllocator<std::pair<const std::uint64_t, ChainType>>>;
+  using Table =
+      libcuckoo::cuckoohash_map<std::uint64_t, ChainType, IdentityHash,
+                                std::equal_to<std::uint64_t>,
+                                HugePageAllocator<std::pair<const std::uint64_t, ChainType>>>;
 
   static constexpr unsigned kMaxLockHp = 16;  // libcuckoo's kMaxNumLocks is 2^16
   static constexpr unsigned kMinHp = 2;       // 4 buckets, 16 slots: a new shard's size
@@ -335,8 +338,8 @@ class EntryMap {
   }
   static std::size_t shard_count_for(std::size_t planned) noexcept {
     // At least two, so that the shard is always hash >> shift with a shift below 64.
-    return std::clamp<std::size_t>(std::bit_ceil((planned + kShardEntries - 1) / kShardEntries),
-                                   2, kMaxShards);
+    return std::clamp<std::size_t>(std::bit_ceil((planned + kShardEntries - 1) / kShardEntries), 2,
+                                   kMaxShards);
   }
   static unsigned lock_hp_for(std::size_t planned, std::size_t shards) noexcept {
     // A few percent over the even share covers the spread of a random hash between shards.
@@ -388,7 +391,7 @@ class EntryMap {
   }
 
   const std::size_t shard_count_;
-  const unsigned shard_shift_;                       // 64 - log2(shard_count_)
+  const unsigned shard_shift_;                                    // 64 - log2(shard_count_)
   mutable std::array<std::atomic<Shard*>, kMaxShards> shards_{};  // [shard_count_, ...) unused
   std::atomic<unsigned> lock_hp_;  // lock array (as a power of two) of shards created next
   mutable std::mutex grow_mutex_;  // replace_shard, compact: never on get/put's fast path

@@ -8,8 +8,8 @@
 #include "engine/entry_map.h"
 
 #include <atomic>
-#include <chrono>
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -185,8 +185,8 @@ BOOST_AUTO_TEST_CASE(a_cleared_cache_gives_its_table_memory_back) {
   cache.clear();
   const std::size_t cleared = cache.overhead_bytes();
   BOOST_TEST_MESSAGE("cache max_size 30,000: overhead " << empty << " bytes empty, " << full
-                                                         << " full, " << cleared
-                                                         << " after clear()");
+                                                        << " full, " << cleared
+                                                        << " after clear()");
   BOOST_TEST(empty < 256u * 1024u);
   BOOST_TEST(cleared < full - full / 4);
   cache.put(1, 2);
