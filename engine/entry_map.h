@@ -379,8 +379,20 @@ class EntryMap {
         std::max({old->lock_hp + 1, lock_hp_.load(std::memory_order_relaxed), hp_for(2 * n)}),
         kMinHp, kMaxLockHp);
     auto fresh = std::make_unique<Shard>(lock_hp, std::clamp(hp_for(n), kMinHp, lock_hp));
-    for (auto it = locked.begin(); it != locked.end(); ++it) {
-      fresh->table.insert(it->first, std::move(it->second));
+    try {
+      for (auto it = locked.begin(); it != locked.end(); ++it) {
+        fresh->table.insert(it->first, std::move(it->second));
+      }
+    } catch (...) {
+      // Out of memory while the new table grew: move every chain back over its moved-from husk
+      // (still in its old position), so the shard is as it was, and report the failure.
+      auto moved = fresh->table.lock_table();
+      for (auto& [hash, chain] : moved) {
+        auto pos = locked.find(hash);
+        std::destroy_at(&pos->second);
+        std::construct_at(&pos->second, std::move(chain));
+      }
+      throw;
     }
     fresh->seal();
     locked.clear();  // destroys moved-from husks only
