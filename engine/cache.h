@@ -312,15 +312,18 @@ class Cache : private ExpirySweeper::Client {
 
   // Removes every entry present when it starts (entries written meanwhile may stay). Walks the
   // slot arena and removes one entry at a time under its bucket lock, each destroyed after the
-  // lock is released; never takes every lock (see entry_map.h). Stats and the frequency
-  // history are kept.
+  // lock is released, then shrinks the table's shards to what is left (taking every lock of
+  // one shard at a time, see entry_map.h), so a cleared cache gives its table memory back.
+  // Stats and the frequency history are kept.
   void clear() {
-    const std::uint32_t capacity = arena_.capacity();
-    for (std::uint32_t i = 0; i < capacity; ++i) {
+    // Top down, like walk_entries(): a concurrent shrink only moves entries to lower slots,
+    // so an entry moved while this runs is still ahead of the walk.
+    for (std::uint32_t i = arena_.capacity(); i-- > 0;) {
       const Slot& s = arena_[i];
       if (!SlotState::live(s.state.load(std::memory_order_acquire))) continue;
       remove_entry(s.hash.load(std::memory_order_relaxed), i, Counter::kCount);
     }
+    map_.compact();
   }
 
   // ---- Expiry ----------------------------------------------------------------------------
@@ -464,8 +467,9 @@ class Cache : private ExpirySweeper::Client {
   // engine/shrink_eviction.h), then compacts the slot arena so that the survivors are dense
   // enough to sample and gives the memory of the arena and the frequency sketch above the new
   // size back (engine/arena_compaction.h): afterwards eviction costs what it costs in a fresh
-  // cache of the new size. Other threads may use the cache meanwhile. Growing may take every
-  // bucket lock once to enlarge the table. Throws std::invalid_argument for 0 or more than 2^31.
+  // cache of the new size. Other threads may use the cache meanwhile. Growing only re-plans the
+  // table: each shard that later outgrows its old plan is replaced once, under its own locks
+  // (entry_map.h). Throws std::invalid_argument for 0 or more than 2^31.
   void set_max_size(std::size_t new_max) {
     CacheConfig probe = config_;
     probe.max_size = new_max;
@@ -474,6 +478,7 @@ class Cache : private ExpirySweeper::Client {
     {
       std::lock_guard<std::mutex> lock(admin_mutex_);
       grow_sketch_locked(std::min<std::size_t>(new_max, arena_.capacity()));
+      map_.plan(new_max + slack_for(new_max));
       max_size_.store(new_max, std::memory_order_relaxed);
       exact_.store(new_max <= kExactMaxSize, std::memory_order_relaxed);
       adaptive_.reset(new_max, config_.adaptive_threshold);
@@ -979,11 +984,14 @@ class Cache : private ExpirySweeper::Client {
     for (int round = 0; round < 100'000; ++round) {
       if (left.empty()) {
         arena_.finish_shrink();
-        std::lock_guard<std::mutex> lock(admin_mutex_);
-        const std::size_t entries = std::min<std::size_t>(new_max, limit);
-        if (entries < sketch_capacity_ && sketch().shrink_to(entries)) sketch_capacity_ = entries;
-        // TODO(entrymap): shrink the table too once EntryMap has a compact()-like call
-        // (branch `expiry`, task "entrymap"): map_.compact(new_max + slack_for(new_max)).
+        {
+          std::lock_guard<std::mutex> lock(admin_mutex_);
+          const std::size_t entries = std::min<std::size_t>(new_max, limit);
+          if (entries < sketch_capacity_ && sketch().shrink_to(entries)) {
+            sketch_capacity_ = entries;
+          }
+        }
+        map_.compact();  // each shard's table shrinks to fit what it holds (entry_map.h)
         return;
       }
       std::this_thread::yield();  // a writer between its publish and its insert: let it finish

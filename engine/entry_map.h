@@ -1,36 +1,59 @@
 // EntryMap: the concurrent hash table that owns the entries. The only file that includes
 // libcuckoo.
 //
-// The libcuckoo table is keyed by the entry's 64-bit mixed hash, not by the user's key. Each
-// table value is a Chain of every entry whose key mixes to that hash: almost always one entry
-// stored inline, with an overflow vector allocated only on a genuine 64-bit collision. Two
-// things follow:
+// The map is keyed by the entry's 64-bit mixed hash, not by the user's key. Each table value is
+// a Chain of every entry whose key mixes to that hash: almost always one entry stored inline,
+// with an overflow vector allocated only on a genuine 64-bit collision. Two things follow:
 //  - libcuckoo never sees equal keys, so "more than 8 keys with the same hash" cannot make its
 //    inserts fail; a user Hash with few distinct values only makes chains long (slower, still
 //    correct).
 //  - A slot of the arena, which stores the mixed hash, leads straight back to its entry, so
 //    eviction can remove an entry it found by sampling.
 //
+// Shards. The map is S independent libcuckoo tables (S a power of two, 2 to 64, fixed at
+// construction from the planned size; the top bits of the hash pick the shard, its low bits
+// the bucket):
+//  - Growth stalls. libcuckoo doubles a table by taking every one of its locks and, below
+//    2^16 buckets, rehashing it inline; with S shards that stop-the-world step covers 1/S of
+//    the entries and stalls only the keys of that shard (issue 13.25).
+//  - Memory follows the entries. A shard is created on the first insert that needs it
+//    (published with a CAS; a reader of an absent shard sees a miss) and starts small, so an
+//    empty map costs S pointers; compact() (called by clear()) shrinks every table to fit.
+//  - No lock-list race (issue 13.22). libcuckoo 0.3.1 appends to a table's lock list, which
+//    every operation reads without synchronization, when a table with fewer than 2^16 locks
+//    grows past its lock count. A shard is therefore built with the lock array of its planned
+//    size (constructed at that size, then rehashed down: shrinking keeps the lock array, so
+//    regrowing to it appends nothing), and its maximum hashpower is capped at that size. A
+//    shard that outgrows its plan (max_size raised, or an unlucky spread) is replaced, under
+//    all of its locks, by a table with a bigger lock array; the old table is emptied, marked
+//    retired and kept until the map dies. A thread that raced the swap and still holds the
+//    old table sees a miss there (every lookup that misses re-reads the shard pointer) or,
+//    inserting, is refused by the retired flag inside the bucket lock and retries.
+//  Tables with 2^16 locks never append, so they grow uncapped (libcuckoo then migrates lazily).
+//
 // Locking: every method below locks the (at most two) buckets of one hash with libcuckoo's
-// spinlocks and runs the callback while holding them. No method takes every lock
-// (libcuckoo's lock_table()): in libcuckoo 0.3.1 that reads the lock list without a lock
-// while a growing insert may append to it (a data race, issue 13.22), so whole-table walks
-// (clear, snapshot, traversal) go through the slot arena one hash at a time instead.
-// Callbacks must be short and must not
-// block, wait for another lock, or run code that might (in the Python binding: no Python
-// code). Exceptions thrown by a callback propagate after the locks are released (libcuckoo
-// holds them in RAII managers); the callback is responsible for leaving the chain consistent.
+// spinlocks and runs the callback while holding them. Only shard growth, compact() and shard
+// replacement take every lock of ONE shard. Whole-map walks (clear, snapshot, traversal) go
+// through the slot arena one hash at a time. Callbacks must be short and must not block, wait
+// for another lock, or run code that might (in the Python binding: no Python code). Exceptions
+// thrown by a callback propagate after the locks are released (libcuckoo holds them in RAII
+// managers); the callback is responsible for leaving the chain consistent.
 //
 // Nothing is destroyed under a lock by this design: removals move the entry out of the chain
 // into storage the caller owns (destroyed after the lock is released), and libcuckoo then
 // destroys only the moved-from husk. Key and Value must be nothrow-move-constructible.
 #pragma once
 
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <libcuckoo/cuckoohash_map.hh>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -57,6 +80,16 @@ class Chain {
   using Entry = MapEntry<Key, Value>;
 
   explicit Chain(Entry&& first) noexcept : head_(std::move(first)) {}
+
+  // What EntryMap passes to libcuckoo for a new chain: the chain is built under the bucket
+  // lock, so this is where an insert into a retired shard is refused (by throwing Retired,
+  // before anything moved; libcuckoo's setKV leaves the slot empty).
+  struct Retired {};
+  struct Seed {
+    Entry* fresh;
+    const std::atomic<bool>* retired;
+  };
+  explicit Chain(Seed seed) : head_(take(seed)) {}
 
   // First entry whose key equals `key` under `eq`, or nullptr. `eq` may throw.
   template <class KeyEqual>
@@ -121,6 +154,11 @@ class Chain {
   }
 
  private:
+  static Entry&& take(Seed seed) {
+    if (seed.retired->load(std::memory_order_relaxed)) throw Retired{};
+    return std::move(*seed.fresh);
+  }
+
   Entry head_;
   std::unique_ptr<std::vector<Entry>> overflow_;
 };
@@ -142,61 +180,234 @@ class EntryMap {
   using Entry = MapEntry<Key, Value>;
   using ChainType = Chain<Key, Value>;
 
-  // Sized so that `planned_entries` fit without the table growing (growth takes every lock),
-  // up to the size at which libcuckoo's lock array is complete (see initial_table_slots).
-  explicit EntryMap(std::size_t planned_entries) : table_(initial_table_slots(planned_entries)) {}
+  static constexpr std::size_t kMaxShards = 64;
+  // A shard is planned for about this many entries: its native doublings (an inline rehash
+  // under all its locks while it has fewer than 2^16 buckets) then move at most ~2^15
+  // entries, about a millisecond.
+  static constexpr std::size_t kShardEntries = std::size_t{1} << 15;
+
+  // Nothing is allocated for the tables until the first insert into a shard.
+  explicit EntryMap(std::size_t planned_entries)
+      : shard_count_(shard_count_for(planned_entries)),
+        shard_shift_(64 - static_cast<unsigned>(std::countr_zero(shard_count_))),
+        lock_hp_(lock_hp_for(planned_entries, shard_count_)) {}
+
+  EntryMap(const EntryMap&) = delete;
+  EntryMap& operator=(const EntryMap&) = delete;
+  ~EntryMap() {
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+      std::unique_ptr<Shard> owner(shards_[i].load(std::memory_order_relaxed));
+    }
+  }
 
   // Calls fn(const Chain&) under the bucket lock if some key has this hash.
   template <class F>
   bool find(std::uint64_t hash, F&& fn) const {
-    return table_.find_fn(hash, std::forward<F>(fn));
+    const std::atomic<Shard*>& slot = shard_slot(hash);
+    const Shard* s = slot.load(std::memory_order_acquire);
+    while (s != nullptr) {
+      if (s->table.find_fn(hash, fn)) return true;
+      const Shard* again = slot.load(std::memory_order_acquire);
+      if (again == s) return false;
+      s = again;  // replaced meanwhile: the entry may have moved
+    }
+    return false;
   }
 
   // Calls fn(Chain&) under the bucket lock; if fn returns true the (empty) chain is erased.
   template <class F>
   bool modify(std::uint64_t hash, F&& fn) {
-    return table_.erase_fn(hash, std::forward<F>(fn));
+    std::atomic<Shard*>& slot = shard_slot(hash);
+    Shard* s = slot.load(std::memory_order_acquire);
+    while (s != nullptr) {
+      if (s->table.erase_fn(hash, fn)) return true;
+      Shard* again = slot.load(std::memory_order_acquire);
+      if (again == s) return false;
+      s = again;
+    }
+    return false;
   }
 
   // If a chain exists for `hash`, calls on_existing(Chain&) under the lock (returning true
   // erases the chain). Otherwise stores a new chain holding `fresh` (moved from only then).
-  // Returns true if a new chain was stored. May throw if the table must grow and cannot.
+  // Returns true if a new chain was stored. May throw std::bad_alloc (nothing changed).
   template <class F>
   bool insert_or_modify(std::uint64_t hash, F&& on_existing, Entry& fresh) {
-    return table_.uprase_fn(hash, std::forward<F>(on_existing), std::move(fresh));
+    const std::size_t index = shard_index(hash);
+    for (;;) {
+      Shard* s = shards_[index].load(std::memory_order_acquire);
+      if (s == nullptr) s = create_shard(index);
+      try {
+        return s->table.uprase_fn(hash, on_existing, typename ChainType::Seed{&fresh, &s->retired});
+      } catch (const typename ChainType::Retired&) {
+        // replaced meanwhile: retry on the new table
+      } catch (const libcuckoo::maximum_hashpower_exceeded&) {
+        replace_shard(index, s);
+      }
+    }
   }
 
+  // Plans for `entries` from now on (set_max_size): shards created later get lock arrays for
+  // it, and existing shards are replaced when they outgrow their own plan.
+  void plan(std::size_t entries) {
+    const unsigned hp = lock_hp_for(entries, shard_count_);
+    unsigned cur = lock_hp_.load(std::memory_order_relaxed);
+    while (cur < hp && !lock_hp_.compare_exchange_weak(cur, hp, std::memory_order_relaxed)) {
+    }
+  }
+
+  // Shrinks every shard's table to fit its live entries (taking every lock of one shard at a
+  // time). The lock arrays stay (libcuckoo never shrinks them), so the shards can regrow to
+  // their plan without appending locks. Not for hot paths.
+  void compact() {
+    std::lock_guard<std::mutex> guard(grow_mutex_);
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+      Shard* s = shards_[i].load(std::memory_order_acquire);
+      if (s == nullptr) continue;
+      // Under every lock of the shard: libcuckoo's size() reads the per-lock counters, which
+      // writers change under their bucket locks.
+      auto locked = s->table.lock_table();
+      const unsigned fit = std::max(kMinHp, hp_for(locked.size()));
+      if (fit < locked.hashpower()) locked.rehash(fit);
+    }
+  }
+
+  [[nodiscard]] std::size_t shard_count() const noexcept { return shard_count_; }
+  [[nodiscard]] std::size_t live_shards() const noexcept {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+      n += shards_[i].load(std::memory_order_acquire) != nullptr ? 1 : 0;
+    }
+    return n;
+  }
+  [[nodiscard]] std::size_t retired_shards() const {
+    std::lock_guard<std::mutex> guard(grow_mutex_);
+    return retired_.size();
+  }
+
+  // Bytes the tables allocate: buckets, lock arrays and shard records, retired ones included.
   [[nodiscard]] std::size_t bucket_bytes() const {
-    return table_.bucket_count() * table_.slot_per_bucket() *
-               (sizeof(std::uint64_t) + sizeof(ChainType) + 2) +
-           lock_bytes();
+    std::size_t bytes = 0;  // the shard pointers are part of sizeof(EntryMap)
+    for (std::size_t i = 0; i < shard_count_; ++i) {
+      const Shard* s = shards_[i].load(std::memory_order_acquire);
+      if (s != nullptr) bytes += s->bytes();
+    }
+    std::lock_guard<std::mutex> guard(grow_mutex_);
+    for (const auto& s : retired_) bytes += s->bytes();
+    return bytes;
   }
 
  private:
-  // Cuckoo hashing with 4-slot buckets fills to ~95% before inserts start failing; keep the
-  // planned load under about 80% so the table does not grow at capacity.
-  static std::size_t table_size_for(std::size_t n) { return n + n / 4 + 16; }
+  using Table =
+      libcuckoo::cuckoohash_map<std::uint64_t, ChainType, IdentityHash,
+                                std::equal_to<std::uint64_t>,
+                                HugePageAllocator<std::pair<const std::uint64_t, ChainType>>>;
 
-  // libcuckoo sizes its lock array at construction (one lock per bucket, at most 2^16) and,
-  // when a table with fewer than 2^16 locks doubles, appends a bigger array to a std::list
-  // that every operation reads without synchronization: a data race (issue 13.22) that no
-  // caller-side lock short of a global one can prevent. So a table never doubles while it has
-  // fewer than 2^16 locks: it is sized for everything it is planned to hold, or, for plans
-  // beyond 2^16 buckets' worth, starts at 2^16 buckets (about 13 MiB) and grows from there
-  // (those doublings append nothing). The one exception left is a cache whose max_size is
-  // raised above what it was built for while it holds few entries (docs/guarantees.md).
-  static constexpr std::size_t kFullLockSlots = (std::size_t{1} << 16) * 4;
-  static std::size_t initial_table_slots(std::size_t n) {
-    return std::min(table_size_for(n), kFullLockSlots);
+  static constexpr unsigned kMaxLockHp = 16;  // libcuckoo's kMaxNumLocks is 2^16
+  static constexpr unsigned kMinHp = 2;       // 4 buckets, 16 slots: a new shard's size
+  static constexpr std::size_t kSlotsPerBucket = 4;
+
+  struct Shard {
+    // A table with the lock array of 2^lock_hp buckets, holding 2^start_hp buckets.
+    Shard(unsigned lock_hp, unsigned start_hp)
+        : table(kSlotsPerBucket << lock_hp), lock_hp(lock_hp) {
+      table.minimum_load_factor(0.0);
+      if (start_hp < lock_hp) (void)table.rehash(start_hp);
+    }
+    // From now on the table may be shared: cap its growth at its lock array (a table that
+    // grew past it while private appended locks to match), unless that is complete.
+    void seal() {
+      lock_hp = std::max<unsigned>(lock_hp, static_cast<unsigned>(table.hashpower()));
+      if (lock_hp < kMaxLockHp) table.maximum_hashpower(lock_hp);
+    }
+    [[nodiscard]] std::size_t bytes() const {
+      return table.bucket_count() * kSlotsPerBucket *
+                 (sizeof(std::uint64_t) + sizeof(ChainType) + 2) +
+             (std::size_t{1} << lock_hp) * 64 + sizeof(*this);
+    }
+
+    Table table;
+    unsigned lock_hp;
+    std::atomic<bool> retired{false};
+  };
+
+  // Buckets (as a power of two) for n entries at a load of at most ~90%.
+  static unsigned hp_for(std::size_t n) noexcept {
+    const std::size_t buckets = (n + n / 8 + kSlotsPerBucket - 1) / kSlotsPerBucket;
+    return static_cast<unsigned>(std::bit_width(std::max<std::size_t>(buckets, 1) - 1));
+  }
+  static std::size_t shard_count_for(std::size_t planned) noexcept {
+    // At least two, so that the shard is always hash >> shift with a shift below 64.
+    return std::clamp<std::size_t>(std::bit_ceil((planned + kShardEntries - 1) / kShardEntries), 2,
+                                   kMaxShards);
+  }
+  static unsigned lock_hp_for(std::size_t planned, std::size_t shards) noexcept {
+    // A few percent over the even share covers the spread of a random hash between shards.
+    const std::size_t share = (planned + shards - 1) / shards;
+    return std::clamp(hp_for(share + share / 16 + 64), kMinHp, kMaxLockHp);
   }
 
-  [[nodiscard]] std::size_t lock_bytes() const {
-    return std::min<std::size_t>(table_.bucket_count(), std::size_t{1} << 16) * 64;
+  [[nodiscard]] std::size_t shard_index(std::uint64_t hash) const noexcept {
+    return static_cast<std::size_t>(hash >> shard_shift_);
+  }
+  [[nodiscard]] std::atomic<Shard*>& shard_slot(std::uint64_t hash) const noexcept {
+    return shards_[shard_index(hash)];
   }
 
-  libcuckoo::cuckoohash_map<std::uint64_t, ChainType, IdentityHash, std::equal_to<std::uint64_t>,
-                            HugePageAllocator<std::pair<const std::uint64_t, ChainType>>>
-      table_;
+  // Builds the shard off to the side (no lock held) and publishes it; a racing creator's
+  // table is discarded before anyone saw it.
+  Shard* create_shard(std::size_t index) {
+    auto fresh = std::make_unique<Shard>(lock_hp_.load(std::memory_order_relaxed), kMinHp);
+    fresh->seal();
+    Shard* expected = nullptr;
+    if (shards_[index].compare_exchange_strong(expected, fresh.get(), std::memory_order_acq_rel,
+                                               std::memory_order_acquire)) {
+      return fresh.release();
+    }
+    return expected;
+  }
+
+  // Replaces shard `index`, if it still is `old`, by a table with a bigger lock array holding
+  // the same chains. Takes every lock of `old` (which never appends locks: its maximum
+  // hashpower is its lock count) for the move; `old` is then empty, retired and kept.
+  void replace_shard(std::size_t index, Shard* old) {
+    std::lock_guard<std::mutex> guard(grow_mutex_);
+    if (shards_[index].load(std::memory_order_acquire) != old) return;
+    auto locked = old->table.lock_table();
+    const std::size_t n = locked.size();
+    const unsigned lock_hp = std::clamp(
+        std::max({old->lock_hp + 1, lock_hp_.load(std::memory_order_relaxed), hp_for(2 * n)}),
+        kMinHp, kMaxLockHp);
+    auto fresh = std::make_unique<Shard>(lock_hp, std::clamp(hp_for(n), kMinHp, lock_hp));
+    try {
+      for (auto it = locked.begin(); it != locked.end(); ++it) {
+        fresh->table.insert(it->first, std::move(it->second));
+      }
+    } catch (...) {
+      // Out of memory while the new table grew: move every chain back over its moved-from husk
+      // (still in its old position), so the shard is as it was, and report the failure.
+      auto moved = fresh->table.lock_table();
+      for (auto& [hash, chain] : moved) {
+        auto pos = locked.find(hash);
+        std::destroy_at(&pos->second);
+        std::construct_at(&pos->second, std::move(chain));
+      }
+      throw;
+    }
+    fresh->seal();
+    locked.clear();  // destroys moved-from husks only
+    locked.rehash(0);
+    old->retired.store(true, std::memory_order_relaxed);  // published by the unlock
+    shards_[index].store(fresh.release(), std::memory_order_release);
+    retired_.push_back(std::unique_ptr<Shard>(old));
+  }
+
+  const std::size_t shard_count_;
+  const unsigned shard_shift_;                                    // 64 - log2(shard_count_)
+  mutable std::array<std::atomic<Shard*>, kMaxShards> shards_{};  // [shard_count_, ...) unused
+  std::atomic<unsigned> lock_hp_;  // lock array (as a power of two) of shards created next
+  mutable std::mutex grow_mutex_;  // replace_shard, compact: never on get/put's fast path
+  std::vector<std::unique_ptr<Shard>> retired_;  // grow_mutex_
 };
 
 }  // namespace cuckoocache
