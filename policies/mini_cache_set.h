@@ -108,7 +108,8 @@ class MiniCacheSet {
 
   // Heap bytes of the set.
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return links_.size() * sizeof(Link) + entries_ * (sizeof(std::uint64_t) + 3 + 4 + 1) +
+    // Per entry: hash, member and window masks, memo stamp and value.
+    return links_.size() * sizeof(Link) + entries_ * (sizeof(std::uint64_t) + 2 + 4 + 1) +
            index_.size() * sizeof(std::uint16_t) + free_.capacity() * sizeof(std::uint16_t);
   }
 
