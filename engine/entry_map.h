@@ -10,9 +10,8 @@
 //  - A slot of the arena, which stores the mixed hash, leads straight back to its entry, so
 //    eviction can remove an entry it found by sampling.
 //
-// Shards. The map is S independent libcuckoo tables (S a power of two, 2 to 64, fixed at
-// construction from the planned size; the top bits of the hash pick the shard, its low bits
-// the bucket):
+// Shards. The map is S independent libcuckoo tables (S from 2 to 64, fixed at construction
+// from the planned size; the high bits of the hash pick the shard, its low bits the bucket):
 //  - Growth stalls. libcuckoo doubles a table by taking every one of its locks and, below
 //    2^16 buckets, rehashing it inline; with S shards that stop-the-world step covers 1/S of
 //    the entries and stalls only the keys of that shard (issue 13.25).
@@ -181,15 +180,14 @@ class EntryMap {
   using ChainType = Chain<Key, Value>;
 
   static constexpr std::size_t kMaxShards = 64;
-  // A shard is planned for about this many entries: its native doublings (an inline rehash
-  // under all its locks while it has fewer than 2^16 buckets) then move at most ~2^15
-  // entries, about a millisecond.
-  static constexpr std::size_t kShardEntries = std::size_t{1} << 15;
+  // A shard is planned at 2^13 buckets (about 28k entries at 85% load; more buckets only when
+  // 64 such shards are not enough): its native doublings (an inline rehash under all its locks
+  // while it has fewer than 2^16 buckets) then move at most ~14k entries, about a millisecond.
+  static constexpr unsigned kShardHp = 13;
 
   // Nothing is allocated for the tables until the first insert into a shard.
   explicit EntryMap(std::size_t planned_entries)
       : shard_count_(shard_count_for(planned_entries)),
-        shard_shift_(64 - static_cast<unsigned>(std::countr_zero(shard_count_))),
         lock_hp_(lock_hp_for(planned_entries, shard_count_)) {}
 
   EntryMap(const EntryMap&) = delete;
@@ -336,19 +334,31 @@ class EntryMap {
     const std::size_t buckets = (n + n / 8 + kSlotsPerBucket - 1) / kSlotsPerBucket;
     return static_cast<unsigned>(std::bit_width(std::max<std::size_t>(buckets, 1) - 1));
   }
+  // Entries a shard of 2^hp buckets is planned for (85% load).
+  static std::size_t planned_per_shard(unsigned hp) noexcept {
+    return (kSlotsPerBucket << hp) / 20 * 17;
+  }
+  // Not a power of two: the planned buckets then exceed the entries by ~18%, not up to 2.4x
+  // (the lock arrays cost 64 bytes per planned bucket).
   static std::size_t shard_count_for(std::size_t planned) noexcept {
-    // At least two, so that the shard is always hash >> shift with a shift below 64.
-    return std::clamp<std::size_t>(std::bit_ceil((planned + kShardEntries - 1) / kShardEntries), 2,
-                                   kMaxShards);
+    unsigned hp = kShardHp;
+    while (hp < kMaxLockHp && planned_per_shard(hp) * kMaxShards < planned) ++hp;
+    const std::size_t per = planned_per_shard(hp);
+    return std::clamp<std::size_t>((planned + per - 1) / per, 2, kMaxShards);
   }
   static unsigned lock_hp_for(std::size_t planned, std::size_t shards) noexcept {
-    // A few percent over the even share covers the spread of a random hash between shards.
+    // A few percent over the even share covers the spread of a random hash between shards;
+    // the shard may then fill to 95% before it outgrows its lock array.
     const std::size_t share = (planned + shards - 1) / shards;
-    return std::clamp(hp_for(share + share / 16 + 64), kMinHp, kMaxLockHp);
+    const std::size_t slots = (share + share / 16 + 64) / 19 * 20 + kSlotsPerBucket;
+    const auto hp = static_cast<unsigned>(std::bit_width((slots - 1) / kSlotsPerBucket));
+    return std::clamp(hp, kMinHp, kMaxLockHp);
   }
 
+  // The high 32 bits of the hash scaled to [0, S): a multiply instead of a mask, so that S need
+  // not be a power of two. libcuckoo's bucket index uses the low bits.
   [[nodiscard]] std::size_t shard_index(std::uint64_t hash) const noexcept {
-    return static_cast<std::size_t>(hash >> shard_shift_);
+    return static_cast<std::size_t>(((hash >> 32) * shard_count_) >> 32);
   }
   [[nodiscard]] std::atomic<Shard*>& shard_slot(std::uint64_t hash) const noexcept {
     return shards_[shard_index(hash)];
@@ -403,7 +413,6 @@ class EntryMap {
   }
 
   const std::size_t shard_count_;
-  const unsigned shard_shift_;                                    // 64 - log2(shard_count_)
   mutable std::array<std::atomic<Shard*>, kMaxShards> shards_{};  // [shard_count_, ...) unused
   std::atomic<unsigned> lock_hp_;  // lock array (as a power of two) of shards created next
   mutable std::mutex grow_mutex_;  // replace_shard, compact: never on get/put's fast path
