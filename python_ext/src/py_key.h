@@ -136,7 +136,7 @@ class PyKey {
         kind_(other.kind_),
         resolved_(other.resolved_),
         owned_(std::exchange(other.owned_, false)) {}
-  PyKey& operator=(PyKey&& other) noexcept {
+  [[gnu::always_inline]] PyKey& operator=(PyKey&& other) noexcept {
     if (this != &other) {
       release();
       object_ = std::exchange(other.object_, nullptr);

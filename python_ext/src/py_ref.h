@@ -49,7 +49,7 @@ struct Graveyard {
   std::atomic<bool> nonempty{false};
 };
 
-inline Graveyard& graveyard() noexcept {
+[[gnu::always_inline]] inline Graveyard& graveyard() noexcept {
   static Graveyard* const yard = new Graveyard();  // NOLINT: deliberately leaked (see above)
   return *yard;
 }
