@@ -102,13 +102,13 @@ inline void publish(Flight& flight, PyObject* value) noexcept {
   r.finished.notify_all();
 }
 
-// compute(), then store the value: the path without a flight. New reference or nullptr.
-template <class Compute>
-PyObject* compute_and_store(PyObject* self, PyEngine& engine, PyKey& probe,
-                            const std::optional<std::chrono::nanoseconds>& ttl, Compute& compute) {
-  PyObject* value = compute();
+// produce(), then store(value): what a leader, or a recursive load on the leader's thread,
+// does. New reference or nullptr.
+template <class Produce, class Store>
+PyObject* produce_and_store(Produce& produce, Store& store) {
+  PyObject* value = produce();
   if (value == nullptr) return nullptr;
-  if (cache_store_key(self, engine, probe, value, ttl) < 0) {
+  if (store(value) < 0) {
     Py_DECREF(value);
     return nullptr;
   }
@@ -117,23 +117,22 @@ PyObject* compute_and_store(PyObject* self, PyEngine& engine, PyKey& probe,
 
 }  // namespace detail
 
-// The value for `probe`'s key after a lookup missed: computed by compute() (a new reference,
-// or nullptr with an error set) and stored with `ttl`, or another thread's computation of the
-// same key. `completed_before` is flights().completed() read before that lookup. New
-// reference, or nullptr with an error set.
-template <class Compute>
-PyObject* single_flight_load(PyObject* self, PyEngine& engine, PyKey& probe,
-                             std::uint64_t completed_before,
-                             const std::optional<std::chrono::nanoseconds>& ttl,
-                             Compute&& compute) {
-  FlightTable& table = as_cache_object(self)->flights;
+// The value for `probe`'s key after a lookup in `engine` missed: produced by produce() (a new
+// reference, or nullptr with an error set) and kept by store(value) (0, or -1 with an error
+// set), or another thread's result for the same key in `table`. `completed_before` is
+// table.completed() read before that lookup. New reference, or nullptr with an error set.
+// SmartCache and @cached store into the engine; TieredCache's loader stores for itself.
+template <class Produce, class Store>
+PyObject* flight_load(FlightTable& table, PyEngine& engine, PyKey& probe,
+                      std::uint64_t completed_before, Produce&& produce, Store&& store) {
   const unsigned long me = PyThread_get_thread_ident();
   bool retried = false;
   for (;;) {
     Flight* other = nullptr;
     if (detail::find_flight(table, probe, other) < 0) return nullptr;
-    if (other == nullptr) break;  // nobody computes it: lead
-    if (other->owner == me) return detail::compute_and_store(self, engine, probe, ttl, compute);
+    if (other == nullptr) break;  // nobody produces it: lead
+    // A recursive load of the same key from the leader's thread: waiting would wait for itself.
+    if (other->owner == me) return detail::produce_and_store(produce, store);
     std::shared_ptr<FlightResult> result = other->result;
     if (!result) {
       try {
@@ -163,8 +162,8 @@ PyObject* single_flight_load(PyObject* self, PyEngine& engine, PyKey& probe,
   mine.owner = me;
   mine.fork_generation = fork_generation().load(std::memory_order_relaxed);
   if (!table.add(mine)) return nullptr;
-  // From here to publish() only C code runs, apart from compute() and the stores, which
-  // return here whatever they raise.
+  // From here to publish() only C code runs, apart from produce() and store(), which return
+  // here whatever they raise.
   PyObject* value = nullptr;
   int stored = 0;
   if (table.completed() != completed_before) {
@@ -173,8 +172,8 @@ PyObject* single_flight_load(PyObject* self, PyEngine& engine, PyKey& probe,
     if (value == nullptr && PyErr_Occurred() != nullptr) stored = -1;
   }
   if (value == nullptr && stored == 0) {
-    value = compute();
-    stored = value == nullptr ? -1 : cache_store_key(self, engine, probe, value, ttl);
+    value = produce();
+    stored = value == nullptr ? -1 : store(value);
   }
   table.remove(mine);
   detail::publish(mine, value);
@@ -185,11 +184,25 @@ PyObject* single_flight_load(PyObject* self, PyEngine& engine, PyKey& probe,
   return value;
 }
 
+// flight_load for a SmartCache: compute() (a new reference, or nullptr with an error set) is
+// stored in the cache with `ttl`. `completed_before` is flights().completed() read before the
+// lookup that missed.
+template <class Compute>
+PyObject* single_flight_load(PyObject* self, PyEngine& engine, PyKey& probe,
+                             std::uint64_t completed_before,
+                             const std::optional<std::chrono::nanoseconds>& ttl,
+                             Compute&& compute) {
+  return flight_load(
+      as_cache_object(self)->flights, engine, probe, completed_before, compute,
+      [&](PyObject* value) { return cache_store_key(self, engine, probe, value, ttl); });
+}
+
 // The same without single-flight (single_flight=False): compute and store.
 template <class Compute>
 PyObject* plain_load(PyObject* self, PyEngine& engine, PyKey& probe,
                      const std::optional<std::chrono::nanoseconds>& ttl, Compute&& compute) {
-  return detail::compute_and_store(self, engine, probe, ttl, compute);
+  auto store = [&](PyObject* value) { return cache_store_key(self, engine, probe, value, ttl); };
+  return detail::produce_and_store(compute, store);
 }
 
 }  // namespace cuckoocache::python

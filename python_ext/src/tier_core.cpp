@@ -100,57 +100,10 @@ PyObject* call_load(PyObject* self, PyObject* key, PyObject* factory, PyObject* 
 // lookup. New reference, or nullptr with an error set.
 [[gnu::noinline]] PyObject* load(PyObject* self, PyEngine& engine, PyKey& probe,
                                  std::uint64_t completed_before, PyObject* factory, PyObject* ttl) {
-  FlightTable& table = as_tier(self)->flights;
-  const unsigned long me = PyThread_get_thread_ident();
-  bool retried = false;
-  for (;;) {
-    Flight* other = nullptr;
-    if (detail::find_flight(table, probe, other) < 0) return nullptr;
-    if (other == nullptr) break;  // nobody loads it: lead
-    // A recursive load of the same key from the leader's thread: waiting would wait for itself.
-    if (other->owner == me) return call_load(self, probe.object(), factory, ttl);
-    std::shared_ptr<FlightResult> result = other->result;
-    if (!result) {
-      try {
-        result = other->result = std::make_shared<FlightResult>();
-      } catch (const std::bad_alloc&) {
-        return PyErr_NoMemory();
-      }
-    }
-    if (detail::wait_for(*result) < 0) return nullptr;
-    if (result->value != nullptr) return Py_NewRef(result->value);
-    if (result->error_type != nullptr) {
-      if (retried) {
-        PyErr_Restore(Py_NewRef(result->error_type), Py_XNewRef(result->error_value),
-                      Py_XNewRef(result->error_traceback));
-        return nullptr;
-      }
-      retried = true;
-    }
-    completed_before = table.completed();
-    PyObject* stored = cache_lookup_key(engine, probe, false);
-    if (stored != nullptr || PyErr_Occurred() != nullptr) return stored;
-  }
-  Flight mine;
-  mine.key = probe.object();
-  mine.hash = probe.hash();
-  mine.kind = probe.kind();
-  mine.owner = me;
-  mine.fork_generation = fork_generation().load(std::memory_order_relaxed);
-  if (!table.add(mine)) return nullptr;
-  // From here to publish() only C code runs, apart from the lookup and _load, which return
-  // here whatever they raise.
-  PyObject* value = nullptr;
-  bool failed = false;
-  if (table.completed() != completed_before) {
-    // A flight finished between our lookup and now: its value may be in the local tier.
-    value = cache_lookup_key(engine, probe, false);
-    failed = value == nullptr && PyErr_Occurred() != nullptr;
-  }
-  if (value == nullptr && !failed) value = call_load(self, probe.object(), factory, ttl);
-  table.remove(mine);
-  detail::publish(mine, value);
-  return value;
+  // _load stores in both tiers itself: the flight only shares its result.
+  return flight_load(
+      as_tier(self)->flights, engine, probe, completed_before,
+      [&] { return call_load(self, probe.object(), factory, ttl); }, [](PyObject*) { return 0; });
 }
 
 [[gnu::noinline]] PyObject* get_miss(PyObject* self, PyObject* key, PyObject* fallback) {
