@@ -20,6 +20,7 @@
 
 #include "engine/cache.h"
 #include "perf/harness/workload.h"
+#include "perf/harness/zipf_replay.h"
 
 namespace {
 
@@ -50,18 +51,7 @@ double thread_cpu_s() {
 // Hit ratio of a get-or-put replay: zipf(0.99) over 100k keys, `ops` lookups after as many
 // warm-up lookups.
 double replay_hit_ratio(EngineCache& cache, std::uint64_t ops) {
-  const cuckoocache::perf::harness::ZipfSampler zipf(100'000, 0.99);
-  cuckoocache::perf::harness::Rng rng(42);
-  std::uint64_t hits = 0;
-  for (std::uint64_t i = 0; i < 2 * ops; ++i) {
-    const std::uint64_t key = kHotBase + zipf(rng);
-    if (cache.get(key)) {
-      hits += i >= ops ? 1 : 0;
-    } else {
-      cache.put(key, key);
-    }
-  }
-  return static_cast<double>(hits) / static_cast<double>(ops);
+  return cuckoocache::perf::harness::zipf_get_or_put_hit_ratio(cache, ops, 100'000, 0.99, kHotBase);
 }
 
 // CPU microseconds per (put of a new key + get of a hot key), every put evicting.

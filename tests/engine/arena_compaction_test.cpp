@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "engine/cache.h"
-#include "perf/harness/workload.h"
+#include "perf/harness/zipf_replay.h"
 #include "support/policy_tags.h"
 
 namespace {
@@ -36,18 +36,8 @@ void Fill(IntCache& cache, std::uint64_t first, std::size_t count) {
 
 // Get-or-put replay of zipf(0.99) over 20k keys: hit ratio of the second half.
 double HitRatio(IntCache& cache, std::uint64_t ops) {
-  const cuckoocache::perf::harness::ZipfSampler zipf(20'000, 0.99);
-  cuckoocache::perf::harness::Rng rng(42);
-  std::uint64_t hits = 0;
-  for (std::uint64_t i = 0; i < 2 * ops; ++i) {
-    const std::uint64_t key = kWorkloadBase + zipf(rng);
-    if (cache.get(key)) {
-      hits += i >= ops ? 1 : 0;
-    } else {
-      cache.put(key, key);
-    }
-  }
-  return static_cast<double>(hits) / static_cast<double>(ops);
+  return cuckoocache::perf::harness::zipf_get_or_put_hit_ratio(cache, ops, 20'000, 0.99,
+                                                               kWorkloadBase);
 }
 
 void CheckStatsExact(const IntCache& cache) {
