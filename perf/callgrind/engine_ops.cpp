@@ -9,20 +9,23 @@
 // Sampling is seeded (CacheConfig::seed = 1), so counts are the same from run to run.
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <libcuckoo/cuckoohash_map.hh>
 #include <string>
 
+#include "args.h"
 #include "engine/cache.h"
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: engine_ops put|get|raw COUNT MAX_SIZE POLICY\n");
+  const cuckoocache::callgrind::Args args(argc, argv, 4,
+                                          "engine_ops put|get|raw COUNT MAX_SIZE POLICY");
+  const std::string op(args.text(1));
+  if (op != "put" && op != "get" && op != "raw") {
+    std::fprintf(stderr, "engine_ops: unknown operation '%s' (expected put, get or raw)\n",
+                 argv[1]);
     return 2;
   }
-  const std::string op = argv[1];
-  const long count = std::atol(argv[2]);
-  const auto max_size = static_cast<std::uint64_t>(std::atol(argv[3]));
+  const auto count = static_cast<long>(args.number(2));
+  const std::uint64_t max_size = args.number(3);
   std::uint64_t sum = 0;
   if (op == "raw") {
     libcuckoo::cuckoohash_map<std::uint64_t, std::uint64_t> map(max_size);
@@ -34,7 +37,7 @@ int main(int argc, char** argv) {
   } else {
     cuckoocache::CacheConfig config;
     config.max_size = max_size;
-    config.policy = cuckoocache::parse_policy(argv[4]);
+    config.policy = args.policy(4);
     config.seed = 1;
     cuckoocache::Cache<std::uint64_t, std::uint64_t> cache(config);
     for (std::uint64_t k = 0; k < max_size; ++k) cache.put(k, k);

@@ -5,14 +5,10 @@
 # Builds perf/callgrind/engine_ops.cpp with the release flags into build/callgrind/ and runs
 # each operation 20,000 and 120,000 times; prints (I(120k) - I(20k)) / 100,000.
 set -eu
-root=$(cd "$(dirname "$0")/../.." && pwd)
-out="$root/build/callgrind"
-mkdir -p "$out"
-${CXX:-c++} -std=c++20 -O3 -DNDEBUG -I"$root" "$root/perf/callgrind/engine_ops.cpp" \
-  -o "$out/engine_ops" -pthread
+. "$(dirname "$0")/lib.sh"
+callgrind_build engine_ops
 count() {
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$out/engine_ops" "$1" "$4" "$2" "$3" \
-    2>&1 | awk '/Collected/ { print $4 }'
+  callgrind_count engine_ops "$1" "$4" "$2" "$3"
 }
 measure() {
   a=$(count "$1" "$2" "$3" 20000)

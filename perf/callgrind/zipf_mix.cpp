@@ -11,21 +11,19 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <vector>
 
+#include "args.h"
 #include "engine/cache.h"
 #include "engine/random.h"
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: zipf_mix POLICY COUNT READ_PERCENT\n");
-    return 2;
-  }
+  const cuckoocache::callgrind::Args args(argc, argv, 3, "zipf_mix POLICY COUNT READ_PERCENT");
   constexpr std::size_t kEntries = 100'000;
   constexpr std::size_t kKeys = 2 * kEntries;
-  const auto count = static_cast<std::size_t>(std::atol(argv[2]));
-  const auto read_percent = static_cast<std::uint32_t>(std::atol(argv[3]));
+  const cuckoocache::Policy policy = args.policy(1);
+  const auto count = static_cast<std::size_t>(args.number(2));
+  const auto read_percent = static_cast<std::uint32_t>(args.number(3));
   std::vector<double> cdf(kKeys);
   double total = 0;
   for (std::size_t r = 0; r < kKeys; ++r) {
@@ -42,7 +40,7 @@ int main(int argc, char** argv) {
   }
   cuckoocache::CacheConfig config;
   config.max_size = kEntries;
-  config.policy = cuckoocache::parse_policy(argv[1]);
+  config.policy = policy;
   config.seed = 1;
   cuckoocache::Cache<std::uint64_t, std::uint64_t> cache(config);
   for (std::uint64_t k = 0; k < kEntries; ++k) cache.put(k, k);

@@ -5,14 +5,10 @@
 # Builds perf/callgrind/zipf_mix.cpp with the release flags into build/callgrind/ and prints
 # (I(300k ops) - I(100k ops)) / 200,000 per cell. INCLUDE=dir measures another source tree.
 set -eu
-root=$(cd "$(dirname "$0")/../.." && pwd)
-out="$root/build/callgrind"
-mkdir -p "$out"
-${CXX:-c++} -std=c++20 -O3 -DNDEBUG -I"${INCLUDE:-$root}" "$root/perf/callgrind/zipf_mix.cpp" \
-  -o "$out/zipf_mix" -pthread
+. "$(dirname "$0")/lib.sh"
+callgrind_build zipf_mix "${INCLUDE:-$root}"
 count() {
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null "$out/zipf_mix" "$1" "$2" "$3" 2>&1 |
-    awk '/Collected/ { print $4 }'
+  callgrind_count zipf_mix "$1" "$2" "$3"
 }
 if [ $# -eq 0 ]; then set -- 100 90 50; fi
 for read in "$@"; do
