@@ -348,7 +348,10 @@ class Cache : private ExpirySweeper::Client {
   std::size_t expire_sample(std::size_t samples = 20, std::size_t max_rounds = 16) {
     if (!ttl_in_use_.load(std::memory_order_relaxed)) return 0;
     std::size_t removed = 0;
-    FastRandom& rng = thread_random();
+    // Drawn from the cache's seeded stream (CacheConfig::seed), not the thread's, so a
+    // fixed-seed single-threaded run expires the same entries every time; one draw per call
+    // seeds the call's generator (the stream's stripe is taken once, not once per sample).
+    FastRandom rng(random_below(UINT32_MAX));
     for (std::size_t round = 0; round < max_rounds; ++round) {
       const std::uint64_t now = clock_->now_ns();
       const std::uint32_t capacity = arena_.capacity();

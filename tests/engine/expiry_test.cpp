@@ -31,17 +31,20 @@ using IntCache = Cache<std::uint64_t, std::uint64_t>;
 // A cache on its own manual clock.
 struct Clocked {
   explicit Clocked(std::size_t max_size = 1000, Policy policy = Policy::kLru,
-                   std::optional<nanoseconds> default_ttl = std::nullopt)
+                   std::optional<nanoseconds> default_ttl = std::nullopt,
+                   std::optional<std::uint64_t> seed = std::nullopt)
       : clock(std::make_shared<ManualClock>(1'000'000)),
-        cache(Make(clock, max_size, policy, default_ttl)) {}
+        cache(Make(clock, max_size, policy, default_ttl, seed)) {}
 
   static CacheConfig Make(const std::shared_ptr<ManualClock>& clock, std::size_t max_size,
-                          Policy policy, std::optional<nanoseconds> default_ttl) {
+                          Policy policy, std::optional<nanoseconds> default_ttl,
+                          std::optional<std::uint64_t> seed = std::nullopt) {
     CacheConfig config;
     config.max_size = max_size;
     config.policy = policy;
     config.default_ttl = default_ttl;
     config.clock = clock;
+    config.seed = seed;
     return config;
   }
 
@@ -231,6 +234,33 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(expire_sample_removes_expired_entries_proactively,
   BOOST_TEST(cache.stats().misses == 0u);
   for (std::uint64_t k = 500; k < 600; ++k) BOOST_TEST_REQUIRE(cache.contains(k));
   BOOST_TEST(cache.expire_sample() == 0u);
+}
+
+// expire_sample draws from the cache's seeded stream: two caches with the same seed and the
+// same history expire the same entries, even when their calls interleave on one thread (with
+// the thread's stream, each call got the numbers the other cache's call left, so the two
+// caches sampled different slots).
+BOOST_AUTO_TEST_CASE(expire_sample_is_reproducible_with_a_fixed_seed) {
+  Clocked a(2000, Policy::kLru, std::nullopt, 7);
+  Clocked b(2000, Policy::kLru, std::nullopt, 7);
+  for (Clocked* c : {&a, &b}) {
+    for (std::uint64_t k = 0; k < 1000; ++k) {
+      c->cache.put(k, k, nanoseconds(k % 2 == 0 ? 100 : 1'000'000));
+    }
+    c->clock->advance(nanoseconds(100));
+  }
+  std::size_t removed = 0;
+  for (int round = 0; round < 40; ++round) {
+    const std::size_t from_a = a.cache.expire_sample(4, 1);
+    const std::size_t from_b = b.cache.expire_sample(4, 1);
+    BOOST_TEST_REQUIRE(from_a == from_b);
+    removed += from_a;
+  }
+  BOOST_TEST(removed > 0u);
+  BOOST_TEST(removed < 500u);
+  for (std::uint64_t k = 0; k < 1000; k += 2) {
+    BOOST_TEST_REQUIRE(a.cache.contains(k) == b.cache.contains(k));
+  }
 }
 
 // Half of a full cache expires; the live half is the one a policy ignoring deadlines would
