@@ -162,7 +162,10 @@ class Cache : private ExpirySweeper::Client {
         }
       }
       stats_.add(Counter::kHits);
-      if (counts_frequency(p)) after_counted_hit(hash, p, stale_slot != kNoSlot);
+      if (counts_frequency(p) &&
+          (p != Policy::kAdaptive || adaptive_.hit_has_work(hash, stale_slot != kNoSlot))) {
+        after_counted_hit(hash, p, stale_slot != kNoSlot);
+      }
       return true;
     }
     after_miss(hash, p, found, now);

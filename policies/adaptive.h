@@ -76,7 +76,7 @@ class AdaptivePolicy {
   void activate(std::size_t max_size) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (ring_owner_) return;
-    const std::size_t cells = std::bit_ceil(2 * max_size + 64);
+    const std::size_t cells = std::bit_ceil(std::max<std::size_t>(2 * max_size, 64));
     ring_owner_ = HugePageArray<std::atomic<std::uint64_t>>(cells);
     ring_mask_.store(cells - 1, std::memory_order_relaxed);
     ring_.store(ring_owner_.get(), std::memory_order_release);
@@ -100,6 +100,11 @@ class AdaptivePolicy {
   void on_hit(std::uint64_t hash, bool first_use, FrequencySketch& sketch) {
     if (first_use || count_every_hit_.load(std::memory_order_relaxed)) sketch.increment(hash);
     on_lookup(hash, true, sketch);
+  }
+
+  // Whether on_hit(hash, first_use, ...) would do anything: the engine skips the call if not.
+  [[nodiscard]] bool hit_has_work(std::uint64_t hash, bool first_use) const noexcept {
+    return first_use || count_every_hit_.load(std::memory_order_relaxed) || sim_.sampled(hash);
   }
 
   // A lookup (hit or miss) of `hash`: feeds the window simulation, which may move the window.
@@ -321,7 +326,7 @@ class AdaptivePolicy {
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     return (ring_owner_ ? (ring_mask_.load(std::memory_order_relaxed) + 1) * sizeof(std::uint64_t)
                         : 0) +
-           sim_.memory_bytes() + sizeof(*this);
+           sim_.memory_bytes() - sizeof(sim_) + sizeof(*this);  // sim_ is inside *this
   }
 
  private:
