@@ -162,7 +162,10 @@ class Cache : private ExpirySweeper::Client {
         }
       }
       stats_.add(Counter::kHits);
-      if (counts_frequency(p)) after_counted_hit(hash, p);
+      if (counts_frequency(p) &&
+          (p != Policy::kAdaptive || adaptive_.hit_has_work(hash, stale_slot != kNoSlot))) {
+        after_counted_hit(hash, p, stale_slot != kNoSlot);
+      }
       return true;
     }
     after_miss(hash, p, found, now);
@@ -668,10 +671,14 @@ class Cache : private ExpirySweeper::Client {
   }
 
   // visit()'s work beyond a hit under LRU or TTL, kept out of line so the common hit stays
-  // small: the frequency count and ADAPTIVE's window bookkeeping.
-  [[gnu::noinline]] void after_counted_hit(std::uint64_t hash, Policy p) noexcept {
-    sketch().increment(hash);
-    if (p == Policy::kAdaptive) adaptive_.on_lookup(hash, true, sketch());
+  // small: the frequency count and ADAPTIVE's window bookkeeping. `restamped`: the entry's
+  // stamp was behind the tick (its first use since the last insert; see AdaptivePolicy::on_hit).
+  [[gnu::noinline]] void after_counted_hit(std::uint64_t hash, Policy p, bool restamped) noexcept {
+    if (p == Policy::kAdaptive) {
+      adaptive_.on_hit(hash, restamped, sketch());
+    } else {
+      sketch().increment(hash);
+    }
   }
 
   // visit()'s miss: the count, ADAPTIVE's bookkeeping, and the removal of an expired entry.

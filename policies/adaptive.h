@@ -62,6 +62,8 @@ class AdaptivePolicy {
  public:
   static constexpr unsigned kHashFloodThreshold = 6;
   static constexpr int kMaxMovesPerInsert = 8;
+  // Caches up to this size count every hit in the sketch (on_hit); its table is 32 KiB here.
+  static constexpr std::size_t kCountEveryHitUpTo = 4096;
 
   AdaptivePolicy(std::size_t max_size, double main_share) : sim_(max_size, 1.0 - main_share) {
     reset(max_size, main_share);
@@ -74,7 +76,7 @@ class AdaptivePolicy {
   void activate(std::size_t max_size) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (ring_owner_) return;
-    const std::size_t cells = std::bit_ceil(2 * max_size + 64);
+    const std::size_t cells = std::bit_ceil(std::max<std::size_t>(2 * max_size, 64));
     ring_owner_ = HugePageArray<std::atomic<std::uint64_t>>(cells);
     ring_mask_.store(cells - 1, std::memory_order_relaxed);
     ring_.store(ring_owner_.get(), std::memory_order_release);
@@ -84,6 +86,25 @@ class AdaptivePolicy {
   // Main-region score: least frequent first, least recent among equals.
   [[nodiscard]] static Score main_score(const EntryMeta& m, const ScoreContext& ctx) noexcept {
     return {ctx.sketch.estimate(m.hash), m.access_tick};
+  }
+
+  // A hit on `hash`. `first_use`: the entry's first use since the cache's last insert (the
+  // engine's per-entry stamp was behind the insert tick). In a cache of more than
+  // kCountEveryHitUpTo entries only such hits are counted in the frequency sketch: admission
+  // compares counts only when an insert happens, so a key counts once per interval between
+  // inserts however often it is hit in it. Repeated hits on a hot key then cost no sketch
+  // line (a cache miss once the sketch outgrows L1; the key's counters saturate anyway), while
+  // keys hit about once per interval, the ones admission decides between, keep their counts.
+  // Smaller caches, whose sketch stays in L1 and whose few counts each weigh more, count every
+  // hit. Every hit feeds the simulation. Call outside every engine lock.
+  void on_hit(std::uint64_t hash, bool first_use, FrequencySketch& sketch) {
+    if (first_use || count_every_hit_.load(std::memory_order_relaxed)) sketch.increment(hash);
+    on_lookup(hash, true, sketch);
+  }
+
+  // Whether on_hit(hash, first_use, ...) would do anything: the engine skips the call if not.
+  [[nodiscard]] bool hit_has_work(std::uint64_t hash, bool first_use) const noexcept {
+    return first_use || count_every_hit_.load(std::memory_order_relaxed) || sim_.sampled(hash);
   }
 
   // A lookup (hit or miss) of `hash`: feeds the window simulation, which may move the window.
@@ -291,6 +312,7 @@ class AdaptivePolicy {
   void reset(std::size_t max_size, double main_share) {
     std::lock_guard<std::mutex> lock(mutex_);
     max_size_.store(max_size, std::memory_order_relaxed);
+    count_every_hit_.store(max_size <= kCountEveryHitUpTo, std::memory_order_relaxed);
     const double share = 1.0 - main_share;
     sim_.reset(max_size, share);
     set_target(share * static_cast<double>(max_size));
@@ -304,7 +326,7 @@ class AdaptivePolicy {
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     return (ring_owner_ ? (ring_mask_.load(std::memory_order_relaxed) + 1) * sizeof(std::uint64_t)
                         : 0) +
-           sim_.memory_bytes() + sizeof(*this);
+           sim_.memory_bytes() - sizeof(sim_) + sizeof(*this);  // sim_ is inside *this
   }
 
  private:
@@ -337,6 +359,7 @@ class AdaptivePolicy {
   alignas(64) std::atomic<std::int64_t> window_count_{0};
   std::atomic<std::int64_t> window_target_{0};
   std::atomic<std::size_t> max_size_{0};
+  std::atomic<bool> count_every_hit_{true};
   WindowSim sim_;
 };
 

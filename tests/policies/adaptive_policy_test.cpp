@@ -243,6 +243,28 @@ BOOST_AUTO_TEST_CASE(admission_prefers_the_more_frequent) {
   BOOST_TEST(!AdaptivePolicy::admit(1, 5, rng));
 }
 
+// A hit counts in the sketch once per interval between inserts in a large cache (its sketch
+// line is then a cache miss on every hit); a small cache counts every hit; set_max_size moves
+// between the two.
+BOOST_AUTO_TEST_CASE(large_caches_count_a_hit_once_per_insert_interval) {
+  const std::uint64_t h = mix_hash(42);
+  FrequencySketch sketch(1 << 16);
+  AdaptivePolicy large(AdaptivePolicy::kCountEveryHitUpTo + 1, 0.99);
+  large.on_hit(h, true, sketch);
+  for (int i = 0; i < 5; ++i) large.on_hit(h, false, sketch);
+  BOOST_TEST(sketch.estimate(h) == 1u);
+  large.on_hit(h, true, sketch);  // first use after an insert
+  BOOST_TEST(sketch.estimate(h) == 2u);
+  large.reset(AdaptivePolicy::kCountEveryHitUpTo, 0.99);
+  for (int i = 0; i < 3; ++i) large.on_hit(h, false, sketch);
+  BOOST_TEST(sketch.estimate(h) == 5u);
+
+  AdaptivePolicy small(1000, 0.99);
+  const std::uint64_t g = mix_hash(7);
+  for (int i = 0; i < 4; ++i) small.on_hit(g, i == 0, sketch);
+  BOOST_TEST(sketch.estimate(g) == 4u);
+}
+
 // Issue 12 point 2: c = SmartCache(max_size=2, policy=ADAPTIVE); c.update({1:1, 2:2}); c[1];
 // c[2]; c[3] = 3; `3 in c` was False in 342 of 400 fresh caches.
 BOOST_AUTO_TEST_CASE(a_put_survives_its_own_put) {
