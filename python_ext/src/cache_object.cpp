@@ -272,7 +272,8 @@ bool parse_fast(const char* fname, PyObject* const* args, Py_ssize_t nargs, PyOb
   return true;
 }
 
-PyObject* get_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+[[gnu::flatten]] PyObject* get_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                                      PyObject* kwnames) {
   PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
   PyObject* key;
@@ -303,7 +304,8 @@ PyObject* peek_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   return Py_NewRef(args[1]);
 }
 
-PyObject* put_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+[[gnu::flatten]] PyObject* put_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                                      PyObject* kwnames) {
   PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
   PyObject* slots[3] = {nullptr, nullptr, nullptr};
@@ -468,7 +470,7 @@ Py_ssize_t length_slot(PyObject* self) {
   return static_cast<Py_ssize_t>(engine->size());
 }
 
-PyObject* subscript_slot(PyObject* self, PyObject* key) {
+[[gnu::flatten]] PyObject* subscript_slot(PyObject* self, PyObject* key) {
   PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
   PyObject* value = lookup_counted(*engine, key);
