@@ -143,6 +143,84 @@ void set_key_error(PyObject* key) {
   Py_DECREF(args);
 }
 
+// cache_lookup's slow path (see the top of the file), kept out of line.
+[[gnu::noinline]] PyObject* lookup_resolved(PyEngine& engine, PyKey& probe, bool count) {
+  PyObject* found = nullptr;
+  const auto take = [&](const PyRef& v) { found = v.new_reference(); };
+  Candidates candidates;
+  if (!resolve(engine, probe, candidates)) return nullptr;
+  if (count) {
+    engine.visit(probe, take);
+  } else {
+    engine.peek(probe, take);
+  }
+  return found;
+}
+
+// The bodies of cache_lookup(_key) and cache_store(_key), inlined into each (one ReleaseScope
+// per entry point: the caller opens it).
+[[gnu::always_inline]] inline PyObject* lookup_in_scope(PyEngine& engine, PyKey& probe,
+                                                        bool count) {
+  return translate_errors<PyObject*>(nullptr, [&]() -> PyObject* {
+    if (probe.kind() == KeyKind::kSafe) {
+      PyObject* found = nullptr;
+      const auto take = [&](const PyRef& v) { found = v.new_reference(); };
+      try {
+        if (count) {
+          engine.visit(probe, take);
+        } else {
+          engine.peek(probe, take);
+        }
+        return found;
+      } catch (const Undecided&) {
+      }
+    }
+    return lookup_resolved(engine, probe, count);
+  });
+}
+
+[[gnu::always_inline]] inline int store_in_scope(
+    PyObject* self, PyEngine& engine, PyKey& probe, PyObject* value,
+    const std::optional<std::chrono::nanoseconds>& ttl) {
+  if (ttl || engine.default_ttl()) ensure_swept(as_cache(self));
+  return translate_errors(-1, [&] {
+    if (probe.kind() == KeyKind::kSafe && !probe.resolved()) {
+      try {
+        // The engine copies the probe into the entry (an incref): the probe stays usable if
+        // the fast path has to give up.
+        engine.put(probe, PyRef::borrow(value), ttl);
+        return 0;
+      } catch (const Undecided&) {
+      }
+    }
+    Candidates candidates;
+    for (;;) {
+      if (!resolve(engine, probe, candidates)) return -1;
+      const auto result = engine.put_guarded(
+          probe, PyRef::borrow(value), ttl, PyEngine::WriteMode::kOverwrite, candidates.may_join());
+      if (result != PyEngine::PutResult::kRefused) return 0;
+    }
+  });
+}
+
+// cache_lookup(engine, key, true) and cache_store(...) inlined into the hot methods and slots
+// (get, [], put, []=): one call frame less per operation.
+[[gnu::always_inline]] inline PyObject* lookup_counted(PyEngine& engine, PyObject* key) {
+  ReleaseScope scope;
+  PyKey probe;
+  if (!PyKey::make(key, probe)) return nullptr;
+  return lookup_in_scope(engine, probe, true);
+}
+
+[[gnu::always_inline]] inline int store(PyObject* self, PyEngine& engine, PyObject* key,
+                                        PyObject* value,
+                                        const std::optional<std::chrono::nanoseconds>& ttl) {
+  ReleaseScope scope;
+  PyKey probe;
+  if (!PyKey::make(key, probe)) return -1;
+  return store_in_scope(self, engine, probe, value, ttl);
+}
+
 // ---- Python methods ----------------------------------------------------------------------
 
 PyObject* unpack_one(const char* fname, PyObject* const* args, Py_ssize_t nargs) {
@@ -194,7 +272,8 @@ bool parse_fast(const char* fname, PyObject* const* args, Py_ssize_t nargs, PyOb
   return true;
 }
 
-PyObject* get_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+[[gnu::flatten]] PyObject* get_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                                      PyObject* kwnames) {
   PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
   PyObject* key;
@@ -208,7 +287,7 @@ PyObject* get_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs, Py
     key = slots[0];
     if (slots[1] != nullptr) fallback = slots[1];
   }
-  PyObject* value = cache_lookup(*engine, key, true);
+  PyObject* value = lookup_counted(*engine, key);
   if (value != nullptr || PyErr_Occurred()) return value;
   return Py_NewRef(fallback);
 }
@@ -225,7 +304,8 @@ PyObject* peek_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   return Py_NewRef(args[1]);
 }
 
-PyObject* put_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+[[gnu::flatten]] PyObject* put_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                                      PyObject* kwnames) {
   PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
   PyObject* slots[3] = {nullptr, nullptr, nullptr};
@@ -236,8 +316,8 @@ PyObject* put_method(PyObject* self, PyObject* const* args, Py_ssize_t nargs, Py
     return nullptr;
   }
   std::optional<std::chrono::nanoseconds> ttl;
-  if (!parse_ttl(slots[2], "ttl_seconds", ttl)) return nullptr;
-  if (cache_store(self, *engine, slots[0], slots[1], ttl) < 0) return nullptr;
+  if (slots[2] != nullptr && !parse_ttl(slots[2], "ttl_seconds", ttl)) return nullptr;
+  if (store(self, *engine, slots[0], slots[1], ttl) < 0) return nullptr;
   Py_RETURN_NONE;
 }
 
@@ -390,10 +470,10 @@ Py_ssize_t length_slot(PyObject* self) {
   return static_cast<Py_ssize_t>(engine->size());
 }
 
-PyObject* subscript_slot(PyObject* self, PyObject* key) {
+[[gnu::flatten]] PyObject* subscript_slot(PyObject* self, PyObject* key) {
   PyEngine* engine = own_engine(self);
   if (engine == nullptr) return nullptr;
-  PyObject* value = cache_lookup(*engine, key, true);
+  PyObject* value = lookup_counted(*engine, key);
   if (value == nullptr && !PyErr_Occurred()) set_key_error(key);
   return value;
 }
@@ -401,7 +481,7 @@ PyObject* subscript_slot(PyObject* self, PyObject* key) {
 int ass_subscript_slot(PyObject* self, PyObject* key, PyObject* value) {
   PyEngine* engine = own_engine(self);
   if (engine == nullptr) return -1;
-  if (value != nullptr) return cache_store(self, *engine, key, value, std::nullopt);
+  if (value != nullptr) return store(self, *engine, key, value, std::nullopt);
   PyObject* removed =
       keyed(self, key, [](PyEngine& e, const PyKey& p) { return PyBool_FromLong(e.erase(p)); });
   if (removed == nullptr) return -1;
@@ -558,74 +638,6 @@ PyMethodDef g_methods[] = {
 PyMemberDef g_members[] = {
     {"__weaklistoffset__", T_PYSSIZET, offsetof(CacheObject, weakrefs), READONLY, nullptr},
     {nullptr, 0, 0, 0, nullptr}};
-
-}  // namespace
-
-namespace {
-
-// cache_lookup's slow path (see the top of the file), kept out of line.
-[[gnu::noinline]] PyObject* lookup_resolved(PyEngine& engine, PyKey& probe, bool count) {
-  PyObject* found = nullptr;
-  const auto take = [&](const PyRef& v) { found = v.new_reference(); };
-  Candidates candidates;
-  if (!resolve(engine, probe, candidates)) return nullptr;
-  if (count) {
-    engine.visit(probe, take);
-  } else {
-    engine.peek(probe, take);
-  }
-  return found;
-}
-
-}  // namespace
-
-namespace {
-
-// The bodies of cache_lookup(_key) and cache_store(_key), inlined into each (one ReleaseScope
-// per entry point: the caller opens it).
-[[gnu::always_inline]] inline PyObject* lookup_in_scope(PyEngine& engine, PyKey& probe,
-                                                        bool count) {
-  return translate_errors<PyObject*>(nullptr, [&]() -> PyObject* {
-    if (probe.kind() == KeyKind::kSafe) {
-      PyObject* found = nullptr;
-      const auto take = [&](const PyRef& v) { found = v.new_reference(); };
-      try {
-        if (count) {
-          engine.visit(probe, take);
-        } else {
-          engine.peek(probe, take);
-        }
-        return found;
-      } catch (const Undecided&) {
-      }
-    }
-    return lookup_resolved(engine, probe, count);
-  });
-}
-
-[[gnu::always_inline]] inline int store_in_scope(
-    PyObject* self, PyEngine& engine, PyKey& probe, PyObject* value,
-    const std::optional<std::chrono::nanoseconds>& ttl) {
-  if (ttl || engine.default_ttl()) ensure_swept(as_cache(self));
-  return translate_errors(-1, [&] {
-    if (probe.kind() == KeyKind::kSafe && !probe.resolved()) {
-      try {
-        // The engine copies the probe into the entry (an incref): the probe stays usable if
-        // the fast path has to give up.
-        engine.put(probe, PyRef::borrow(value), ttl);
-        return 0;
-      } catch (const Undecided&) {
-      }
-    }
-    Candidates candidates;
-    for (;;) {
-      if (!resolve(engine, probe, candidates)) return -1;
-      const auto result = engine.put_guarded(
-          probe, PyRef::borrow(value), ttl, PyEngine::WriteMode::kOverwrite, candidates.may_join());
-      if (result != PyEngine::PutResult::kRefused) return 0;
-    }
-  });
-}
 
 }  // namespace
 

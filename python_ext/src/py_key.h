@@ -107,13 +107,17 @@ class PyKey {
                                                      PyKey& out) {  // may run __hash__
     if (PyUnicode_CheckExact(object)) {  // the common key: hash cached in the object
       Py_hash_t hash = reinterpret_cast<PyASCIIObject*>(object)->hash;
-      if (hash == -1) hash = PyObject_Hash(object);
-      out = PyKey(object, hash, KeyKind::kSafe);
+      if (hash == -1) hash = PyObject_Hash(object);  // a str's hash cannot fail
+      out.set_probe(object, hash, KeyKind::kSafe);
+      return true;
+    }
+    if (PyLong_CheckExact(object)) {  // int's hash runs no Python code and cannot fail
+      out.set_probe(object, PyLong_Type.tp_hash(object), KeyKind::kSafe);
       return true;
     }
     const Py_hash_t hash = PyObject_Hash(object);
     if (hash == -1 && PyErr_Occurred()) return false;
-    out = PyKey(object, hash, detail::classify(object, 0));
+    out.set_probe(object, hash, detail::classify(object, 0));
     return true;
   }
 
@@ -165,8 +169,15 @@ class PyKey {
   [[nodiscard]] PyObject* match() const noexcept { return match_; }
 
  private:
-  PyKey(PyObject* object, Py_hash_t hash, KeyKind kind) noexcept
-      : object_(object), match_(object), hash_(hash), kind_(kind) {}
+  // Makes this a probe borrowing `object`, written in place (no temporary to move from).
+  [[gnu::always_inline]] void set_probe(PyObject* object, Py_hash_t hash, KeyKind kind) noexcept {
+    release();
+    object_ = object;
+    match_ = object;
+    hash_ = hash;
+    kind_ = kind;
+    resolved_ = false;
+  }
 
   void release() noexcept {
     if (owned_ && object_ != nullptr) release_later(object_);

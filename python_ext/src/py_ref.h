@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdlib>
 #include <mutex>
 #include <new>
 #include <system_error>
@@ -31,13 +32,54 @@ namespace cuckoocache::python {
 
 namespace detail {
 
+// The objects released inside the open scopes of one thread, decref'd by the outermost. The
+// first kInline live in the state itself; more (a clear, a shrink) spill to a heap block that
+// the outermost scope frees when it closes. Trivially destructible and constant-initialized,
+// so the thread_local needs no guard or exit hook: the hot paths pay one TLS address.
 struct ReleaseState {
-  int depth = 0;                   // open ReleaseScopes on this thread
-  std::vector<PyObject*> pending;  // released inside the scopes; decref'd by the outermost
+  static constexpr std::size_t kInline = 16;
+
+  int depth = 0;         // open ReleaseScopes on this thread
+  std::size_t size = 0;  // objects held (inline first, then spilled)
+  std::size_t spill_capacity = 0;
+  PyObject** spill = nullptr;
+  PyObject* inline_objects[kInline] = {};
+
+  [[nodiscard]] bool empty() const noexcept { return size == 0; }
+  [[nodiscard]] PyObject* at(std::size_t i) const noexcept {
+    return i < kInline ? inline_objects[i] : spill[i - kInline];
+  }
+  // False if the spill block cannot grow (out of memory); nothing is held then.
+  [[nodiscard]] bool push(PyObject* object) noexcept {
+    if (size < kInline) [[likely]] {
+      inline_objects[size++] = object;
+      return true;
+    }
+    const std::size_t spilled = size - kInline;
+    if (spilled == spill_capacity) {
+      const std::size_t grown = spill_capacity == 0 ? 64 : 2 * spill_capacity;
+      void* block = std::realloc(static_cast<void*>(spill), grown * sizeof(PyObject*));
+      if (block == nullptr) return false;
+      spill = static_cast<PyObject**>(block);
+      spill_capacity = grown;
+    }
+    spill[spilled] = object;
+    ++size;
+    return true;
+  }
+  // Forgets every object held and gives the spill block back.
+  void reset() noexcept {
+    size = 0;
+    if (spill != nullptr) [[unlikely]] {
+      std::free(static_cast<void*>(spill));
+      spill = nullptr;
+      spill_capacity = 0;
+    }
+  }
 };
 
 inline ReleaseState& release_state() noexcept {
-  thread_local ReleaseState state;
+  constinit thread_local ReleaseState state;
   return state;
 }
 
@@ -59,15 +101,9 @@ struct Graveyard {
 // Drops one reference now if that is safe, otherwise defers it (see the top of this file).
 inline void release_later(PyObject* object) noexcept {
   detail::ReleaseState& state = detail::release_state();
-  if (state.depth > 0) {
-    try {
-      state.pending.push_back(object);
-      return;
-    } catch (const std::bad_alloc&) {
-      // Out of memory for the list: fall through to the graveyard, which may also fail;
-      // leaking one reference then beats decref'ing inside the engine.
-    }
-  }
+  // Out of memory for the list: fall through to the graveyard, which may also fail; leaking
+  // one reference then beats decref'ing inside the engine.
+  if (state.depth > 0 && state.push(object)) return;
   detail::Graveyard& yard = detail::graveyard();
   try {
     std::lock_guard<std::mutex> lock(yard.mutex);
@@ -85,7 +121,18 @@ inline void release_later(PyObject* object) noexcept {
 // "PyThreadState_Get: ... GIL is released" abort at exit). This thread's own state must be
 // the one holding the GIL; after that key is gone there is no own state, and the few
 // references released that late are left to the process's exit.
+// Until finalization starts no thread is ended that way, and every caller (a binding entry
+// point) holds the GIL: one load answers then, instead of a thread-specific-key lookup (about
+// 30 instructions on every put that evicts). A daemon thread is ended only after it has seen
+// the runtime finalizing, so its own read here sees it too.
 inline bool holds_gil() noexcept {
+#if PY_VERSION_HEX >= 0x030D0000
+  if (!Py_IsFinalizing()) [[likely]]
+    return true;
+#else
+  if (!_Py_IsFinalizing()) [[likely]]
+    return true;
+#endif
   PyThreadState* const mine = PyGILState_GetThisThreadState();
   return mine != nullptr && mine == _PyThreadState_UncheckedGet();
 }
@@ -97,8 +144,6 @@ namespace detail {
 // trimmed (issue 13.11: 113 MiB kept after a 2M-entry cache was filled, cleared and deleted).
 // The trim costs far less than releasing that many objects did.
 inline constexpr std::size_t kTrimAfter = std::size_t{1} << 16;
-// A release list longer than this is freed after use rather than kept for the next call.
-inline constexpr std::size_t kKeptCapacity = std::size_t{1} << 12;
 
 inline void after_large_release(std::size_t released) noexcept {
 #if defined(__GLIBC__)
@@ -138,7 +183,7 @@ class ReleaseScope {
   ~ReleaseScope() noexcept(false) {
     // Inlined fast path: a nested scope, or nothing to release and no graveyard to drain.
     if (state_.depth > 1 ||
-        (state_.pending.empty() && !detail::graveyard().nonempty.load(std::memory_order_acquire)))
+        (state_.empty() && !detail::graveyard().nonempty.load(std::memory_order_acquire)))
         [[likely]] {
       --state_.depth;
       return;
@@ -150,21 +195,21 @@ class ReleaseScope {
   [[gnu::noinline]] void finish() noexcept(false) {
     // Still counted as open while decref'ing, so that objects released by re-entrant calls
     // queue up here instead of recursing.
-    // Indexed, not iterated: re-entrant releases append (and may reallocate). The list keeps
-    // a small capacity, so steady-state calls do not allocate; a big one is freed (13.11).
-    std::vector<PyObject*>& pending = state_.pending;
-    if (!pending.empty() && !holds_gil()) {
+    // Indexed, not iterated: re-entrant releases append (and may move the spill block).
+    // Steady-state calls use the inline slots and do not allocate; a spill block is freed
+    // here (13.11).
+    detail::ReleaseState& state = state_;
+    if (!state.empty() && !holds_gil()) {
       // Only while a daemon thread is being ended by the exiting interpreter (its forced
       // unwind runs this without the GIL): leave the objects to the process's exit.
-      pending.clear();
-      --state_.depth;
+      state.reset();
+      --state.depth;
       return;
     }
-    for (std::size_t i = 0; i < pending.size(); ++i) Py_DECREF(pending[i]);
-    const std::size_t released = pending.size();
-    pending.clear();
-    if (pending.capacity() > detail::kKeptCapacity) std::vector<PyObject*>().swap(pending);
-    --state_.depth;
+    for (std::size_t i = 0; i < state.size; ++i) Py_DECREF(state.at(i));
+    const std::size_t released = state.size;
+    state.reset();
+    --state.depth;
     drain_graveyard();
     detail::after_large_release(released);
   }
