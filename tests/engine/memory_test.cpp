@@ -53,8 +53,8 @@ BOOST_AUTO_TEST_CASE(overhead_per_entry) {
     double lru;
     double adaptive;
   };
-  for (const Bound& b : {Bound{1000, 145.0, 179.0}, Bound{10000, 123.0, 150.0},
-                         Bound{100000, 109.0, 131.0}, Bound{1000000, 93.0, 111.0}}) {
+  for (const Bound& b : {Bound{1000, 130.0, 165.0}, Bound{10000, 91.0, 119.0},
+                         Bound{100000, 89.0, 111.0}, Bound{1000000, 82.0, 99.0}}) {
     BOOST_TEST(OverheadPerEntry(b.max_size, Policy::kLru) < b.lru);
     BOOST_TEST(OverheadPerEntry(b.max_size, Policy::kAdaptive) < b.adaptive);
   }
