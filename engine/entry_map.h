@@ -3,7 +3,9 @@
 //
 // The map is keyed by the entry's 64-bit mixed hash, not by the user's key. Each table value is
 // a Chain of every entry whose key mixes to that hash: almost always one entry stored inline,
-// with an overflow vector allocated only on a genuine 64-bit collision. Two things follow:
+// with an overflow vector allocated only on a genuine 64-bit collision (for the usual entry
+// types the vector's pointer is overlaid on the inline entry, so a chain is one entry's bytes).
+// Two things follow:
 //  - libcuckoo never sees equal keys, so "more than 8 keys with the same hash" cannot make its
 //    inserts fail; a user Hash with few distinct values only makes chains long (slower, still
 //    correct).
@@ -49,10 +51,12 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <libcuckoo/cuckoohash_map.hh>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -66,15 +70,185 @@ template <class Key, class Value>
 struct MapEntry {
   Key key;
   Value value;
-  std::uint32_t slot;  // the entry's slot in the arena; slot and hash together name the entry
+  // The entry's slot in the arena; slot and hash together name the entry. Never kNoSlot: the
+  // compact Chain below marks its collision form with that value in this field.
+  std::uint32_t slot;
   // The insert tick last written to the slot's access_tick by a hit. Kept here, in the line
   // the lookup already holds, so that a hit touches the slot arena only when the tick has
   // moved since (see Cache::visit). Guarded by the bucket lock, like the rest of the entry.
   mutable std::uint32_t stamp = 0;
 };
 
+// Whether Chain can keep its overflow list in the inline entry's bytes (CompactChain below):
+// the entry must be standard-layout (so its slot field sits at a fixed offset) with room for a
+// pointer before that field.
+template <class E>
+consteval bool compact_chain_fits() {
+  if constexpr (std::is_standard_layout_v<E>) {
+    return offsetof(E, slot) >= sizeof(void*) && alignof(E) >= alignof(void*);
+  } else {
+    return false;
+  }
+}
+
+template <class Key, class Value, bool Compact = compact_chain_fits<MapEntry<Key, Value>>()>
+class Chain;
+
+// The compact chain (the common case: uint64 keys and values, the Python binding's entries):
+// exactly one entry's bytes. One entry is stored inline. On a genuine 64-bit collision the
+// same bytes instead hold a pointer to a vector of all the chain's entries, and the inline
+// slot field holds kNoSlot, which no stored entry has (every entry owns an arena slot). So a
+// table slot costs sizeof(Entry) (24 bytes for uint64/uint64) instead of Entry plus a pointer
+// (32): 8 bytes less in every table slot, paid for by one compare in find().
 template <class Key, class Value>
-class Chain {
+class Chain<Key, Value, true> {
+ public:
+  using Entry = MapEntry<Key, Value>;
+
+  explicit Chain(Entry&& first) noexcept { std::construct_at(head(), std::move(first)); }
+
+  // What EntryMap passes to libcuckoo for a new chain: the chain is built under the bucket
+  // lock, so this is where an insert into a retired shard is refused (by throwing Retired,
+  // before anything moved; libcuckoo's setKV leaves the slot empty).
+  struct Retired {};
+  struct Seed {
+    Entry* fresh;
+    const std::atomic<bool>* retired;
+  };
+  explicit Chain(Seed seed) {
+    if (seed.retired->load(std::memory_order_relaxed)) throw Retired{};
+    std::construct_at(head(), std::move(*seed.fresh));
+  }
+
+  // libcuckoo moves chains between table slots; the moved-from chain keeps nothing to free.
+  Chain(Chain&& other) noexcept {
+    if (other.single()) {
+      std::construct_at(head(), std::move(*other.head()));
+    } else {
+      set_list(other.list());
+      other.set_list(nullptr);
+    }
+  }
+  Chain(const Chain&) = delete;
+  Chain& operator=(const Chain&) = delete;
+  Chain& operator=(Chain&&) = delete;
+  ~Chain() {
+    if (single()) {
+      std::destroy_at(head());
+    } else {
+      std::unique_ptr<List> owner(list());
+    }
+  }
+
+  // First entry whose key equals `key` under `eq`, or nullptr. `eq` may throw.
+  template <class KeyEqual>
+  [[nodiscard]] Entry* find(const Key& key, const KeyEqual& eq) {
+    if (!single()) [[unlikely]] {
+      return find_in_list(key, eq);
+    }
+    Entry* h = head();
+    if (eq(h->key, key)) return h;
+    return nullptr;
+  }
+  template <class KeyEqual>
+  [[nodiscard]] const Entry* find(const Key& key, const KeyEqual& eq) const {
+    return const_cast<Chain*>(this)->find(key, eq);
+  }
+
+  [[nodiscard]] Entry* find_slot(std::uint32_t slot) noexcept {
+    if (single()) [[likely]] {
+      return head()->slot == slot ? head() : nullptr;
+    }
+    for (Entry& e : *list()) {
+      if (e.slot == slot) return &e;
+    }
+    return nullptr;
+  }
+  [[nodiscard]] const Entry* find_slot(std::uint32_t slot) const noexcept {
+    return const_cast<Chain*>(this)->find_slot(slot);
+  }
+
+  // May throw std::bad_alloc, leaving the chain unchanged.
+  void push(Entry&& e) {
+    if (!single()) {
+      list()->push_back(std::move(e));
+      return;
+    }
+    auto fresh = std::make_unique<List>();
+    fresh->reserve(2);  // the only step that may throw: nothing has moved yet
+    fresh->push_back(std::move(*head()));
+    fresh->push_back(std::move(e));
+    std::destroy_at(head());
+    set_list(fresh.release());
+  }
+
+  // Moves `*e` (an entry of this chain) into `out`. Returns true if the chain is now empty, in
+  // which case the caller must erase the whole chain from the table.
+  bool remove(Entry* e, std::optional<Entry>& out) noexcept {
+    out.emplace(std::move(*e));
+    if (single()) return true;
+    List& entries = *list();
+    Entry& last = entries.back();
+    if (e != &last) {
+      std::destroy_at(e);
+      std::construct_at(e, std::move(last));
+    }
+    entries.pop_back();
+    if (entries.size() == 1) {  // back to one inline entry
+      std::unique_ptr<List> owner(list());
+      std::construct_at(head(), std::move(entries.front()));
+    }
+    return false;
+  }
+
+  [[nodiscard]] std::size_t entry_count() const noexcept { return single() ? 1 : list()->size(); }
+
+  template <class F>
+  void for_each(F&& fn) const {
+    if (single()) {
+      fn(*head());
+      return;
+    }
+    for (const Entry& e : *list()) fn(e);
+  }
+
+ private:
+  using List = std::vector<Entry>;
+  static constexpr std::uint32_t kListMarker = UINT32_MAX;  // kNoSlot (slot_arena.h)
+  static constexpr std::size_t kSlotOffset = offsetof(Entry, slot);
+
+  template <class KeyEqual>
+  [[gnu::noinline, gnu::cold]] Entry* find_in_list(const Key& key, const KeyEqual& eq) {
+    for (Entry& e : *list()) {
+      if (eq(e.key, key)) return &e;
+    }
+    return nullptr;
+  }
+  [[nodiscard]] bool single() const noexcept {
+    std::uint32_t slot = 0;
+    std::memcpy(&slot, bytes_ + kSlotOffset, sizeof(slot));
+    return slot != kListMarker;
+  }
+  [[nodiscard]] Entry* head() const noexcept {
+    return std::launder(reinterpret_cast<Entry*>(const_cast<std::byte*>(bytes_)));
+  }
+  [[nodiscard]] List* list() const noexcept {
+    List* l = nullptr;
+    std::memcpy(&l, bytes_, sizeof(l));
+    return l;
+  }
+  // Ends the inline entry's use of the bytes (the caller destroyed or moved it).
+  void set_list(List* l) noexcept {
+    std::memcpy(bytes_, &l, sizeof(l));
+    std::memcpy(bytes_ + kSlotOffset, &kListMarker, sizeof(kListMarker));
+  }
+
+  alignas(Entry) std::byte bytes_[sizeof(Entry)];
+};
+
+// The general chain: the inline entry and a pointer to the overflow vector.
+template <class Key, class Value>
+class Chain<Key, Value, false> {
  public:
   using Entry = MapEntry<Key, Value>;
 
@@ -338,13 +512,27 @@ class EntryMap {
   static std::size_t planned_per_shard(unsigned hp) noexcept {
     return (kSlotsPerBucket << hp) / 20 * 17;
   }
-  // Not a power of two: the planned buckets then exceed the entries by ~18%, not up to 2.4x
-  // (the lock arrays cost 64 bytes per planned bucket).
+  // The shard count that plans the fewest buckets for `planned` entries (the lock arrays cost
+  // 64 bytes per planned bucket, and each table grows to its lock array's size): S need not be
+  // a power of two, and each shard's lock array is a power of two of buckets, so S is chosen
+  // to fit the shares tightly under one (at 1,000 entries 3 shards of 128 buckets, not 2 of
+  // 256). Shards stay at most 2^kShardHp buckets (the growth stall) unless 64 of them are not
+  // enough; ties go to fewer shards.
   static std::size_t shard_count_for(std::size_t planned) noexcept {
-    unsigned hp = kShardHp;
-    while (hp < kMaxLockHp && planned_per_shard(hp) * kMaxShards < planned) ++hp;
-    const std::size_t per = planned_per_shard(hp);
-    return std::clamp<std::size_t>((planned + per - 1) / per, 2, kMaxShards);
+    unsigned max_hp = kShardHp;
+    while (max_hp < kMaxLockHp && planned_per_shard(max_hp) * kMaxShards < planned) ++max_hp;
+    std::size_t best = kMaxShards;
+    std::size_t best_buckets = SIZE_MAX;
+    for (std::size_t s = 2; s <= kMaxShards; ++s) {
+      const unsigned hp = lock_hp_for(planned, s);
+      if (hp > max_hp) continue;
+      const std::size_t buckets = s << hp;
+      if (buckets < best_buckets) {
+        best = s;
+        best_buckets = buckets;
+      }
+    }
+    return best;
   }
   static unsigned lock_hp_for(std::size_t planned, std::size_t shards) noexcept {
     // A few percent over the even share covers the spread of a random hash between shards;

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #if defined(__linux__)
@@ -107,6 +108,84 @@ class HugePageArray {
     if (data_ == nullptr) return;
     std::destroy_n(data_, size_);
     HugePageAllocator<T>().deallocate(data_, size_);
+    data_ = nullptr;
+    size_ = 0;
+  }
+
+  T* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// Reserves address space for `n` T without touching it, and constructs (value-initialises) a
+// growing prefix on request, so that only the part in use costs physical memory: for arrays
+// planned at a power of two whose tail may never be needed (the slot arena's last chunk). On
+// Linux the reservation is an anonymous mapping (its pages read as zeros and cost nothing until
+// written); the opened prefix's whole 2 MiB pages are marked MADV_HUGEPAGE as they fill, so the
+// TLB benefit above holds for them and no huge page spills past the prefix. Elsewhere, calloc.
+// T must be trivially destructible (nothing to run when the array goes).
+template <class T>
+class ReservedArray {
+  static_assert(std::is_trivially_destructible_v<T>);
+
+ public:
+  ReservedArray() = default;
+  explicit ReservedArray(std::size_t n) : size_(n) {
+#if defined(__linux__)
+    void* memory = mmap(nullptr, n * sizeof(T), PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (memory == MAP_FAILED) throw std::bad_alloc();
+#else
+    void* memory = std::calloc(n, sizeof(T));
+    if (memory == nullptr) throw std::bad_alloc();
+#endif
+    data_ = static_cast<T*>(memory);
+  }
+  ReservedArray(ReservedArray&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+  ReservedArray& operator=(ReservedArray&& other) noexcept {
+    if (this != &other) {
+      reset();
+      data_ = std::exchange(other.data_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+    }
+    return *this;
+  }
+  ReservedArray(const ReservedArray&) = delete;
+  ReservedArray& operator=(const ReservedArray&) = delete;
+  ~ReservedArray() {
+    reset();
+  }
+
+  [[nodiscard]] T* get() const noexcept {
+    return data_;
+  }
+  [[nodiscard]] std::size_t size() const noexcept {
+    return size_;
+  }
+  [[nodiscard]] explicit operator bool() const noexcept {
+    return data_ != nullptr;
+  }
+
+  // Constructs elements [begin, end) (never constructed before).
+  void open(std::size_t begin, std::size_t end) noexcept {
+    std::uninitialized_value_construct_n(data_ + begin, end - begin);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const auto base = reinterpret_cast<std::uintptr_t>(data_);
+    const std::uintptr_t from = (base + begin * sizeof(T)) & ~(kHugePageBytes - 1);
+    const std::uintptr_t to = (base + end * sizeof(T)) & ~(kHugePageBytes - 1);
+    const std::uintptr_t lo = from < base ? base : from;  // the mapping starts page-aligned
+    if (to > lo) (void)madvise(reinterpret_cast<void*>(lo), to - lo, MADV_HUGEPAGE);  // advice
+#endif
+  }
+
+ private:
+  void reset() noexcept {
+    if (data_ == nullptr) return;
+#if defined(__linux__)
+    (void)munmap(data_, size_ * sizeof(T));
+#else
+    std::free(data_);
+#endif
     data_ = nullptr;
     size_ = 0;
   }

@@ -19,7 +19,10 @@
 // 32-bit ABA tag beside the 32-bit index) so that threads allocating and releasing at once
 // rarely touch the same head. The arena grows in chunks (the first holds the initial
 // capacity, each later one doubles the total), and chunks never move, so a slot reference
-// stays valid while other threads grow the arena.
+// stays valid while other threads grow the arena. A chunk of at least kLazyChunkBytes only
+// reserves its address space (page_allocator.h's ReservedArray) and opens a prefix of it, as
+// far as the growth asked for: a cache of 100,000 entries has 100,020 slots of memory, not the
+// 131,072 of the power of two (the chunk arithmetic of operator[] is unchanged).
 //
 // Shrinking (set_max_size to a much smaller size, issue 13.18): live slots left scattered over
 // a large arena are too sparse to sample. begin_shrink(limit) sets an allocation limit (a power
@@ -79,12 +82,14 @@ class SlotArena {
  public:
   static constexpr std::size_t kStripes = 8;
   static constexpr std::size_t kMaxChunks = 32;
+  // Chunks at least this large open only what growth asks for; smaller ones open at once.
+  static constexpr std::size_t kLazyChunkBytes = std::size_t{64} << 10;
 
   // The capacity starts at initial_capacity rounded up to a power of two.
   explicit SlotArena(std::size_t initial_capacity) {
     first_chunk_size_ = std::bit_ceil(std::max<std::size_t>(initial_capacity, 1));
     first_shift_ = static_cast<unsigned>(std::countr_zero(first_chunk_size_));
-    add_chunk(first_chunk_size_);
+    add_chunk(first_chunk_size_, first_chunk_size_);
   }
 
   SlotArena(const SlotArena&) = delete;
@@ -165,7 +170,7 @@ class SlotArena {
       parked_ = std::make_unique<ParkedBits>();
       parked_bytes_.store(sizeof(ParkedBits), std::memory_order_relaxed);
       for (std::size_t chunk = 0; chunk < chunks_; ++chunk)
-        add_parked_bits(chunk, chunk_size(chunk));
+        add_parked_bits(chunk, reserved_size(chunk));
     }
     limit_.store(limit, std::memory_order_seq_cst);
     for (std::size_t stripe = 0; stripe < kStripes; ++stripe) {
@@ -199,9 +204,11 @@ class SlotArena {
     capacity_.store(limit, std::memory_order_release);
     const std::size_t first = chunk_of(limit);  // holds the limit, maybe not at its start
     const std::uint32_t skip = limit - chunk_starts_[first];
-    release_pages(owned_[first].get() + skip, (chunk_size(first) - skip) * sizeof(Slot));
+    release_pages(chunk_ptrs_[first].load(std::memory_order_relaxed) + skip,
+                  (chunk_size(first) - skip) * sizeof(Slot));
     for (std::size_t chunk = first + 1; chunk < chunks_; ++chunk) {
-      release_pages(owned_[chunk].get(), chunk_size(chunk) * sizeof(Slot));
+      release_pages(chunk_ptrs_[chunk].load(std::memory_order_relaxed),
+                    chunk_size(chunk) * sizeof(Slot));
     }
     return true;
   }
@@ -259,15 +266,22 @@ class SlotArena {
         unpark_chunk(chunk);
         continue;
       }
+      const std::size_t last = chunks_ - 1;
+      const std::size_t reserved_end = chunk_starts_[last] + reserved_size(last);
+      if (chunk_ends_[last].load(std::memory_order_relaxed) < reserved_end) {
+        open_slots(last, std::min(wanted, reserved_end));
+        continue;
+      }
       if (chunks_ == kMaxChunks) return;
-      add_chunk(std::size_t{capacity});
+      add_chunk(std::size_t{capacity}, wanted);
     }
   }
 
-  // Bytes of the slots in use (a shrunk arena's parked chunks hold no pages) and the bookkeeping.
+  // Bytes of the slots in use (a shrunk arena's parked chunks hold no pages, a lazy chunk's
+  // unopened tail none either) and of the parked bits; not the object itself, which its owner
+  // (the cache) counts.
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return std::size_t{capacity()} * sizeof(Slot) + parked_bytes_.load(std::memory_order_relaxed) +
-           sizeof(*this);
+    return std::size_t{capacity()} * sizeof(Slot) + parked_bytes_.load(std::memory_order_relaxed);
   }
 
  private:
@@ -354,25 +368,52 @@ class SlotArena {
     }
   }
 
-  // Caller holds grow_mutex_ or is the constructor.
-  void add_chunk(std::size_t size) {
+  // Adds a chunk of `size` slots (the total so far: the doubling) and opens it up to `wanted`
+  // slots in all (the whole chunk if it is small). Caller holds grow_mutex_ or is the
+  // constructor.
+  void add_chunk(std::size_t size, std::size_t wanted) {
     const std::uint32_t start = capacity_.load(std::memory_order_relaxed);
     size = std::min<std::size_t>(size, std::size_t{kNoSlot - 1} - start);
     if (size == 0) return;
-    owned_[chunks_] = HugePageArray<Slot>(size);
+    const bool lazy = size * sizeof(Slot) >= kLazyChunkBytes;
+    if (lazy) {
+      reserved_[chunks_] = ReservedArray<Slot>(size);
+    } else {
+      owned_[chunks_] = HugePageArray<Slot>(size);
+    }
     if (parked_) add_parked_bits(chunks_, size);
     chunk_starts_[chunks_] = start;  // published by the release stores below
-    chunk_ends_[chunks_].store(start + size, std::memory_order_relaxed);
-    chunk_ptrs_[chunks_].store(owned_[chunks_].get(), std::memory_order_release);
+    chunk_ends_[chunks_].store(start, std::memory_order_relaxed);
+    chunk_ptrs_[chunks_].store(lazy ? reserved_[chunks_].get() : owned_[chunks_].get(),
+                               std::memory_order_release);
     ++chunks_;
-    capacity_.store(start + static_cast<std::uint32_t>(size), std::memory_order_release);
-    // Spread the new slots over the stripes in contiguous runs, lowest index on top.
+    open_slots(chunks_ - 1,
+               lazy ? std::clamp<std::size_t>(wanted, start + 1, start + size) : start + size);
+  }
+
+  // Opens the slots of chunk `chunk` (the last one) from its current end to `end`: constructs
+  // them if the chunk is lazy, makes them part of capacity() and spreads them over the free
+  // lists' stripes in contiguous runs, lowest index on top. Caller holds grow_mutex_ or is the
+  // constructor.
+  void open_slots(std::size_t chunk, std::size_t end) {
+    const std::size_t begin = chunk_ends_[chunk].load(std::memory_order_relaxed);
+    if (end <= begin) return;
+    const std::uint32_t start = chunk_starts_[chunk];
+    if (reserved_[chunk]) reserved_[chunk].open(begin - start, end - start);
+    chunk_ends_[chunk].store(end, std::memory_order_relaxed);
+    capacity_.store(static_cast<std::uint32_t>(end), std::memory_order_release);
+    const std::size_t size = end - begin;
     const std::size_t per_stripe = (size + kStripes - 1) / kStripes;
     for (std::size_t stripe = 0; stripe < kStripes; ++stripe) {
-      const std::size_t lo = stripe * per_stripe;
-      const std::size_t hi = std::min(size, lo + per_stripe);
-      for (std::size_t i = hi; i > lo; --i) push(stripe, start + static_cast<std::uint32_t>(i - 1));
+      const std::size_t lo = begin + stripe * per_stripe;
+      const std::size_t hi = std::min(end, lo + per_stripe);
+      for (std::size_t i = hi; i > lo; --i) push(stripe, static_cast<std::uint32_t>(i - 1));
     }
+  }
+
+  // Slots the chunk may hold (a small chunk opens them all at once).
+  [[nodiscard]] std::size_t reserved_size(std::size_t chunk) const noexcept {
+    return reserved_[chunk] ? reserved_[chunk].size() : chunk_size(chunk);
   }
 
   struct alignas(kCacheLine) Head {
@@ -385,8 +426,9 @@ class SlotArena {
   std::atomic<std::uint32_t> capacity_{0};
   std::array<std::atomic<Slot*>, kMaxChunks> chunk_ptrs_{};
   std::array<std::uint32_t, kMaxChunks> chunk_starts_{};           // first index of each chunk
-  std::array<std::atomic<std::size_t>, kMaxChunks> chunk_ends_{};  // one past each chunk's last
-  std::array<HugePageArray<Slot>, kMaxChunks> owned_{};
+  std::array<std::atomic<std::size_t>, kMaxChunks> chunk_ends_{};  // one past each opened slot
+  std::array<HugePageArray<Slot>, kMaxChunks> owned_{};            // small chunks
+  std::array<ReservedArray<Slot>, kMaxChunks> reserved_{};         // lazy chunks (kLazyChunkBytes)
   // A bit per slot, allocated by the first begin_shrink() (grow_mutex_), before it lowers the
   // limit: a thread that parks a slot has seen the lowered limit, so it sees the bits too.
   struct ParkedBits {

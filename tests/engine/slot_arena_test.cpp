@@ -209,3 +209,61 @@ BOOST_AUTO_TEST_CASE(concurrent_allocate_release_across_a_shrink_never_shares_a_
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A large chunk opens only what growth asks for (its tail stays reserved, costing no memory),
+// and later growth opens more of it in place before adding a chunk. Regression: the arena of a
+// cache of 100,000 entries used to hold 131,072 slots.
+BOOST_AUTO_TEST_SUITE(slot_arena_lazy_chunks)
+
+BOOST_AUTO_TEST_CASE(growth_opens_exactly_what_is_asked_for) {
+  SlotArena arena(1024);
+  const Slot* first = &arena[3];
+  arena.grow_to(100'000);
+  BOOST_TEST(arena.capacity() == 100'000u);
+  BOOST_TEST(arena.memory_bytes() == 100'000u * sizeof(Slot));
+  arena.grow_to(120'000);  // inside the same reserved chunk (up to 131,072)
+  BOOST_TEST(arena.capacity() == 120'000u);
+  arena.grow_to(200'000);  // the rest of it, then a new chunk
+  BOOST_TEST(arena.capacity() == 200'000u);
+  BOOST_TEST(&arena[3] == first);
+  std::set<std::uint32_t> all;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    BOOST_TEST_REQUIRE(s < 200'000u);
+    BOOST_TEST_REQUIRE(all.insert(s).second);
+    BOOST_TEST_REQUIRE(SlotState::live(arena[s].state.load()) == false);
+  }
+  BOOST_TEST(all.size() == 200'000u);
+  std::uint32_t visited = 0;
+  arena.for_each_slot([&](std::uint32_t i, const Slot& s) {
+    BOOST_TEST_REQUIRE(&s == &arena[i]);
+    ++visited;
+  });
+  BOOST_TEST(visited == 200'000u);
+}
+
+BOOST_AUTO_TEST_CASE(shrink_and_regrow_across_a_partly_open_chunk) {
+  SlotArena arena(1024);
+  arena.grow_to(100'000);
+  std::vector<std::uint32_t> held;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    held.push_back(s);
+  }
+  BOOST_TEST_REQUIRE(held.size() == 100'000u);
+  for (const std::uint32_t s : held) {
+    if (s != 70'000) arena.release(s);
+  }
+  BOOST_TEST_REQUIRE(arena.begin_shrink(4096));
+  arena.release(70'000);
+  BOOST_TEST(arena.finish_shrink());
+  BOOST_TEST(arena.capacity() == 4096u);
+  arena.grow_to(110'000);  // reopens the parked chunks, then opens more of the last one
+  BOOST_TEST(arena.capacity() == 110'000u);
+  BOOST_TEST(arena.allocation_limit() == kNoSlot);
+  std::set<std::uint32_t> all;
+  for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+    BOOST_TEST_REQUIRE(all.insert(s).second);
+  }
+  BOOST_TEST(all.size() == 110'000u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
