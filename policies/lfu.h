@@ -16,6 +16,11 @@ struct LfuPolicy {
     if (ctx.exact) return {m.uses, m.access_tick};
     return {ctx.sketch.estimate(m.hash), m.access_tick};
   }
+  // The sampler's pool key (engine/entry_meta.h): the frequency (at most 15 when sampled; an
+  // exact count saturates at 15, but exact caches do not pool) above 55 bits of the tick.
+  [[nodiscard]] static constexpr std::uint64_t pool_key(const Score& s) noexcept {
+    return (saturate_bits(s.primary, 4) << 55) | saturate_bits(s.secondary, 55);
+  }
 };
 
 }  // namespace cuckoocache

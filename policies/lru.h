@@ -14,6 +14,10 @@ struct LruPolicy {
   [[nodiscard]] static Score score(const EntryMeta& m, const ScoreContext&) noexcept {
     return {m.access_tick, 0};
   }
+  // The sampler's pool key (engine/entry_meta.h): the tick itself (below 2^59 for centuries).
+  [[nodiscard]] static constexpr std::uint64_t pool_key(const Score& s) noexcept {
+    return saturate_bits(s.primary, kPoolKeyBits);
+  }
 };
 
 }  // namespace cuckoocache
