@@ -57,7 +57,8 @@ struct Candidate {
 }
 
 // What slot `s` says about its entry (relaxed loads), its tick widened against `tick_now`.
-[[nodiscard]] inline EntryMeta read_meta(const Slot& s, std::uint64_t tick_now) noexcept {
+[[nodiscard, gnu::always_inline]] inline EntryMeta read_meta(const Slot& s,
+                                                             std::uint64_t tick_now) noexcept {
   EntryMeta meta;
   meta.hash = s.hash.load(std::memory_order_relaxed);
   meta.deadline_ns = s.deadline_ns.load(std::memory_order_relaxed);
@@ -175,31 +176,9 @@ class Sampler {
                                                            std::uint64_t tick_now,
                                                            const ScoreFn& score,
                                                            const Accept& accept) noexcept {
-    Candidate best;
-    Rank best_rank = ~Rank{0};
-    bool found = false;
-    bool done = false;
-    arena.for_each_slot([&](std::uint32_t i, const Slot& s) {
-      if (done) return;
-      const std::uint32_t state = s.state.load(std::memory_order_acquire);
-      if (!SlotState::live(state) || !accept(state, s)) return;
-      EntryMeta meta;
-      meta.hash = s.hash.load(std::memory_order_relaxed);
-      meta.deadline_ns = s.deadline_ns.load(std::memory_order_relaxed);
-      meta.access_tick = widen_tick(s.access_tick.load(std::memory_order_relaxed), tick_now);
-      meta.uses = s.uses.load(std::memory_order_relaxed);
-      const bool expired = meta.deadline_ns != 0 && now_ns != 0 && meta.deadline_ns <= now_ns;
-      const Score sc = score(meta);
-      const Rank r = rank(sc);
-      if (!found || expired || r < best_rank) {
-        best = Candidate{i, SlotState::identity(state), meta.hash, sc, expired};
-        best_rank = r;
-        found = true;
-        done = expired;  // nothing beats an expired entry
-      }
-    });
-    if (!found) return std::nullopt;
-    return best;
+    // Without a clock reading (no entry has a deadline) the scan skips the expiry test.
+    return now_ns == 0 ? scan_all<false>(arena, now_ns, tick_now, score, accept)
+                       : scan_all<true>(arena, now_ns, tick_now, score, accept);
   }
 
   // A random index in [0, bound) from the calling thread's stripe generator when it is free.
@@ -220,6 +199,51 @@ class Sampler {
 
   [[nodiscard]] static bool is_expired(const EntryMeta& meta, std::uint64_t now_ns) noexcept {
     return meta.deadline_ns - 1 < now_ns;  // deadline_ns != 0 && deadline_ns <= now_ns
+  }
+
+  // pick_exact's scan. Only the best so far is remembered (its slot, state, hash and score),
+  // and only when a slot beats it.
+  template <bool kCheckExpiry, class ScoreFn, class Accept>
+  [[nodiscard]] static std::optional<Candidate> scan_all(const SlotArena& arena,
+                                                         std::uint64_t now_ns,
+                                                         std::uint64_t tick_now,
+                                                         const ScoreFn& score,
+                                                         const Accept& accept) noexcept {
+    Rank best_rank = 0;
+    Score best_score;
+    std::uint64_t best_hash = 0;
+    std::uint32_t best_slot = kNoSlot;
+    std::uint32_t best_state = 0;
+    bool expired = false;
+    arena.for_each_slot([&](std::uint32_t i, const Slot& s) {
+      if constexpr (kCheckExpiry) {
+        if (expired) return;  // nothing beats an expired entry
+      }
+      const std::uint32_t state = s.state.load(std::memory_order_acquire);
+      if (!SlotState::live(state) || !accept(state, s)) return;
+      const EntryMeta meta = read_meta(s, tick_now);
+      if constexpr (kCheckExpiry) {
+        if (is_expired(meta, now_ns)) {
+          best_score = Score{};
+          best_hash = meta.hash;
+          best_slot = i;
+          best_state = state;
+          expired = true;
+          return;
+        }
+      }
+      const Score sc = score(meta);
+      const Rank r = rank(sc);
+      if (r < best_rank || best_slot == kNoSlot) {
+        best_rank = r;
+        best_score = sc;
+        best_hash = meta.hash;
+        best_slot = i;
+        best_state = state;
+      }
+    });
+    if (best_slot == kNoSlot) return std::nullopt;
+    return Candidate{best_slot, SlotState::identity(best_state), best_hash, best_score, expired};
   }
 
   // A pooled candidate: its score when it was sampled and the slot's identity then (the hash

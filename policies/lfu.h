@@ -7,6 +7,8 @@
 // least frequently used entry, the least recently used among equals (as cachetools' LFUCache).
 #pragma once
 
+#include <cstdint>
+
 #include "policy.h"
 
 namespace cuckoocache {
@@ -16,10 +18,12 @@ struct LfuPolicy {
     if (ctx.exact) return {m.uses, m.access_tick};
     return {ctx.sketch.estimate(m.hash), m.access_tick};
   }
-  // The sampler's pool key (engine/entry_meta.h): the frequency (at most 15 when sampled; an
-  // exact count saturates at 15, but exact caches do not pool) above 55 bits of the tick.
+  // The sampler's pool key (engine/entry_meta.h): the frequency (at most 15 when sampled)
+  // above 55 bits of the tick; a larger count (exact caches, which do not pool) is the
+  // highest key, so the key stays monotone.
   [[nodiscard]] static constexpr std::uint64_t pool_key(const Score& s) noexcept {
-    return (saturate_bits(s.primary, 4) << 55) | saturate_bits(s.secondary, 55);
+    if (s.primary > 15) return kPoolKeyMax;
+    return (s.primary << 55) | saturate_bits(s.secondary, 55);
   }
 };
 

@@ -6,6 +6,8 @@
 // enough to be exact advances it on every use and scores every entry: exact LRU.
 #pragma once
 
+#include <cstdint>
+
 #include "policy.h"
 
 namespace cuckoocache {
