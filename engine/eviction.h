@@ -63,19 +63,27 @@ class Eviction {
                                               std::size_t sample_size, std::uint64_t now,
                                               std::uint64_t tick, const Accept& accept) noexcept {
     const ScoreContext ctx{sketch, exact};
+    // Pool keys (engine/entry_meta.h). ADAPTIVE's main score has LFU's shape.
+    const auto lru_key = [](const Score& s) { return LruPolicy::pool_key(s); };
+    const auto lfu_key = [](const Score& s) { return LfuPolicy::pool_key(s); };
+    const auto ttl_key = [](const Score& s) { return TtlPolicy::pool_key(s); };
     switch (p) {
       case Policy::kLru:
-        return pick_with(p, exact, arena, sample_size, now, tick, accept,
-                         [&](const EntryMeta& m) { return LruPolicy::score(m, ctx); });
+        return pick_with(
+            p, exact, arena, sample_size, now, tick, accept,
+            [&](const EntryMeta& m) { return LruPolicy::score(m, ctx); }, lru_key);
       case Policy::kLfu:
-        return pick_with(p, exact, arena, sample_size, now, tick, accept,
-                         [&](const EntryMeta& m) { return LfuPolicy::score(m, ctx); });
+        return pick_with(
+            p, exact, arena, sample_size, now, tick, accept,
+            [&](const EntryMeta& m) { return LfuPolicy::score(m, ctx); }, lfu_key);
       case Policy::kTtl:
-        return pick_with(p, exact, arena, sample_size, now, tick, accept,
-                         [&](const EntryMeta& m) { return TtlPolicy::score(m, ctx); });
+        return pick_with(
+            p, exact, arena, sample_size, now, tick, accept,
+            [&](const EntryMeta& m) { return TtlPolicy::score(m, ctx); }, ttl_key);
       case Policy::kAdaptive:
-        return pick_with(p, exact, arena, sample_size, now, tick, accept,
-                         [&](const EntryMeta& m) { return AdaptivePolicy::main_score(m, ctx); });
+        return pick_with(
+            p, exact, arena, sample_size, now, tick, accept,
+            [&](const EntryMeta& m) { return AdaptivePolicy::main_score(m, ctx); }, lfu_key);
     }
     return std::nullopt;
   }
@@ -149,13 +157,15 @@ class Eviction {
   }
 
  private:
-  template <class Accept, class ScoreFn>
+  template <class Accept, class ScoreFn, class KeyFn>
   [[nodiscard]] std::optional<Candidate> pick_with(Policy p, bool exact, const SlotArena& arena,
                                                    std::size_t sample_size, std::uint64_t now,
                                                    std::uint64_t tick, const Accept& accept,
-                                                   const ScoreFn& score) noexcept {
+                                                   const ScoreFn& score,
+                                                   const KeyFn& key) noexcept {
     if (exact) return Sampler::pick_exact(arena, now, tick, score, accept);
-    return sampler_.pick(arena, sample_size, now, tick, static_cast<unsigned>(p), score, accept);
+    return sampler_.pick(arena, sample_size, now, tick, static_cast<unsigned>(p), score, accept,
+                         key);
   }
 
   Sampler sampler_;

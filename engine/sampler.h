@@ -12,8 +12,8 @@
 // returned its score is recomputed; if the entry was used since (its score rose) it goes back
 // into the pool with the new score and the choice is made again. The pool is kept sorted, worst
 // first: a fresh sample worse than the worst pooled one is turned away with one comparison, the
-// best is taken from the back, and an insertion is a binary search plus a shift of a byte
-// permutation (candidates stay where they were written). Pools are striped by
+// best is taken from the back, and an insertion is a branchless binary search plus a shift of
+// 8-byte words (a 64-bit pool key per candidate, engine/entry_meta.h). Pools are striped by
 // thread index and guarded by a try-lock: a thread that finds its stripe busy samples without a
 // pool.
 //
@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -56,7 +57,8 @@ struct Candidate {
 }
 
 // What slot `s` says about its entry (relaxed loads), its tick widened against `tick_now`.
-[[nodiscard]] inline EntryMeta read_meta(const Slot& s, std::uint64_t tick_now) noexcept {
+[[nodiscard, gnu::always_inline]] inline EntryMeta read_meta(const Slot& s,
+                                                             std::uint64_t tick_now) noexcept {
   EntryMeta meta;
   meta.hash = s.hash.load(std::memory_order_relaxed);
   meta.deadline_ns = s.deadline_ns.load(std::memory_order_relaxed);
@@ -97,95 +99,71 @@ class Sampler {
   Sampler(const Sampler&) = delete;
   Sampler& operator=(const Sampler&) = delete;
 
-  // Picks a victim among live slots accepted by `accept(state, slot)`, scored by `score(meta)`.
-  // `now_ns` is 0 when no entry can have expired. Returns nullopt if no acceptable live slot
-  // was found in a bounded number of probes.
-  template <class ScoreFn, class Accept>
+  // Picks a victim among live slots accepted by `accept(state, slot)`, scored by `score(meta)`;
+  // the pool orders candidates by `key(score)`, a monotone 64-bit image of the score below
+  // 2^kPoolKeyBits (engine/entry_meta.h). `now_ns` is 0 when no entry can have expired.
+  // Returns nullopt if no acceptable live slot was found in a bounded number of probes.
+  template <class ScoreFn, class Accept, class KeyFn = PrimaryPoolKey>
   [[nodiscard]] std::optional<Candidate> pick(const SlotArena& arena, std::size_t sample_size,
                                               std::uint64_t now_ns, std::uint64_t tick_now,
                                               unsigned pool_tag, const ScoreFn& score,
-                                              const Accept& accept) noexcept {
+                                              const Accept& accept,
+                                              const KeyFn& key = KeyFn{}) noexcept {
     Pool& pool = pools_[thread_index() % kStripes];
-    const bool have_pool = !pool.busy.test_and_set(std::memory_order_acquire);
-    if (have_pool && pool.tag != pool_tag) {
-      pool.count = 0;
+    if (pool.busy.test_and_set(std::memory_order_acquire)) {
+      // The stripe is busy (another thread of the same stripe is evicting): sample without a
+      // pool, with this thread's generator.
+      Round round;
+      sample(arena, sample_size, now_ns, tick_now, score, accept, key, thread_random(), nullptr,
+             round);
+      return round.result();
+    }
+    if (pool.tag != pool_tag) {
+      pool.clear();
       pool.tag = pool_tag;
     }
-
-    // Fresh samples go into the pool (or, without one, compete directly). Only the ranks are
-    // compared per sample; a Candidate is written only for the round's best and for samples
-    // that enter the pool.
-    FastRandom& rng = have_pool ? pool.rng : thread_random();
-    const std::uint32_t capacity = arena.capacity();
-    Candidate fresh_best;  // the lowest of this round's samples: current scores
-    Rank fresh_rank = 0;
-    bool have_fresh = false;
-    std::size_t found = 0;
-    std::size_t probes_left = 4 * sample_size + 16;
-    std::array<std::uint32_t, kMaxBatch> batch;
-    std::array<const Slot*, kMaxBatch> slots;
-    while (found < sample_size && probes_left > 0) {
-      // Pick a batch of indices and prefetch them all first, so the slots' cache misses
-      // overlap instead of following one another.
-      const std::size_t n = std::min({sample_size - found, probes_left, kMaxBatch});
-      probes_left -= n;
-      for (std::size_t i = 0; i < n; ++i) {
-        batch[i] = rng.below(capacity);
-        slots[i] = &arena[batch[i]];
-        __builtin_prefetch(slots[i]);
-      }
-      for (std::size_t i = 0; i < n; ++i) {
-        const Slot& s = *slots[i];
-        const std::uint32_t state = s.state.load(std::memory_order_acquire);
-        if (!SlotState::live(state) || !accept(state, s)) continue;
-        ++found;
-        const EntryMeta meta = read_meta(s, tick_now);
-        if (meta.deadline_ns != 0 && now_ns != 0 && meta.deadline_ns <= now_ns) {
-          // Nothing beats an expired entry.
-          if (have_pool) pool.busy.clear(std::memory_order_release);
-          return Candidate{batch[i], SlotState::identity(state), meta.hash, Score{}, true};
-        }
-        const Score sc = score(meta);
-        const Rank r = rank(sc);
-        const bool new_fresh = !have_fresh || r < fresh_rank;
-        const bool pooled = have_pool && pool.admits(r);
-        if (!new_fresh && !pooled) continue;
-        const Candidate c{batch[i], SlotState::identity(state), meta.hash, sc, false};
-        if (new_fresh) {
-          fresh_best = c;
-          fresh_rank = r;
-          have_fresh = true;
-        }
-        if (pooled) pool.insert(r, c);
-      }
+    Round round;
+    FastRandom rng = pool.rng;  // a local copy stays in registers through the round
+    sample(arena, sample_size, now_ns, tick_now, score, accept, key, rng, &pool, round);
+    pool.rng = rng;
+    if (round.expired) {
+      pool.busy.clear(std::memory_order_release);
+      return round.result();
     }
-    if (!have_pool) return have_fresh ? std::optional<Candidate>(fresh_best) : std::nullopt;
 
-    // Take the pool's best if its score is still current; if
-    // the entry was used since it was pooled, re-rank it and look again.
+    // Take the pool's best if its score is still current; if the entry was used since it was
+    // pooled, re-rank it and look again. A pooled entry that is this round's best sample was
+    // read just now: it is current without a second read.
     std::optional<Candidate> best;
-    EntryMeta meta;
     for (int attempt = 0; attempt < 8 && pool.count > 0; ++attempt) {
-      const Candidate c = pool.take_best();
-      Candidate fresh;
-      if (!read_candidate(arena, c.slot, now_ns, tick_now, accept, meta, fresh) ||
-          fresh.identity != c.identity) {
-        continue;  // gone or reused
-      }
-      if (fresh.expired) {
-        best = fresh;
+      const PoolCell e = pool.take_best();
+      if (round.found && e.slot == round.best.slot && e.identity == round.best.identity &&
+          e.score == round.best.score) {
+        best = round.best;
         break;
       }
-      fresh.score = score(meta);
-      if (fresh.score == c.score) {
-        best = fresh;
+      const Slot& s = arena[e.slot];
+      const std::uint32_t state = s.state.load(std::memory_order_acquire);
+      if (!SlotState::live(state) || SlotState::identity(state) != e.identity ||
+          !accept(state, s)) {
+        continue;  // gone, reused or now refused
+      }
+      const EntryMeta meta = read_meta(s, tick_now);
+      if (is_expired(meta, now_ns)) {
+        best = Candidate{e.slot, e.identity, meta.hash, Score{}, true};
         break;
       }
-      pool.offer(fresh);
+      const Score sc = score(meta);
+      if (sc == e.score) {
+        best = Candidate{e.slot, e.identity, meta.hash, sc, false};
+        break;
+      }
+      const std::uint64_t k = key(sc);
+      if (pool.admits(k)) pool.insert(k, PoolCell{sc, e.slot, e.identity});
     }
     // Every pooled candidate tried had been used since it was pooled (scores move all the time
     // under LFU): fall back on this round's best sample rather than on no choice at all.
-    if (!best && have_fresh) best = fresh_best;
+    if (!best && round.found) best = round.best;
     pool.busy.clear(std::memory_order_release);
     return best;
   }
@@ -198,31 +176,9 @@ class Sampler {
                                                            std::uint64_t tick_now,
                                                            const ScoreFn& score,
                                                            const Accept& accept) noexcept {
-    Candidate best;
-    Rank best_rank = ~Rank{0};
-    bool found = false;
-    bool done = false;
-    arena.for_each_slot([&](std::uint32_t i, const Slot& s) {
-      if (done) return;
-      const std::uint32_t state = s.state.load(std::memory_order_acquire);
-      if (!SlotState::live(state) || !accept(state, s)) return;
-      EntryMeta meta;
-      meta.hash = s.hash.load(std::memory_order_relaxed);
-      meta.deadline_ns = s.deadline_ns.load(std::memory_order_relaxed);
-      meta.access_tick = widen_tick(s.access_tick.load(std::memory_order_relaxed), tick_now);
-      meta.uses = s.uses.load(std::memory_order_relaxed);
-      const bool expired = meta.deadline_ns != 0 && now_ns != 0 && meta.deadline_ns <= now_ns;
-      const Score sc = score(meta);
-      const Rank r = rank(sc);
-      if (!found || expired || r < best_rank) {
-        best = Candidate{i, SlotState::identity(state), meta.hash, sc, expired};
-        best_rank = r;
-        found = true;
-        done = expired;  // nothing beats an expired entry
-      }
-    });
-    if (!found) return std::nullopt;
-    return best;
+    // Without a clock reading (no entry has a deadline) the scan skips the expiry test.
+    return now_ns == 0 ? scan_all<false>(arena, now_ns, tick_now, score, accept)
+                       : scan_all<true>(arena, now_ns, tick_now, score, accept);
   }
 
   // A random index in [0, bound) from the calling thread's stripe generator when it is free.
@@ -241,81 +197,209 @@ class Sampler {
     return (Rank{s.primary} << 64) | s.secondary;
   }
 
+  [[nodiscard]] static bool is_expired(const EntryMeta& meta, std::uint64_t now_ns) noexcept {
+    return meta.deadline_ns - 1 < now_ns;  // deadline_ns != 0 && deadline_ns <= now_ns
+  }
+
+  // pick_exact's scan. Only the best so far is remembered (its slot, state, hash and score),
+  // and only when a slot beats it.
+  template <bool kCheckExpiry, class ScoreFn, class Accept>
+  [[nodiscard]] static std::optional<Candidate> scan_all(const SlotArena& arena,
+                                                         std::uint64_t now_ns,
+                                                         std::uint64_t tick_now,
+                                                         const ScoreFn& score,
+                                                         const Accept& accept) noexcept {
+    Rank best_rank = 0;
+    Score best_score;
+    std::uint64_t best_hash = 0;
+    std::uint32_t best_slot = kNoSlot;
+    std::uint32_t best_state = 0;
+    bool expired = false;
+    arena.for_each_slot([&](std::uint32_t i, const Slot& s) {
+      if constexpr (kCheckExpiry) {
+        if (expired) return;  // nothing beats an expired entry
+      }
+      const std::uint32_t state = s.state.load(std::memory_order_acquire);
+      if (!SlotState::live(state) || !accept(state, s)) return;
+      const EntryMeta meta = read_meta(s, tick_now);
+      if constexpr (kCheckExpiry) {
+        if (is_expired(meta, now_ns)) {
+          best_score = Score{};
+          best_hash = meta.hash;
+          best_slot = i;
+          best_state = state;
+          expired = true;
+          return;
+        }
+      }
+      const Score sc = score(meta);
+      const Rank r = rank(sc);
+      if (r < best_rank || best_slot == kNoSlot) {
+        best_rank = r;
+        best_score = sc;
+        best_hash = meta.hash;
+        best_slot = i;
+        best_state = state;
+      }
+    });
+    if (best_slot == kNoSlot) return std::nullopt;
+    return Candidate{best_slot, SlotState::identity(best_state), best_hash, best_score, expired};
+  }
+
+  // A pooled candidate: its score when it was sampled and the slot's identity then (the hash
+  // is read again when the candidate is taken).
+  struct PoolCell {
+    Score score;
+    std::uint32_t slot;
+    std::uint32_t identity;
+  };
+
+  // What one sampling round found: its best sample (current scores), or an expired entry.
+  struct Round {
+    Candidate best;
+    bool found = false;
+    bool expired = false;
+    [[nodiscard]] std::optional<Candidate> result() const noexcept {
+      return found ? std::optional<Candidate>(best) : std::nullopt;
+    }
+  };
+
+  struct Pool;
+
+  // Samples `sample_size` live accepted slots (bounded probes) with `rng`; each goes into
+  // `pool` if it admits it (when there is one) and competes for round.best. Stops at the first
+  // expired entry (round.expired). Each batch of slots is prefetched before any is read, so
+  // their cache misses overlap.
+  template <class ScoreFn, class Accept, class KeyFn>
+  static void sample(const SlotArena& arena, std::size_t sample_size, std::uint64_t now_ns,
+                     std::uint64_t tick_now, const ScoreFn& score, const Accept& accept,
+                     const KeyFn& key, FastRandom& rng, Pool* pool, Round& round) noexcept {
+    const std::uint32_t capacity = arena.capacity();
+    std::size_t found = 0;
+    std::size_t probes_left = 4 * sample_size + 16;
+    std::array<std::uint32_t, kMaxBatch> batch;
+    std::array<const Slot*, kMaxBatch> slots;
+    // The round's best so far, kept in locals (written to `round` once, at the end).
+    Rank best_rank = ~Rank{0};
+    Score best_score;
+    std::uint64_t best_hash = 0;
+    std::uint32_t best_slot = kNoSlot;
+    std::uint32_t best_identity = 0;
+    while (found < sample_size && probes_left > 0) {
+      const std::size_t n = std::min({sample_size - found, probes_left, kMaxBatch});
+      probes_left -= n;
+      for (std::size_t i = 0; i < n; ++i) {
+        batch[i] = rng.below(capacity);
+        slots[i] = &arena[batch[i]];
+        __builtin_prefetch(slots[i]);
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        const Slot& s = *slots[i];
+        const std::uint32_t state = s.state.load(std::memory_order_acquire);
+        if (!SlotState::live(state) || !accept(state, s)) continue;
+        ++found;
+        const EntryMeta meta = read_meta(s, tick_now);
+        if (is_expired(meta, now_ns)) [[unlikely]] {
+          // Nothing beats an expired entry.
+          round.best = Candidate{batch[i], SlotState::identity(state), meta.hash, Score{}, true};
+          round.found = true;
+          round.expired = true;
+          return;
+        }
+        const Score sc = score(meta);
+        const Rank r = rank(sc);
+        if (r < best_rank || best_slot == kNoSlot) {
+          best_rank = r;
+          best_score = sc;
+          best_hash = meta.hash;
+          best_slot = batch[i];
+          best_identity = SlotState::identity(state);
+        }
+        if (pool != nullptr) {
+          const std::uint64_t k = key(sc);
+          if (pool->admits(k)) pool->insert(k, PoolCell{sc, batch[i], SlotState::identity(state)});
+        }
+      }
+    }
+    if (best_slot != kNoSlot) {
+      round.best = Candidate{best_slot, best_identity, best_hash, best_score, false};
+      round.found = true;
+    }
+  }
+
   struct alignas(kCacheLine) Pool {
     std::atomic_flag busy = ATOMIC_FLAG_INIT;
     unsigned tag = 0;
     std::uint32_t count = 0;
+    std::uint32_t used = 0;  // bit c: cells[c] holds a pooled candidate
     FastRandom rng{0};
-    // Candidates stay in the cell they were written to; only `order`, a permutation of the
-    // cell numbers, is kept sorted by rank, highest (worst) first, so the best is taken from
-    // the back. order[0, count) names the pooled cells and order[count, kPoolSize) the free
-    // ones, so an insertion is a binary search plus a shift of at most 31 bytes (shifting the
-    // 56-byte candidates themselves cost about 1,100 instructions per eviction).
-    std::array<std::uint8_t, kPoolSize> order = identity_order();
-    std::array<Rank, kPoolSize> ranks{};
-    std::array<Candidate, kPoolSize> items{};
+    // order[0, count) holds (key << 5 | cell) of the pooled candidates, by key highest (worst)
+    // first, so the best is taken from the back and the worst, which decides admission, is
+    // order[0]. Candidates stay in the cell they were written to. An insertion is a branchless
+    // binary search over 8-byte words and a shift of the words behind the insertion point
+    // (sorting a permutation of cell numbers searched through 128-bit ranks cost about twice as
+    // much per insertion).
+    std::array<std::uint64_t, kPoolSize> order{};
+    std::array<PoolCell, kPoolSize> cells{};
 
-    // Keeps the kPoolSize lowest-scored candidates. A slot sampled again while pooled may
-    // appear twice; the second copy fails the identity check once the first was evicted, so
-    // offers skip a duplicate scan.
-    void offer(const Candidate& c) noexcept {
-      const Rank r = rank(c.score);
-      if (admits(r)) insert(r, c);
+    static constexpr unsigned kCellBits = 5;
+    static_assert(kPoolSize == 1u << kCellBits && kPoolKeyBits + kCellBits <= 64);
+
+    void clear() noexcept {
+      count = 0;
+      used = 0;
+      order.fill(0);
     }
 
-    // Whether a candidate of rank r would enter the pool: one comparison when it is full.
-    [[nodiscard]] bool admits(Rank r) const noexcept {
-      return count < kPoolSize || r < ranks[order[0]];
+    // Whether a candidate of pool key k would enter the pool: one comparison when it is full.
+    [[nodiscard]] bool admits(std::uint64_t k) const noexcept {
+      return count < kPoolSize || k < (order[0] >> kCellBits);
     }
 
-    // Adds c (of rank r, which admits(r)), dropping the worst when the pool is full.
-    void insert(Rank r, const Candidate& c) noexcept {
+    // Adds c (of pool key k, which admits(k)), dropping the worst when the pool is full. A slot
+    // sampled again while pooled may appear twice; the second copy fails the identity check
+    // once the first was evicted, so insertions skip a duplicate scan.
+    [[gnu::always_inline]] void insert(std::uint64_t k, const PoolCell& c) noexcept {
       if (count == kPoolSize) {
         // Drop the worst (front), reuse its cell, and slide the ones worse than c forward.
-        const std::uint32_t pos = first_not_worse(1, r);
-        const std::uint8_t cell = order[0];
-        shift(0, 1, pos - 1);
-        order[pos - 1] = cell;
-        ranks[cell] = r;
-        items[cell] = c;
+        const std::uint32_t cell = static_cast<std::uint32_t>(order[0]) & (kPoolSize - 1);
+        const std::uint64_t word = (k << kCellBits) | cell;
+        const std::uint32_t pos = first_not_worse(k);  // >= 1: k is below order[0]'s key
+        std::memmove(&order[0], &order[1], (pos - 1) * sizeof(std::uint64_t));
+        order[pos - 1] = word;
+        cells[cell] = c;
         return;
       }
-      const std::uint32_t pos = first_not_worse(0, r);
-      const std::uint8_t cell = order[count];  // a free cell
-      shift(pos + 1, pos, count - pos);
-      order[pos] = cell;
-      ranks[cell] = r;
-      items[cell] = c;
+      const auto cell = static_cast<std::uint32_t>(std::countr_one(used));
+      used |= std::uint32_t{1} << cell;
+      const std::uint64_t word = (k << kCellBits) | cell;
+      const std::uint32_t pos = first_not_worse(k);
+      std::memmove(&order[pos + 1], &order[pos], (count - pos) * sizeof(std::uint64_t));
+      order[pos] = word;
+      cells[cell] = c;
       ++count;
     }
 
-    Candidate take_best() noexcept { return items[order[--count]]; }
+    PoolCell take_best() noexcept {
+      const auto cell = static_cast<std::uint32_t>(order[--count]) & (kPoolSize - 1);
+      order[count] = 0;
+      used &= ~(std::uint32_t{1} << cell);
+      return cells[cell];
+    }
 
    private:
-    static constexpr std::array<std::uint8_t, kPoolSize> identity_order() noexcept {
-      std::array<std::uint8_t, kPoolSize> o{};
-      for (std::size_t i = 0; i < kPoolSize; ++i) o[i] = static_cast<std::uint8_t>(i);
-      return o;
-    }
-
-    // First position in [from, count) whose rank is <= r (c goes just before it).
-    [[nodiscard]] std::uint32_t first_not_worse(std::uint32_t from, Rank r) const noexcept {
-      std::uint32_t lo = from;
-      std::uint32_t n = count - from;
-      while (n > 0) {
-        const std::uint32_t half = n / 2;
-        if (r < ranks[order[lo + half]]) {
-          lo += half + 1;
-          n -= half + 1;
-        } else {
-          n = half;
-        }
+    // First position whose key is not above k, at most count: a new candidate goes before
+    // those of equal key, so equal keys leave the pool first in, first out. order is sorted by
+    // key (the cell bits of equal keys are in insertion order, not sorted), and
+    // order[count, kPoolSize) is kept at 0, never above a key, so the search runs over the
+    // whole array in a fixed five steps (unrolled) plus one.
+    [[nodiscard]] std::uint32_t first_not_worse(std::uint64_t k) const noexcept {
+      const std::uint64_t word = (k << kCellBits) | (kPoolSize - 1);  // above k's words only
+      std::uint32_t pos = 0;  // order[0, pos) are all above word
+      for (std::uint32_t step = kPoolSize / 2; step > 0; step /= 2) {
+        pos = order[pos + step - 1] > word ? pos + step : pos;
       }
-      return lo;
-    }
-
-    void shift(std::uint32_t to, std::uint32_t from, std::uint32_t n) noexcept {
-      std::memmove(&order[to], &order[from], n);
+      return pos + (order[pos] > word ? 1 : 0);  // pos <= kPoolSize - 1 here
     }
   };
 

@@ -7,6 +7,8 @@
 // least frequently used entry, the least recently used among equals (as cachetools' LFUCache).
 #pragma once
 
+#include <cstdint>
+
 #include "policy.h"
 
 namespace cuckoocache {
@@ -15,6 +17,13 @@ struct LfuPolicy {
   [[nodiscard]] static Score score(const EntryMeta& m, const ScoreContext& ctx) noexcept {
     if (ctx.exact) return {m.uses, m.access_tick};
     return {ctx.sketch.estimate(m.hash), m.access_tick};
+  }
+  // The sampler's pool key (engine/entry_meta.h): the frequency (at most 15 when sampled)
+  // above 55 bits of the tick; a larger count (exact caches, which do not pool) is the
+  // highest key, so the key stays monotone.
+  [[nodiscard]] static constexpr std::uint64_t pool_key(const Score& s) noexcept {
+    if (s.primary > 15) return kPoolKeyMax;
+    return (s.primary << 55) | saturate_bits(s.secondary, 55);
   }
 };
 

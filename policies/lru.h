@@ -6,6 +6,8 @@
 // enough to be exact advances it on every use and scores every entry: exact LRU.
 #pragma once
 
+#include <cstdint>
+
 #include "policy.h"
 
 namespace cuckoocache {
@@ -13,6 +15,10 @@ namespace cuckoocache {
 struct LruPolicy {
   [[nodiscard]] static Score score(const EntryMeta& m, const ScoreContext&) noexcept {
     return {m.access_tick, 0};
+  }
+  // The sampler's pool key (engine/entry_meta.h): the tick itself (below 2^59 for centuries).
+  [[nodiscard]] static constexpr std::uint64_t pool_key(const Score& s) noexcept {
+    return saturate_bits(s.primary, kPoolKeyBits);
   }
 };
 

@@ -1,7 +1,7 @@
 // Sampler (engine/sampler.h) alone, on a hand-built SlotArena: the sampled pick returns the
 // lowest score among live accepted slots, an expired slot wins at once, the pool remembers
-// good candidates across rounds and re-checks them, pick_exact scores every slot, and a fixed
-// seed makes picks reproducible.
+// good candidates across rounds and re-checks them, pick_exact scores every slot, a fixed
+// seed makes picks reproducible, and the policies' pool keys keep the order of their scores.
 #include "engine/sampler.h"
 
 #include <boost/test/unit_test.hpp>
@@ -11,7 +11,10 @@
 #include <vector>
 
 #include "engine/slot_arena.h"
+#include "policies/lfu.h"
+#include "policies/lru.h"
 #include "policies/policy.h"
+#include "policies/ttl.h"
 
 namespace {
 
@@ -182,6 +185,74 @@ BOOST_AUTO_TEST_CASE(pool_picks_stay_current_as_new_scores_fall_and_rise) {
     BOOST_TEST_REQUIRE(again != cuckoocache::kNoSlot);
     arena.publish(again, 1000 + again, 0, i % 2 == 0 ? next_low-- : 200000 + i, false);
   }
+}
+
+// The pool orders candidates by a 64-bit key (engine/entry_meta.h): for every pair of scores a
+// policy can produce, a < b must give key(a) <= key(b), and keys stay below 2^kPoolKeyBits so
+// that the pool's cell bits fit beside them.
+template <class KeyFn>
+void CheckMonotone(const std::vector<Score>& scores, const KeyFn& key) {
+  for (const Score& a : scores) {
+    BOOST_TEST_REQUIRE(key(a) <= cuckoocache::kPoolKeyMax);
+    for (const Score& b : scores) {
+      if (a < b) BOOST_TEST_REQUIRE(key(a) <= key(b));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(pool_keys_keep_the_order_of_scores) {
+  const std::vector<std::uint64_t> ticks = {
+      0, 1, 2, 1000, (1ull << 32) + 5, 1ull << 54, (1ull << 58) + 3, UINT64_MAX};
+  std::vector<Score> lru;
+  std::vector<Score> lfu;
+  std::vector<Score> ttl;
+  for (std::uint64_t t : ticks) {
+    lru.push_back({t, 0});
+    for (std::uint64_t f : {0u, 1u, 7u, 15u, 16u, 1000u}) lfu.push_back({f, t});
+    for (std::uint64_t d :
+         {std::uint64_t{1}, std::uint64_t{31}, std::uint64_t{32}, std::uint64_t{1} << 40,
+          std::uint64_t{1} << 62, UINT64_MAX - 1, UINT64_MAX}) {
+      ttl.push_back({d, t});
+    }
+  }
+  CheckMonotone(lru, [](const Score& s) { return cuckoocache::LruPolicy::pool_key(s); });
+  CheckMonotone(lfu, [](const Score& s) { return cuckoocache::LfuPolicy::pool_key(s); });
+  CheckMonotone(ttl, [](const Score& s) { return cuckoocache::TtlPolicy::pool_key(s); });
+  // Where the keys are exact: ticks below 2^54 (LRU, LFU), frequencies up to 15, deadline-free
+  // TTL entries by tick, and deadlines 32 ns apart.
+  BOOST_TEST(cuckoocache::LruPolicy::pool_key({5, 0}) < cuckoocache::LruPolicy::pool_key({6, 0}));
+  BOOST_TEST(cuckoocache::LfuPolicy::pool_key({3, 9}) < cuckoocache::LfuPolicy::pool_key({3, 10}));
+  BOOST_TEST(cuckoocache::LfuPolicy::pool_key({3, 1ull << 53}) <
+             cuckoocache::LfuPolicy::pool_key({4, 0}));
+  BOOST_TEST(cuckoocache::TtlPolicy::pool_key({UINT64_MAX, 1}) <
+             cuckoocache::TtlPolicy::pool_key({UINT64_MAX, 2}));
+  BOOST_TEST(cuckoocache::TtlPolicy::pool_key({64, 0}) < cuckoocache::TtlPolicy::pool_key({96, 0}));
+  BOOST_TEST(cuckoocache::TtlPolicy::pool_key({UINT64_MAX - 1, 0}) <
+             cuckoocache::TtlPolicy::pool_key({UINT64_MAX, 0}));
+}
+
+// A sampled pick whose round finds an entry past its deadline returns it at once, and an
+// exact pick without a clock reading (now 0: no entry can have expired) ignores deadlines.
+BOOST_AUTO_TEST_CASE(expiry_is_checked_only_with_a_clock_reading) {
+  SlotArena arena(20);
+  Fill(arena, Ticks(20));
+  arena[7].deadline_ns.store(5);
+  arena[7].access_tick.store(999);
+  const auto exact = Sampler::pick_exact(arena, 0, 1000, kByTick, kAny);
+  BOOST_TEST_REQUIRE(exact.has_value());
+  BOOST_TEST(!exact->expired);
+  BOOST_TEST(arena[exact->slot].access_tick.load() == 100u);
+  Sampler sampler(3);
+  bool saw_expired = false;
+  for (int i = 0; i < 50 && !saw_expired; ++i) {
+    const auto c = sampler.pick(arena, 5, 10, 1000, 0, kByTick, kAny);
+    BOOST_TEST_REQUIRE(c.has_value());
+    if (c->expired) {
+      BOOST_TEST(c->slot == 7u);
+      saw_expired = true;
+    }
+  }
+  BOOST_TEST(saw_expired);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
