@@ -129,11 +129,11 @@ class Cache : private ExpirySweeper::Client {
   // when copying the value throws.
   template <class F>
   [[gnu::always_inline]] inline bool visit(const Key& key, F&& fn) {
-    // One load says whether this hit needs anything beyond finding and stamping the entry (a
-    // clock read, exact use counting, a frequency count): under LRU or TTL with no deadline in
-    // the cache it does not, and the hit skips those reads and tests altogether.
+    // One load says what this lookup needs beyond finding and stamping the entry: with no
+    // deadline in the cache and a sampled (not exact) cache, it skips the clock read and every
+    // policy test, and counts the frequency (LFU, ADAPTIVE, admission) only if its bit says so.
     const std::uint32_t mode = hit_mode_.load(std::memory_order_relaxed);
-    if ((mode & kHitExtras) != 0) [[unlikely]]
+    if ((mode & (kHitReadsClock | kHitExact)) != 0) [[unlikely]]
       return visit_with_extras(key, fn, mode);
     const std::uint64_t hash = hash_of(key);
     const auto stamp = static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed)) >>
@@ -160,6 +160,10 @@ class Cache : private ExpirySweeper::Client {
             std::memory_order_relaxed);
       }
       stats_.add(Counter::kHits);
+      // (Read again rather than kept live across the lookup's lock calls.)
+      if ((hit_mode_.load(std::memory_order_relaxed) & kHitCountsFrequency) != 0) {
+        after_counted_hit(hash, policy());
+      }
       return true;
     }
     after_miss(hash, policy(), Lookup{}, 0);
@@ -608,16 +612,16 @@ class Cache : private ExpirySweeper::Client {
     std::uint32_t slot = kNoSlot;
   };
 
-  // visit() when the hit needs more than the plain path (see hit_mode_).
+  // visit() when the cache holds deadlines or is exact (see hit_mode_).
   template <class F>
   bool visit_with_extras(const Key& key, F&& fn, std::uint32_t mode) {
     const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = sample_now();
+    const std::uint64_t now = (mode & kHitReadsClock) != 0 ? clock_->now_ns() : 0;
     const auto tick = static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed));
     const std::uint32_t stamp = tick >> (mode >> kStampShiftBit);
     const Policy p = policy();  // one read for the whole lookup (a racing set_policy may or
                                 // may not see this lookup either way)
-    const bool exact = exact_.load(std::memory_order_relaxed) && p != Policy::kAdaptive;
+    const bool exact = (mode & kHitExact) != 0;
     // found.slot: on a hit, the slot to stamp (kNoSlot if its stamp is current); on an
     // expired entry, its slot.
     Lookup found;
@@ -648,7 +652,7 @@ class Cache : private ExpirySweeper::Client {
         }
       }
       stats_.add(Counter::kHits);
-      if (counts_frequency(p)) after_counted_hit(hash, p);
+      if ((mode & kHitCountsFrequency) != 0) after_counted_hit(hash, p);
       return true;
     }
     after_miss(hash, p, found, now);
