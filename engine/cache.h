@@ -31,6 +31,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -109,6 +110,8 @@ class Cache : private ExpirySweeper::Client {
         eviction_(config_.seed ? *config_.seed : fresh_seed()),
         adaptive_(config_.max_size, config_.adaptive_threshold) {
     if (config_.policy == Policy::kAdaptive) adaptive_.activate(config_.max_size);
+    if (ttl_in_use_.load(std::memory_order_relaxed)) note_ttl_in_use();
+    refresh_hit_mode();
     if (config_.expiry_interval) start_expiry_thread(*config_.expiry_interval);
   }
 
@@ -126,49 +129,48 @@ class Cache : private ExpirySweeper::Client {
   // when copying the value throws.
   template <class F>
   [[gnu::always_inline]] inline bool visit(const Key& key, F&& fn) {
+    // One load says what this lookup needs beyond finding and stamping the entry: with no
+    // deadline in the cache and a sampled (not exact) cache, it skips the clock read and every
+    // policy test, and counts the frequency (LFU, ADAPTIVE, admission) only if its bit says so.
+    const std::uint32_t mode = hit_mode_.load(std::memory_order_relaxed);
+    if ((mode & (kHitReadsClock | kHitExact)) != 0) [[unlikely]]
+      return visit_with_extras(key, fn, mode);
     const std::uint64_t hash = hash_of(key);
-    const std::uint64_t now = sample_now();
-    const auto tick = static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed));
-    const Policy p = policy();  // one read for the whole lookup (a racing set_policy may or
-                                // may not see this lookup either way)
-    const bool exact = exact_.load(std::memory_order_relaxed) && p != Policy::kAdaptive;
-    // found.slot: on a hit, the slot to stamp (kNoSlot if its stamp is current); on an
-    // expired entry, its slot.
-    Lookup found;
-    map_.find(hash, [&](const ChainType& chain) {
+    const auto stamp = static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed)) >>
+                       (mode >> kStampShiftBit);
+    // kMissed, kNoSlot (a hit whose entry's stamp is current already), or the slot of
+    // a hit whose stamp was older: that slot's access tick is written after the lock is released.
+    std::uint32_t found = kMissed;
+    map_.find(hash, [&, stamp](const ChainType& chain) {
       const Entry* e = chain.find(key, equal_);
       if (e == nullptr) return;
-      if (now != 0 && expired(arena_[e->slot], now)) {
-        found = {Lookup::kExpired, e->slot};
-        return;
+      found = kNoSlot;
+      if (e->stamp != stamp) {
+        e->stamp = stamp;
+        found = e->slot;
       }
-      if (exact || e->stamp != tick) {
-        e->stamp = tick;
-        found.slot = e->slot;
-      }
-      found.outcome = Lookup::kHit;
       fn(e->value);
     });
-    if (found.outcome == Lookup::kHit) [[likely]] {
-      const std::uint32_t stale_slot = found.slot;
-      // The slot is stamped after the lock is released, so the lock is never held across the
-      // slot's cache miss. If the entry was removed meanwhile and the slot reused, the new
-      // owner looks a little more recent than it is: an approximation eviction tolerates.
-      if (stale_slot != kNoSlot) {
-        if (exact) {
-          mark_used_exactly(arena_[stale_slot]);
-        } else {
-          arena_[stale_slot].access_tick.store(tick, std::memory_order_relaxed);
-        }
+    if (found != kMissed) [[likely]] {
+      if (found != kNoSlot) {
+        // Stamped after the lock is released (see visit_with_extras()), with the tick as it is
+        // now (a racing insert may have moved it: the entry is that recent).
+        arena_[found].access_tick.store(
+            static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed)),
+            std::memory_order_relaxed);
       }
       stats_.add(Counter::kHits);
-      if (counts_frequency(p) &&
-          (p != Policy::kAdaptive || adaptive_.hit_has_work(hash, stale_slot != kNoSlot))) {
-        after_counted_hit(hash, p, stale_slot != kNoSlot);
+      // (Read again rather than kept live across the lookup's lock calls.)
+      if ((hit_mode_.load(std::memory_order_relaxed) & kHitCountsFrequency) != 0) {
+        const Policy p = policy();
+        const bool restamped = found != kNoSlot;
+        if (p != Policy::kAdaptive || adaptive_.hit_has_work(hash, restamped)) {
+          after_counted_hit(hash, p, restamped);
+        }
       }
       return true;
     }
-    after_miss(hash, p, found, now);
+    after_miss(hash, policy(), Lookup{}, 0);
     return false;
   }
 
@@ -452,7 +454,7 @@ class Cache : private ExpirySweeper::Client {
   // Changes the time-to-live of entries stored from now on (existing entries keep theirs).
   void set_default_ttl(Ttl ttl) {
     if (ttl && ttl->count() <= 0) throw std::invalid_argument("default_ttl must be positive");
-    if (ttl) ttl_in_use_.store(true, std::memory_order_relaxed);
+    if (ttl) note_ttl_in_use();
     default_ttl_ns_.store(ttl ? ttl->count() : 0, std::memory_order_relaxed);
   }
 
@@ -487,6 +489,7 @@ class Cache : private ExpirySweeper::Client {
       map_.plan(new_max + slack_for(new_max));
       max_size_.store(new_max, std::memory_order_relaxed);
       exact_.store(new_max <= kExactMaxSize, std::memory_order_relaxed);
+      refresh_hit_mode();
       adaptive_.reset(new_max, config_.adaptive_threshold);
     }
     if (policy() == Policy::kAdaptive) adaptive_.maintain(*this, kNoSlot);
@@ -510,6 +513,7 @@ class Cache : private ExpirySweeper::Client {
     std::lock_guard<std::mutex> lock(admin_mutex_);
     if (p == Policy::kAdaptive) adaptive_.activate(max_size());  // before anyone can use it
     const Policy old = policy_.exchange(p, std::memory_order_acq_rel);
+    refresh_hit_mode();
     if (old == p) return;
     if (p == Policy::kAdaptive) {
       adaptive_.reset(max_size(), config_.adaptive_threshold);
@@ -615,6 +619,56 @@ class Cache : private ExpirySweeper::Client {
     std::uint32_t slot = kNoSlot;
   };
 
+  // visit() when the cache holds deadlines or is exact (see hit_mode_).
+  template <class F>
+  bool visit_with_extras(const Key& key, F&& fn, std::uint32_t mode) {
+    const std::uint64_t hash = hash_of(key);
+    const std::uint64_t now = (mode & kHitReadsClock) != 0 ? clock_->now_ns() : 0;
+    const auto tick = static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed));
+    const std::uint32_t stamp = tick >> (mode >> kStampShiftBit);
+    const Policy p = policy();  // one read for the whole lookup (a racing set_policy may or
+                                // may not see this lookup either way)
+    const bool exact = (mode & kHitExact) != 0;
+    // found.slot: on a hit, the slot to stamp (kNoSlot if its stamp is current); on an
+    // expired entry, its slot.
+    Lookup found;
+    map_.find(hash, [&](const ChainType& chain) {
+      const Entry* e = chain.find(key, equal_);
+      if (e == nullptr) return;
+      if (now != 0 && expired(arena_[e->slot], now)) {
+        found = {Lookup::kExpired, e->slot};
+        return;
+      }
+      if (exact || e->stamp != stamp) {
+        e->stamp = stamp;
+        found.slot = e->slot;
+      }
+      found.outcome = Lookup::kHit;
+      fn(e->value);
+    });
+    if (found.outcome == Lookup::kHit) [[likely]] {
+      const std::uint32_t stale_slot = found.slot;
+      // The slot is stamped after the lock is released, so the lock is never held across the
+      // slot's cache miss. If the entry was removed meanwhile and the slot reused, the new
+      // owner looks a little more recent than it is: an approximation eviction tolerates.
+      if (stale_slot != kNoSlot) {
+        if (exact) {
+          mark_used_exactly(arena_[stale_slot]);
+        } else {
+          arena_[stale_slot].access_tick.store(tick, std::memory_order_relaxed);
+        }
+      }
+      stats_.add(Counter::kHits);
+      if ((mode & kHitCountsFrequency) != 0 &&
+          (p != Policy::kAdaptive || adaptive_.hit_has_work(hash, stale_slot != kNoSlot))) {
+        after_counted_hit(hash, p, stale_slot != kNoSlot);
+      }
+      return true;
+    }
+    after_miss(hash, p, found, now);
+    return false;
+  }
+
   static CacheConfig checked(CacheConfig c) {
     c.validate();
     return c;
@@ -700,6 +754,43 @@ class Cache : private ExpirySweeper::Client {
     return exact_.load(std::memory_order_relaxed) && policy() != Policy::kAdaptive;
   }
 
+  // From now on entries may carry deadlines: lookups read the clock. Never undone.
+  void note_ttl_in_use() noexcept {
+    ttl_in_use_.store(true, std::memory_order_relaxed);
+    hit_mode_.fetch_or(kHitReadsClock, std::memory_order_relaxed);
+  }
+
+  // Recomputes the hit_mode_ bits that follow the policy and the size (the clock bit is
+  // only ever set, by note_ttl_in_use()). Caller holds admin_mutex_ or is the constructor;
+  // single-bit atomic or/and, so a concurrent note_ttl_in_use() is never undone.
+  void refresh_hit_mode() noexcept {
+    const auto set = [this](std::uint32_t bit, bool on) {
+      if (on) {
+        hit_mode_.fetch_or(bit, std::memory_order_relaxed);
+      } else {
+        hit_mode_.fetch_and(~bit, std::memory_order_relaxed);
+      }
+    };
+    set(kHitExact, exact_now());
+    set(kHitCountsFrequency, counts_frequency(policy()));
+    const std::uint32_t shift = stamp_shift_for(max_size()) << kStampShiftBit;
+    std::uint32_t cur = hit_mode_.load(std::memory_order_relaxed);
+    while (!hit_mode_.compare_exchange_weak(cur, (cur & kHitExtras) | shift,
+                                            std::memory_order_relaxed)) {
+    }
+  }
+
+  // An entry's stamp (MapEntry::stamp) is the tick shifted right by this much, at most
+  // log2(max_size / 256): a hit writes the stamp and the slot's access tick only when the tick
+  // has left the stamp's block of 2^shift inserts, so an entry looks at most 2^shift - 1 inserts
+  // (1/256 of the cache's turnover) older than it is, and a warm entry hit again and again
+  // writes neither its bucket's line nor its slot's line more than once per block. Below 512
+  // entries the shift is 0: every change of the tick is written, as before.
+  [[nodiscard]] static std::uint32_t stamp_shift_for(std::size_t max_size) noexcept {
+    const std::size_t span = max_size >> 8;
+    return span < 2 ? 0 : static_cast<std::uint32_t>(std::bit_width(span) - 1);
+  }
+
   // Exact caches: a use advances the shared recency tick (so no two uses tie) and counts.
   void mark_used_exactly(Slot& slot) noexcept {
     const std::uint64_t tick = tick_.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -719,19 +810,22 @@ class Cache : private ExpirySweeper::Client {
                      std::optional<Value>* existing_out, const MayJoin& may_join = {}) {
     check_ttl(ttl);
     const std::uint64_t hash = hash_of(key);
-    const auto default_ns = default_ttl_ns_.load(std::memory_order_relaxed);
-    const bool has_deadline = ttl.has_value() || default_ns != 0;
-    if (has_deadline && !ttl_in_use_.load(std::memory_order_relaxed)) {
-      ttl_in_use_.store(true, std::memory_order_relaxed);
-    }
+    // The entry's time-to-live in ns, 0 for none (check_ttl() made a given one positive).
+    const std::int64_t ttl_ns =
+        ttl.has_value() ? ttl->count() : default_ttl_ns_.load(std::memory_order_relaxed);
+    const bool has_deadline = ttl_ns != 0;
+    if (has_deadline && !ttl_in_use_.load(std::memory_order_relaxed)) note_ttl_in_use();
     const std::uint64_t now = sample_now();
     const std::uint64_t deadline =
-        !has_deadline ? 0 : deadline_after(now, ttl ? *ttl : std::chrono::nanoseconds(default_ns));
+        !has_deadline ? 0 : deadline_after(now, std::chrono::nanoseconds(ttl_ns));
 
     // Copies happen here, before any slot or lock is taken: if they throw, nothing changed.
     Entry fresh{Key(std::forward<K>(key)), Value(std::forward<V>(value)), kNoSlot};
     const bool adaptive = policy() == Policy::kAdaptive;
     const std::uint64_t tick_now = tick_.load(std::memory_order_relaxed);
+    // No hit has stamped it yet: the first hit writes its slot whatever the block (ADAPTIVE and
+    // the sampler tell an entry used since its insert by its access tick).
+    fresh.stamp = kNoStamp;
     fresh.slot = allocate_slot();
     // ADAPTIVE's window bit is set only once the entry is in the map (join_window below), so an
     // overwrite, which releases this slot unused, costs ADAPTIVE nothing more than LRU.
@@ -831,8 +925,11 @@ class Cache : private ExpirySweeper::Client {
       evict_to_capacity(&newcomer);
     }
     // Active expiry on the write path: a few samples every fourth new entry.
+    // (The thread-local counter is touched only once deadlines exist.)
     thread_local unsigned expiry_countdown = 0;
-    if ((++expiry_countdown & 3) == 0) expire_sample(4, 1);
+    if (ttl_in_use_.load(std::memory_order_relaxed) && (++expiry_countdown & 3) == 0) {
+      expire_sample(4, 1);
+    }
     return WriteOutcome::kInserted;
   }
 
@@ -1072,6 +1169,20 @@ class Cache : private ExpirySweeper::Client {
   std::atomic<bool> ttl_in_use_;
   std::atomic<Policy> policy_;
   std::atomic<bool> exact_;  // max_size <= kExactMaxSize (see exact_now())
+  // What a hit needs to know, in one word read once per lookup (a hit racing a change may act on
+  // the old word, as it may on the old policy). Low bits: what it must do beyond finding and
+  // stamping its entry, one bit per reason; visit() takes its plain path when none is set.
+  // Bits from kStampShiftBit up: the stamp shift (stamp_shift_for()).
+  static constexpr std::uint32_t kHitReadsClock = 1;       // ttl_in_use_: deadlines exist
+  static constexpr std::uint32_t kHitExact = 2;            // exact_now(): every use counts
+  static constexpr std::uint32_t kHitCountsFrequency = 4;  // counts_frequency(policy())
+  static constexpr std::uint32_t kHitExtras = 7;
+  static constexpr unsigned kStampShiftBit = 8;
+  static constexpr std::uint32_t kMissed = kNoSlot - 1;  // visit(): not a slot (see kNoSlot)
+  // A stamp no tick shifted right by stamp_shift_for() >= 1 reaches (with a shift of 0, a hit
+  // 2^32 inserts later skips one write).
+  static constexpr std::uint32_t kNoStamp = UINT32_MAX;
+  std::atomic<std::uint32_t> hit_mode_{0};
 
   mutable Map map_;
   SlotArena arena_;

@@ -11,9 +11,16 @@
 
 namespace cuckoocache {
 
+// The thread_local is constant-initialised and filled on first use, so later calls are one TLS
+// load and a test, with no initialisation guard (a dynamically initialised thread_local checks a
+// guard on every access; in a shared library each check is a __tls_get_addr call).
 [[nodiscard]] inline std::uint32_t thread_index() noexcept {
+  static constexpr std::uint32_t kUnset = UINT32_MAX;
   static std::atomic<std::uint32_t> next{0};
-  thread_local const std::uint32_t index = next.fetch_add(1, std::memory_order_relaxed);
+  thread_local std::uint32_t index = kUnset;
+  if (index == kUnset) [[unlikely]] {
+    index = next.fetch_add(1, std::memory_order_relaxed) % kUnset;
+  }
   return index;
 }
 

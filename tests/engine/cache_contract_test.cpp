@@ -520,6 +520,47 @@ BOOST_AUTO_TEST_CASE_TEMPLATE(small_cache_overhead_is_under_64_kib, P, AllPolici
   BOOST_TEST(bytes < 64u * 1024u);
 }
 
+// A hit takes a shorter path while no entry can expire, the cache is not exact and no
+// frequency is counted (Cache::visit). The first deadline, however it arrives, and a shrink into
+// exact mode must switch every later hit to the full path.
+BOOST_AUTO_TEST_CASE_TEMPLATE(hits_see_deadlines_that_arrive_after_plain_hits, P, AllPolicies) {
+  for (int how = 0; how < 2; ++how) {
+    auto clock = std::make_shared<cuckoocache::ManualClock>();
+    CacheConfig config = Config(P::kPolicy, 100);
+    config.clock = clock;
+    IntCache cache(config);
+    cache.put(1, 1);
+    BOOST_TEST(cache.get(1).has_value());  // a plain hit
+    if (how == 0) {
+      cache.put(2, 2, nanoseconds(100));
+    } else {
+      cache.set_default_ttl(nanoseconds(100));
+      cache.put(2, 2);
+    }
+    BOOST_TEST(cache.get(2).has_value());
+    clock->advance(nanoseconds(100));
+    BOOST_TEST(!cache.get(2).has_value(), "expired entry returned, way " << how);
+    BOOST_TEST(cache.get(1).has_value());
+    BOOST_TEST(cache.stats().expirations == 1u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(lru_hits_are_exact_after_a_shrink_into_exact_size) {
+  // Four keys hit in a rotated order after their inserts: the first one hit is the least
+  // recently used. Exact hits advance the tick, so it is the one evicted; plain hits would
+  // stamp all four with the same tick and the victim would not follow the order.
+  for (std::uint64_t first = 0; first < 4; ++first) {
+    IntCache cache(Config(Policy::kLru, 1000));
+    cache.set_max_size(4);
+    for (std::uint64_t k = 0; k < 4; ++k) cache.put(k, k);
+    for (std::uint64_t i = 0; i < 4; ++i) BOOST_TEST(cache.get((first + i) % 4).has_value());
+    cache.put(99, 99);
+    for (std::uint64_t k = 0; k < 4; ++k) {
+      BOOST_TEST(cache.contains(k) == (k != first), "key " << k << ", first hit " << first);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // get_or_insert rejects a non-positive ttl before any effect: no lookup counted, no factory
