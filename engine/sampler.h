@@ -176,9 +176,16 @@ class Sampler {
                                                            std::uint64_t tick_now,
                                                            const ScoreFn& score,
                                                            const Accept& accept) noexcept {
-    // Without a clock reading (no entry has a deadline) the scan skips the expiry test.
-    return now_ns == 0 ? scan_all<false>(arena, now_ns, tick_now, score, accept)
-                       : scan_all<true>(arena, now_ns, tick_now, score, accept);
+    // Without a clock reading (no entry has a deadline) the scan skips the expiry test. A scan
+    // whose winner changed hands before it was read again is repeated (a few times at most).
+    std::optional<Candidate> c;
+    bool raced = true;
+    for (int attempt = 0; attempt < 4 && raced; ++attempt) {
+      raced = false;
+      c = now_ns == 0 ? scan_all<false>(arena, now_ns, tick_now, score, accept, raced)
+                      : scan_all<true>(arena, now_ns, tick_now, score, accept, raced);
+    }
+    return c;
   }
 
   // A random index in [0, bound) from the calling thread's stripe generator when it is free.
@@ -201,17 +208,15 @@ class Sampler {
     return meta.deadline_ns - 1 < now_ns;  // deadline_ns != 0 && deadline_ns <= now_ns
   }
 
-  // pick_exact's scan. Only the best so far is remembered (its slot, state, hash and score),
-  // and only when a slot beats it.
+  // pick_exact's scan. Only the best so far is remembered (its slot, state and rank), and
+  // only when a slot beats it.
   template <bool kCheckExpiry, class ScoreFn, class Accept>
   [[nodiscard]] static std::optional<Candidate> scan_all(const SlotArena& arena,
                                                          std::uint64_t now_ns,
                                                          std::uint64_t tick_now,
-                                                         const ScoreFn& score,
-                                                         const Accept& accept) noexcept {
+                                                         const ScoreFn& score, const Accept& accept,
+                                                         bool& raced) noexcept {
     Rank best_rank = 0;
-    Score best_score;
-    std::uint64_t best_hash = 0;
     std::uint32_t best_slot = kNoSlot;
     std::uint32_t best_state = 0;
     bool expired = false;
@@ -224,26 +229,30 @@ class Sampler {
       const EntryMeta meta = read_meta(s, tick_now);
       if constexpr (kCheckExpiry) {
         if (is_expired(meta, now_ns)) {
-          best_score = Score{};
-          best_hash = meta.hash;
           best_slot = i;
           best_state = state;
           expired = true;
           return;
         }
       }
-      const Score sc = score(meta);
-      const Rank r = rank(sc);
+      const Rank r = rank(score(meta));
       if (r < best_rank || best_slot == kNoSlot) {
         best_rank = r;
-        best_score = sc;
-        best_hash = meta.hash;
         best_slot = i;
         best_state = state;
       }
     });
     if (best_slot == kNoSlot) return std::nullopt;
-    return Candidate{best_slot, SlotState::identity(best_state), best_hash, best_score, expired};
+    // Read the winner's hash and score again rather than carrying them through the scan; if
+    // its slot changed hands meanwhile (a racing removal and insert), the caller scans again.
+    const Slot& s = arena[best_slot];
+    const EntryMeta meta = read_meta(s, tick_now);
+    if (s.state.load(std::memory_order_acquire) != best_state) {
+      raced = true;
+      return std::nullopt;
+    }
+    return Candidate{best_slot, SlotState::identity(best_state), meta.hash,
+                     expired ? Score{} : score(meta), expired};
   }
 
   // A pooled candidate: its score when it was sampled and the slot's identity then (the hash
