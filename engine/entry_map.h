@@ -512,27 +512,18 @@ class EntryMap {
   static std::size_t planned_per_shard(unsigned hp) noexcept {
     return (kSlotsPerBucket << hp) / 20 * 17;
   }
-  // The shard count that plans the fewest buckets for `planned` entries (the lock arrays cost
-  // 64 bytes per planned bucket, and each table grows to its lock array's size): S need not be
-  // a power of two, and each shard's lock array is a power of two of buckets, so S is chosen
-  // to fit the shares tightly under one (at 1,000 entries 3 shards of 128 buckets, not 2 of
-  // 256). Shards stay at most 2^kShardHp buckets (the growth stall) unless 64 of them are not
-  // enough; ties go to fewer shards.
+  // Shards of 2^kShardHp buckets (more only when 64 of them are too few), as many as the plan
+  // needs at 85% load. Not a power of two, so the planned buckets exceed the entries by ~18%,
+  // not up to 2.4x (the lock arrays cost 64 bytes per planned bucket). Planning the fewest
+  // buckets instead (tried: 3 shards of 128 buckets at 1,000 entries) saved 10-30 bytes per
+  // entry below 100,000 entries but filled the tables to ~87%, where libcuckoo's inserts
+  // search cuckoo paths: put at capacity cost 1,814 / 2,296 instructions at 1,000 / 100,000
+  // entries against 1,755 / 1,953 with this plan (perf/callgrind/run.sh).
   static std::size_t shard_count_for(std::size_t planned) noexcept {
-    unsigned max_hp = kShardHp;
-    while (max_hp < kMaxLockHp && planned_per_shard(max_hp) * kMaxShards < planned) ++max_hp;
-    std::size_t best = kMaxShards;
-    std::size_t best_buckets = SIZE_MAX;
-    for (std::size_t s = 2; s <= kMaxShards; ++s) {
-      const unsigned hp = lock_hp_for(planned, s);
-      if (hp > max_hp) continue;
-      const std::size_t buckets = s << hp;
-      if (buckets < best_buckets) {
-        best = s;
-        best_buckets = buckets;
-      }
-    }
-    return best;
+    unsigned hp = kShardHp;
+    while (hp < kMaxLockHp && planned_per_shard(hp) * kMaxShards < planned) ++hp;
+    const std::size_t per = planned_per_shard(hp);
+    return std::clamp<std::size_t>((planned + per - 1) / per, 2, kMaxShards);
   }
   static unsigned lock_hp_for(std::size_t planned, std::size_t shards) noexcept {
     // A few percent over the even share covers the spread of a random hash between shards;
