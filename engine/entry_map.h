@@ -73,9 +73,10 @@ struct MapEntry {
   // The entry's slot in the arena; slot and hash together name the entry. Never kNoSlot: the
   // compact Chain below marks its collision form with that value in this field.
   std::uint32_t slot;
-  // The insert tick last written to the slot's access_tick by a hit. Kept here, in the line
-  // the lookup already holds, so that a hit touches the slot arena only when the tick has
-  // moved since (see Cache::visit). Guarded by the bucket lock, like the rest of the entry.
+  // The stamp block (the insert tick shifted right by log2(max_size / 256), see Cache::visit)
+  // of the entry's last slot write by a hit, or Cache::kNoStamp for a new entry. Kept here, in
+  // the line the lookup already holds, so that a hit touches the slot arena only when the block
+  // has moved since. Guarded by the bucket lock, like the rest of the entry.
   mutable std::uint32_t stamp = 0;
 };
 
