@@ -162,11 +162,7 @@ class Cache : private ExpirySweeper::Client {
       stats_.add(Counter::kHits);
       // (Read again rather than kept live across the lookup's lock calls.)
       if ((hit_mode_.load(std::memory_order_relaxed) & kHitCountsFrequency) != 0) {
-        const Policy p = policy();
-        const bool restamped = found != kNoSlot;
-        if (p != Policy::kAdaptive || adaptive_.hit_has_work(hash, restamped)) {
-          after_counted_hit(hash, p, restamped);
-        }
+        count_hit(hash, policy(), found != kNoSlot);
       }
       return true;
     }
@@ -659,10 +655,7 @@ class Cache : private ExpirySweeper::Client {
         }
       }
       stats_.add(Counter::kHits);
-      if ((mode & kHitCountsFrequency) != 0 &&
-          (p != Policy::kAdaptive || adaptive_.hit_has_work(hash, stale_slot != kNoSlot))) {
-        after_counted_hit(hash, p, stale_slot != kNoSlot);
-      }
+      if ((mode & kHitCountsFrequency) != 0) count_hit(hash, p, stale_slot != kNoSlot);
       return true;
     }
     after_miss(hash, p, found, now);
@@ -724,9 +717,17 @@ class Cache : private ExpirySweeper::Client {
     return (static_cast<unsigned>(p) & 1) != 0 || config_.admission;
   }
 
+  // A counted hit (kHitCountsFrequency): calls after_counted_hit() unless ADAPTIVE has nothing
+  // to do for it. `restamped`: the hit wrote the entry's stamp, which had fallen behind the
+  // tick's block (its first use since the block moved; see AdaptivePolicy::on_hit).
+  [[gnu::always_inline]] void count_hit(std::uint64_t hash, Policy p, bool restamped) noexcept {
+    if (p != Policy::kAdaptive || adaptive_.hit_has_work(hash, restamped)) {
+      after_counted_hit(hash, p, restamped);
+    }
+  }
+
   // visit()'s work beyond a hit under LRU or TTL, kept out of line so the common hit stays
-  // small: the frequency count and ADAPTIVE's window bookkeeping. `restamped`: the entry's
-  // stamp was behind the tick (its first use since the last insert; see AdaptivePolicy::on_hit).
+  // small: the frequency count and ADAPTIVE's window bookkeeping.
   [[gnu::noinline]] void after_counted_hit(std::uint64_t hash, Policy p, bool restamped) noexcept {
     if (p == Policy::kAdaptive) {
       adaptive_.on_hit(hash, restamped, sketch());

@@ -88,15 +88,15 @@ class AdaptivePolicy {
     return {ctx.sketch.estimate(m.hash), m.access_tick};
   }
 
-  // A hit on `hash`. `first_use`: the entry's first use since the cache's last insert (the
-  // engine's per-entry stamp was behind the insert tick). In a cache of more than
-  // kCountEveryHitUpTo entries only such hits are counted in the frequency sketch: admission
-  // compares counts only when an insert happens, so a key counts once per interval between
-  // inserts however often it is hit in it. Repeated hits on a hot key then cost no sketch
-  // line (a cache miss once the sketch outgrows L1; the key's counters saturate anyway), while
-  // keys hit about once per interval, the ones admission decides between, keep their counts.
-  // Smaller caches, whose sketch stays in L1 and whose few counts each weigh more, count every
-  // hit. Every hit feeds the simulation. Call outside every engine lock.
+  // A hit on `hash`. `first_use`: the entry's first use since the insert tick left the block
+  // of its stamp (the engine's per-entry stamp, see Cache::stamp_shift_for: blocks of
+  // max_size / 256 inserts). In a cache of more than kCountEveryHitUpTo entries only such hits
+  // are counted in the frequency sketch: admission compares counts only when an insert
+  // happens, so a key counts once per block of inserts however often it is hit in it. Repeated hits
+  // on a hot key then cost no sketch line (a cache miss once the sketch outgrows L1; the key's
+  // counters saturate anyway), while keys hit about once per interval, the ones admission decides
+  // between, keep their counts. Smaller caches, whose sketch stays in L1 and whose few counts each
+  // weigh more, count every hit. Every hit feeds the simulation. Call outside every engine lock.
   void on_hit(std::uint64_t hash, bool first_use, FrequencySketch& sketch) {
     if (first_use || count_every_hit_.load(std::memory_order_relaxed)) sketch.increment(hash);
     on_lookup(hash, true, sketch);
