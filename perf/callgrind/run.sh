@@ -17,7 +17,7 @@ measure() {
 }
 if [ $# -eq 0 ]; then
   set -- put 1000 lru put 100000 lru put 1000 lfu put 64 lru get 1000 lru get 100000 lru \
-    raw 1000 - raw 100000 -
+    raw 1000 - raw 100000 - rawput 1000 - rawput 100000 -
 fi
 while [ $# -ge 3 ]; do
   measure "$1" "$2" "$3"
