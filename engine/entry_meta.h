@@ -21,6 +21,17 @@ struct EntryMeta {
   std::uint32_t uses = 0;         // uses since insertion; kept only when `exact` (ScoreContext)
 };
 
+// Which EntryMeta fields a score reads. The sampler loads only those from a sampled slot (plus
+// the deadline whenever entries may have expired, and the hash of the round's best), so a
+// policy that reads the tick alone costs one load per sample, not four.
+struct MetaFields {
+  static constexpr unsigned kHash = 1;
+  static constexpr unsigned kDeadline = 2;
+  static constexpr unsigned kTick = 4;
+  static constexpr unsigned kUses = 8;
+  static constexpr unsigned kAll = kHash | kDeadline | kTick | kUses;
+};
+
 // Lexicographic: primary first, then secondary. Lower is evicted first.
 struct Score {
   std::uint64_t primary = 0;

@@ -67,6 +67,28 @@ struct Candidate {
   return meta;
 }
 
+// read_meta() of only the fields in `Fields` (MetaFields), plus the deadline when `deadline`
+// (entries may have expired); the others stay 0.
+template <unsigned Fields>
+[[nodiscard, gnu::always_inline]] inline EntryMeta read_meta_fields(const Slot& s,
+                                                                    std::uint64_t tick_now,
+                                                                    bool deadline) noexcept {
+  EntryMeta meta;
+  if constexpr ((Fields & MetaFields::kHash) != 0) {
+    meta.hash = s.hash.load(std::memory_order_relaxed);
+  }
+  if ((Fields & MetaFields::kDeadline) != 0 || deadline) {
+    meta.deadline_ns = s.deadline_ns.load(std::memory_order_relaxed);
+  }
+  if constexpr ((Fields & MetaFields::kTick) != 0) {
+    meta.access_tick = widen_tick(s.access_tick.load(std::memory_order_relaxed), tick_now);
+  }
+  if constexpr ((Fields & MetaFields::kUses) != 0) {
+    meta.uses = s.uses.load(std::memory_order_relaxed);
+  }
+  return meta;
+}
+
 // Reads slot `index`; returns false if it is not live or `accept(state, slot)` says no.
 template <class Accept>
 [[nodiscard]] inline bool read_candidate(const SlotArena& arena, std::uint32_t index,
@@ -103,7 +125,10 @@ class Sampler {
   // the pool orders candidates by `key(score)`, a monotone 64-bit image of the score below
   // 2^kPoolKeyBits (engine/entry_meta.h). `now_ns` is 0 when no entry can have expired.
   // Returns nullopt if no acceptable live slot was found in a bounded number of probes.
-  template <class ScoreFn, class Accept, class KeyFn = PrimaryPoolKey>
+  // `Fields` (MetaFields) are what `score` reads; with `KeyOrders`, key(a) < key(b) exactly when
+  // a < b, and samples are compared by key rather than by their 128-bit scores.
+  template <unsigned Fields = MetaFields::kAll, bool KeyOrders = false, class ScoreFn, class Accept,
+            class KeyFn = PrimaryPoolKey>
   [[nodiscard]] std::optional<Candidate> pick(const SlotArena& arena, std::size_t sample_size,
                                               std::uint64_t now_ns, std::uint64_t tick_now,
                                               unsigned pool_tag, const ScoreFn& score,
@@ -114,8 +139,8 @@ class Sampler {
       // The stripe is busy (another thread of the same stripe is evicting): sample without a
       // pool, with this thread's generator.
       Round round;
-      sample(arena, sample_size, now_ns, tick_now, score, accept, key, thread_random(), nullptr,
-             round);
+      sample<Fields, KeyOrders>(arena, sample_size, now_ns, tick_now, score, accept, key,
+                                thread_random(), nullptr, round);
       return round.result();
     }
     if (pool.tag != pool_tag) {
@@ -124,7 +149,8 @@ class Sampler {
     }
     Round round;
     FastRandom rng = pool.rng;  // a local copy stays in registers through the round
-    sample(arena, sample_size, now_ns, tick_now, score, accept, key, rng, &pool, round);
+    sample<Fields, KeyOrders>(arena, sample_size, now_ns, tick_now, score, accept, key, rng, &pool,
+                              round);
     pool.rng = rng;
     if (round.expired) {
       pool.busy.clear(std::memory_order_release);
@@ -148,7 +174,7 @@ class Sampler {
           !accept(state, s)) {
         continue;  // gone, reused or now refused
       }
-      const EntryMeta meta = read_meta(s, tick_now);
+      const EntryMeta meta = read_meta_fields<Fields | MetaFields::kHash>(s, tick_now, now_ns != 0);
       if (is_expired(meta, now_ns)) {
         best = Candidate{e.slot, e.identity, meta.hash, Score{}, true};
         break;
@@ -168,22 +194,81 @@ class Sampler {
     return best;
   }
 
+  // pick() for up to `want` victims at once (batch eviction in large caches, engine/eviction.h):
+  // one round of want * sample_size samples through the pool, then the pool's `want` best that
+  // are still current, into out[0, n). Each victim is the best of as many samples as a single
+  // pick's, and no slot is returned twice. Returns n: 0 when the stripe's pool is busy (the
+  // caller picks one at a time) or nothing acceptable was found; 1 when an expired entry is.
+  template <unsigned Fields = MetaFields::kAll, bool KeyOrders = false, class ScoreFn, class Accept,
+            class KeyFn = PrimaryPoolKey>
+  [[nodiscard]] std::size_t pick_batch(const SlotArena& arena, std::size_t sample_size,
+                                       std::size_t want, std::uint64_t now_ns,
+                                       std::uint64_t tick_now, unsigned pool_tag,
+                                       const ScoreFn& score, const Accept& accept, const KeyFn& key,
+                                       Candidate* out) noexcept {
+    Pool& pool = pools_[thread_index() % kStripes];
+    if (pool.busy.test_and_set(std::memory_order_acquire)) return 0;
+    if (pool.tag != pool_tag) {
+      pool.clear();
+      pool.tag = pool_tag;
+    }
+    Round round;
+    FastRandom rng = pool.rng;
+    sample<Fields, KeyOrders>(arena, want * sample_size, now_ns, tick_now, score, accept, key, rng,
+                              &pool, round);
+    pool.rng = rng;
+    std::size_t n = 0;
+    if (round.expired) {
+      out[n++] = round.best;
+      pool.busy.clear(std::memory_order_release);
+      return n;
+    }
+    for (std::size_t attempt = 0; attempt < 8 * want && n < want && pool.count > 0; ++attempt) {
+      const PoolCell e = pool.take_best();
+      bool taken = false;  // a slot pooled twice (sampled again while pooled)
+      for (std::size_t j = 0; j < n; ++j) taken |= out[j].slot == e.slot;
+      if (taken) continue;
+      const Slot& s = arena[e.slot];
+      const std::uint32_t state = s.state.load(std::memory_order_acquire);
+      if (!SlotState::live(state) || SlotState::identity(state) != e.identity ||
+          !accept(state, s)) {
+        continue;  // gone, reused or now refused
+      }
+      const EntryMeta meta = read_meta_fields<Fields | MetaFields::kHash>(s, tick_now, now_ns != 0);
+      if (is_expired(meta, now_ns)) {
+        out[n++] = Candidate{e.slot, e.identity, meta.hash, Score{}, true};
+        continue;
+      }
+      const Score sc = score(meta);
+      if (sc == e.score) {
+        out[n++] = Candidate{e.slot, e.identity, meta.hash, sc, false};
+        continue;
+      }
+      const std::uint64_t k = key(sc);
+      if (pool.admits(k)) pool.insert(k, PoolCell{sc, e.slot, e.identity});
+    }
+    if (n == 0 && round.found) out[n++] = round.best;
+    pool.busy.clear(std::memory_order_release);
+    return n;
+  }
+
   // Scores every live slot accepted by `accept` and returns the lowest (an expired one at
   // once), or nullopt if there is none. For arenas of a few hundred slots (exact caches).
-  template <class ScoreFn, class Accept>
-  [[nodiscard]] static std::optional<Candidate> pick_exact(const SlotArena& arena,
-                                                           std::uint64_t now_ns,
-                                                           std::uint64_t tick_now,
-                                                           const ScoreFn& score,
-                                                           const Accept& accept) noexcept {
+  template <unsigned Fields = MetaFields::kAll, bool KeyOrders = false, class ScoreFn, class Accept,
+            class KeyFn = PrimaryPoolKey>
+  [[nodiscard]] static std::optional<Candidate> pick_exact(
+      const SlotArena& arena, std::uint64_t now_ns, std::uint64_t tick_now, const ScoreFn& score,
+      const Accept& accept, const KeyFn& key = KeyFn{}) noexcept {
     // Without a clock reading (no entry has a deadline) the scan skips the expiry test. A scan
     // whose winner changed hands before it was read again is repeated (a few times at most).
     std::optional<Candidate> c;
     bool raced = true;
     for (int attempt = 0; attempt < 4 && raced; ++attempt) {
       raced = false;
-      c = now_ns == 0 ? scan_all<false>(arena, now_ns, tick_now, score, accept, raced)
-                      : scan_all<true>(arena, now_ns, tick_now, score, accept, raced);
+      c = now_ns == 0 ? scan_all<false, Fields, KeyOrders>(arena, now_ns, tick_now, score, accept,
+                                                           key, raced)
+                      : scan_all<true, Fields, KeyOrders>(arena, now_ns, tick_now, score, accept,
+                                                          key, raced);
     }
     return c;
   }
@@ -210,13 +295,16 @@ class Sampler {
 
   // pick_exact's scan. Only the best so far is remembered (its slot, state and rank), and
   // only when a slot beats it.
-  template <bool kCheckExpiry, class ScoreFn, class Accept>
+  template <bool kCheckExpiry, unsigned Fields, bool KeyOrders, class ScoreFn, class Accept,
+            class KeyFn>
   [[nodiscard]] static std::optional<Candidate> scan_all(const SlotArena& arena,
                                                          std::uint64_t now_ns,
                                                          std::uint64_t tick_now,
                                                          const ScoreFn& score, const Accept& accept,
-                                                         bool& raced) noexcept {
-    Rank best_rank = 0;
+                                                         const KeyFn& key, bool& raced) noexcept {
+    // Ranked by key when it orders scores exactly (KeyOrders), else by the 128-bit score.
+    using ScanRank = std::conditional_t<KeyOrders, std::uint64_t, Rank>;
+    ScanRank best_rank = 0;
     std::uint32_t best_slot = kNoSlot;
     std::uint32_t best_state = 0;
     bool expired = false;
@@ -226,7 +314,7 @@ class Sampler {
       }
       const std::uint32_t state = s.state.load(std::memory_order_acquire);
       if (!SlotState::live(state) || !accept(state, s)) return;
-      const EntryMeta meta = read_meta(s, tick_now);
+      const EntryMeta meta = read_meta_fields<Fields>(s, tick_now, kCheckExpiry);
       if constexpr (kCheckExpiry) {
         if (is_expired(meta, now_ns)) {
           best_slot = i;
@@ -235,7 +323,12 @@ class Sampler {
           return;
         }
       }
-      const Rank r = rank(score(meta));
+      ScanRank r;
+      if constexpr (KeyOrders) {
+        r = key(score(meta));
+      } else {
+        r = rank(score(meta));
+      }
       if (r < best_rank || best_slot == kNoSlot) {
         best_rank = r;
         best_slot = i;
@@ -279,17 +372,21 @@ class Sampler {
   // `pool` if it admits it (when there is one) and competes for round.best. Stops at the first
   // expired entry (round.expired). Each batch of slots is prefetched before any is read, so
   // their cache misses overlap.
-  template <class ScoreFn, class Accept, class KeyFn>
-  static void sample(const SlotArena& arena, std::size_t sample_size, std::uint64_t now_ns,
-                     std::uint64_t tick_now, const ScoreFn& score, const Accept& accept,
-                     const KeyFn& key, FastRandom& rng, Pool* pool, Round& round) noexcept {
+  template <unsigned Fields, bool KeyOrders, class ScoreFn, class Accept, class KeyFn>
+  [[gnu::always_inline]] static void sample(const SlotArena& arena, std::size_t sample_size,
+                                            std::uint64_t now_ns, std::uint64_t tick_now,
+                                            const ScoreFn& score, const Accept& accept,
+                                            const KeyFn& key, FastRandom& rng, Pool* pool,
+                                            Round& round) noexcept {
     const std::uint32_t capacity = arena.capacity();
     std::size_t found = 0;
     std::size_t probes_left = 4 * sample_size + 16;
     std::array<std::uint32_t, kMaxBatch> batch;
     std::array<const Slot*, kMaxBatch> slots;
+    const bool check_expiry = now_ns != 0;
     // The round's best so far, kept in locals (written to `round` once, at the end).
-    Rank best_rank = ~Rank{0};
+    Rank best_rank = ~Rank{0};       // (unless KeyOrders)
+    std::uint64_t best_key = ~0ULL;  // (KeyOrders)
     Score best_score;
     std::uint64_t best_hash = 0;
     std::uint32_t best_slot = kNoSlot;
@@ -307,26 +404,36 @@ class Sampler {
         const std::uint32_t state = s.state.load(std::memory_order_acquire);
         if (!SlotState::live(state) || !accept(state, s)) continue;
         ++found;
-        const EntryMeta meta = read_meta(s, tick_now);
+        const EntryMeta meta = read_meta_fields<Fields>(s, tick_now, check_expiry);
         if (is_expired(meta, now_ns)) [[unlikely]] {
           // Nothing beats an expired entry.
-          round.best = Candidate{batch[i], SlotState::identity(state), meta.hash, Score{}, true};
+          round.best = Candidate{batch[i], SlotState::identity(state),
+                                 s.hash.load(std::memory_order_relaxed), Score{}, true};
           round.found = true;
           round.expired = true;
           return;
         }
         const Score sc = score(meta);
-        const Rank r = rank(sc);
-        if (r < best_rank || best_slot == kNoSlot) {
-          best_rank = r;
+        const std::uint64_t k = key(sc);
+        bool better;
+        if constexpr (KeyOrders) {
+          better = k < best_key || best_slot == kNoSlot;
+          best_key = better ? k : best_key;
+        } else {
+          const Rank r = rank(sc);
+          better = r < best_rank || best_slot == kNoSlot;
+          best_rank = better ? r : best_rank;
+        }
+        if (better) {
           best_score = sc;
-          best_hash = meta.hash;
+          // (Only the best's hash is needed: read here unless the score read it.)
+          best_hash = (Fields & MetaFields::kHash) != 0 ? meta.hash
+                                                        : s.hash.load(std::memory_order_relaxed);
           best_slot = batch[i];
           best_identity = SlotState::identity(state);
         }
-        if (pool != nullptr) {
-          const std::uint64_t k = key(sc);
-          if (pool->admits(k)) pool->insert(k, PoolCell{sc, batch[i], SlotState::identity(state)});
+        if (pool != nullptr && pool->admits(k)) {
+          pool->insert(k, PoolCell{sc, batch[i], SlotState::identity(state)});
         }
       }
     }

@@ -25,6 +25,8 @@ struct LfuPolicy {
     if (s.primary > 15) return kPoolKeyMax;
     return (s.primary << 55) | saturate_bits(s.secondary, 55);
   }
+  static constexpr bool kPoolKeyOrdersScores = false;  // the tick is cut to 55 bits
+  static constexpr unsigned kScoreReads = MetaFields::kHash | MetaFields::kTick | MetaFields::kUses;
 };
 
 }  // namespace cuckoocache

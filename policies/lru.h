@@ -16,10 +16,13 @@ struct LruPolicy {
   [[nodiscard]] static Score score(const EntryMeta& m, const ScoreContext&) noexcept {
     return {m.access_tick, 0};
   }
-  // The sampler's pool key (engine/entry_meta.h): the tick itself (below 2^59 for centuries).
+  // The sampler's pool key (engine/entry_meta.h): the tick itself (below 2^59 for centuries),
+  // so it orders scores exactly and the sampler compares keys instead of 128-bit scores.
   [[nodiscard]] static constexpr std::uint64_t pool_key(const Score& s) noexcept {
     return saturate_bits(s.primary, kPoolKeyBits);
   }
+  static constexpr bool kPoolKeyOrdersScores = true;
+  static constexpr unsigned kScoreReads = MetaFields::kTick;
 };
 
 }  // namespace cuckoocache

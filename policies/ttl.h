@@ -20,6 +20,8 @@ struct TtlPolicy {
     if (s.primary == UINT64_MAX) return kNoDeadline | saturate_bits(s.secondary, kPoolKeyBits - 1);
     return saturate_bits(s.primary >> 5, kPoolKeyBits - 1);
   }
+  static constexpr bool kPoolKeyOrdersScores = false;  // deadlines to 32 ns
+  static constexpr unsigned kScoreReads = MetaFields::kDeadline | MetaFields::kTick;
 };
 
 }  // namespace cuckoocache

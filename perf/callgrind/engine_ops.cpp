@@ -49,8 +49,7 @@ int main(int argc, char** argv) {
                                           "engine_ops put|get|raw|rawput COUNT MAX_SIZE POLICY");
   const std::string op(args.text(1));
   if (op != "put" && op != "get" && op != "raw" && op != "rawput") {
-    std::fprintf(stderr,
-                 "engine_ops: unknown operation '%s' (expected put, get, raw or rawput)\n",
+    std::fprintf(stderr, "engine_ops: unknown operation '%s' (expected put, get, raw or rawput)\n",
                  argv[1]);
     return 2;
   }
