@@ -83,6 +83,10 @@ class AdaptivePolicy {
   [[nodiscard]] static Score main_score(const EntryMeta& m, const ScoreContext& ctx) noexcept {
     return {ctx.sketch.estimate(m.hash), m.access_tick};
   }
+  // The sketch estimate a main_score() holds (a victim the sampler returns carries its score).
+  [[nodiscard]] static unsigned main_frequency(const Candidate& c) noexcept {
+    return static_cast<unsigned>(c.score.primary);
+  }
 
   // A hit on `hash`. `first_use`: the entry's first use since the insert tick left the block
   // of its stamp (the engine's per-entry stamp, see Cache::stamp_shift_for: blocks of
@@ -282,8 +286,9 @@ class AdaptivePolicy {
         host.remove_expired(victim->hash, victim->slot, host.sample_now());
         continue;
       }
+      // The victim's frequency is its main_score (read by the sampler a moment ago).
       const bool admitted =
-          admit(host.sketch().estimate(candidate->hash), host.sketch().estimate(victim->hash),
+          admit(host.sketch().estimate(candidate->hash), main_frequency(*victim),
                 [&host](std::uint32_t bound) { return host.random_below(bound); });
       const Candidate& loser = admitted ? *victim : *candidate;
       host.remove_entry(loser.hash, loser.slot, Counter::kEvictions);
