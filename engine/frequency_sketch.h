@@ -123,24 +123,25 @@ class FrequencySketch {
   // Counts one occurrence of the key. Lock-free and without atomic read-modify-writes (see
   // Concurrency); saturates at 15 per counter.
   void increment(std::uint64_t hash) noexcept {
-    const Position pos = Locate(hash);
-    static_assert(kDepth == 4, "unrolled by hand: one line per row");
-    const bool added0 = IncrementAt(*pos.words[0], pos.shifts[0]);
-    const bool added1 = IncrementAt(*pos.words[1], pos.shifts[1]);
-    const bool added2 = IncrementAt(*pos.words[2], pos.shifts[2]);
-    const bool added3 = IncrementAt(*pos.words[3], pos.shifts[3]);
-    if (added0 || added1 || added2 || added3) RecordAddition();
+    const std::uint64_t block_hash = Spread(hash);
+    const std::uint32_t h = CounterHash(block_hash);
+    Block& block = BlockOf(block_hash);
+    static_assert(kDepth == 4, "unrolled by hand: one word per row");
+    // `|=`, not `||`: every row is incremented.
+    bool added = IncrementAt(block.words[Word(h, 0)], Shift(h, 0));
+    added |= IncrementAt(block.words[Word(h, 1)], Shift(h, 1));
+    added |= IncrementAt(block.words[Word(h, 2)], Shift(h, 2));
+    added |= IncrementAt(block.words[Word(h, 3)], Shift(h, 3));
+    if (added) RecordAddition();
   }
 
   // Estimated number of occurrences of the key in the current window, 0..15.
   [[nodiscard]] unsigned estimate(std::uint64_t hash) const noexcept {
-    const Position pos = Locate(hash);
-    unsigned result = kMaxCount;
-    for (unsigned row = 0; row < kDepth; ++row) {
-      const std::uint64_t word = pos.words[row]->load(std::memory_order_relaxed);
-      result = std::min(result, static_cast<unsigned>((word >> pos.shifts[row]) & kNibble));
-    }
-    return result;
+    const std::uint64_t block_hash = Spread(hash);
+    const std::uint32_t h = CounterHash(block_hash);
+    const Block& block = BlockOf(block_hash);
+    return static_cast<unsigned>(std::min(std::min(Read(block, h, 0), Read(block, h, 1)),
+                                          std::min(Read(block, h, 2), Read(block, h, 3))));
   }
 
   // Successful increments between two halvings: 10 * max_size (saturating).
@@ -220,11 +221,6 @@ class FrequencySketch {
     std::atomic<std::uint32_t> pending{0};
   };
 
-  struct Position {
-    std::atomic<std::uint64_t>* words[kDepth];
-    unsigned shifts[kDepth];
-  };
-
   static std::size_t TableWords(std::size_t max_size) noexcept {
     const std::size_t wanted = std::clamp<std::size_t>(max_size, kMinWords, kMaxWords);
     return std::bit_ceil(wanted);
@@ -267,27 +263,26 @@ class FrequencySketch {
     return x;
   }
 
-  Position Locate(std::uint64_t hash) const noexcept {
-    const std::uint64_t block_hash = Spread(hash);
-    // High half of the rehash: one byte per row, independent of the low bits used for the block.
-    const auto counter_hash = static_cast<std::uint32_t>(Rehash(block_hash) >> 32);
-    Block& block = table_[block_hash & block_mask_.load(std::memory_order_relaxed)];
-    Position pos;
-    Place(block, counter_hash, 0, pos);  // unrolled by hand (kDepth == 4)
-    Place(block, counter_hash, 1, pos);
-    Place(block, counter_hash, 2, pos);
-    Place(block, counter_hash, 3, pos);
-    return pos;
+  // The key's counters: block_hash picks the block; byte `row` of the counter hash (the high
+  // half of a second, cheaper round, independent of the block bits) picks the row's counter:
+  // its bit 0 which of the row's two words, its bits 1-4 which of that word's 16 nibbles.
+  [[nodiscard]] static std::uint32_t CounterHash(std::uint64_t block_hash) noexcept {
+    return static_cast<std::uint32_t>(Rehash(block_hash) >> 32);
   }
-
-  // Row `row`'s counter for a key whose counter hash is `counter_hash`, in `block`.
-  static void Place(Block& block, std::uint32_t counter_hash, unsigned row,
-                    Position& pos) noexcept {
-    const std::uint32_t h = counter_hash >> (row * 8);
-    const std::uint32_t counter = (h >> 1) & 15;  // which of the word's 16 nibbles
-    const std::uint32_t offset = h & 1;           // which of the row's two words
-    pos.words[row] = &block.words[2 * row + offset];
-    pos.shifts[row] = counter * 4;
+  [[nodiscard]] Block& BlockOf(std::uint64_t block_hash) const noexcept {
+    return table_[block_hash & block_mask_.load(std::memory_order_relaxed)];
+  }
+  [[nodiscard]] static constexpr std::size_t Word(std::uint32_t h, unsigned row) noexcept {
+    return 2 * row + ((h >> (8 * row)) & 1);
+  }
+  // The nibble's bit offset in its word: ((byte >> 1) & 15) * 4, i.e. bits 1-4 of the row's
+  // byte moved up one place.
+  [[nodiscard]] static constexpr unsigned Shift(std::uint32_t h, unsigned row) noexcept {
+    return static_cast<unsigned>(row == 0 ? h << 1 : h >> (8 * row - 1)) & 0x3C;
+  }
+  [[nodiscard]] static std::uint64_t Read(const Block& block, std::uint32_t h,
+                                          unsigned row) noexcept {
+    return (block.words[Word(h, row)].load(std::memory_order_relaxed) >> Shift(h, row)) & kNibble;
   }
 
   // Adds 1 to the nibble at `shift` unless it is 15. Returns whether it wrote. A relaxed load

@@ -15,14 +15,13 @@
 // miniatures mispredict it. The window can span the whole cache.
 //
 // Doing this without a global lock: the window is a CLOCK queue, not a list. Every window
-// insert appends (slot, insert tick) to a ring; the oldest cell is taken by advancing a shared
-// cursor with CAS, skipping cells whose slot has left the window since; a taken cell is zeroed,
-// so an empty cell below the head means its writer has not filled it yet (the cursor waits
-// rather than skip it). An entry used while queued (its slot's access tick moved past the
-// queued tick) is appended again instead of leaving: a second chance, which makes the window
-// behave close to LRU. Taking a candidate clears the slot's window bit with a CAS, so two
-// threads never take the same one. The main region's victim is chosen by the sampler among
-// non-window slots, least frequent first.
+// insert appends (slot, insert tick) to a lock-free ring striped by thread (WindowRing,
+// policies/window_ring.h: FIFO per stripe, stripes drained at the same pace); taking a cell
+// skips cells whose slot has left the window since. An entry used while queued (its slot's
+// access tick moved past the queued tick) is appended again instead of leaving: a second
+// chance, which makes the window behave close to LRU. Taking a candidate clears the slot's
+// window bit with a CAS, so two threads never take the same one. The main region's victim is
+// chosen by the sampler among non-window slots, least frequent first.
 //
 // The window count follows the slots' window bits exactly: it is raised by whoever sets a bit
 // (join_window(), once the new entry is in the map) and lowered by whoever clears one (a take,
@@ -48,12 +47,12 @@
 
 #include "../engine/cache_config.h"
 #include "../engine/frequency_sketch.h"
-#include "../engine/page_allocator.h"
 #include "../engine/random.h"
 #include "../engine/sampler.h"
 #include "../engine/slot_arena.h"
 #include "../engine/stats.h"
 #include "policy.h"
+#include "window_ring.h"
 #include "window_sim.h"
 
 namespace cuckoocache {
@@ -69,23 +68,24 @@ class AdaptivePolicy {
     reset(max_size, main_share);
   }
 
-  // Allocates the window ring (once; it is never freed before the policy object). Call before
-  // the cache starts using ADAPTIVE; caches that never use it do not pay for the ring. The
-  // ring holds twice max_size cells, so a window of the whole cache fits with room for
-  // second-chance re-appends.
+  // Reserves the window ring (once; it is never freed before the policy object). Call before
+  // the cache starts using ADAPTIVE. The ring's stripes hold twice max_size cells each, so a
+  // window of the whole cache fits with room for second-chance re-appends; only the cells
+  // queued cost memory (policies/window_ring.h).
   void activate(std::size_t max_size) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (ring_owner_) return;
-    const std::size_t cells = std::bit_ceil(std::max<std::size_t>(2 * max_size, 64));
-    ring_owner_ = HugePageArray<std::atomic<std::uint64_t>>(cells);
-    ring_mask_.store(cells - 1, std::memory_order_relaxed);
-    ring_.store(ring_owner_.get(), std::memory_order_release);
+    if (ring_.ready()) return;
+    ring_.reserve(2 * max_size);
     set_target(static_cast<double>(window_target_.load(std::memory_order_relaxed)));
   }
 
   // Main-region score: least frequent first, least recent among equals.
   [[nodiscard]] static Score main_score(const EntryMeta& m, const ScoreContext& ctx) noexcept {
     return {ctx.sketch.estimate(m.hash), m.access_tick};
+  }
+  // The sketch estimate a main_score() holds (a victim the sampler returns carries its score).
+  [[nodiscard]] static unsigned main_frequency(const Candidate& c) noexcept {
+    return static_cast<unsigned>(c.score.primary);
   }
 
   // A hit on `hash`. `first_use`: the entry's first use since the insert tick left the block
@@ -172,23 +172,9 @@ class AdaptivePolicy {
   // take_window_candidate() without lowering the window count (the caller does).
   [[nodiscard]] std::optional<Candidate> take_uncounted(const SlotArena& arena,
                                                         std::uint64_t tick_now) noexcept {
-    std::atomic<std::uint64_t>* ring = ring_.load(std::memory_order_acquire);
-    if (ring == nullptr) return std::nullopt;
-    const std::size_t mask = ring_mask_.load(std::memory_order_relaxed);
     for (int tries = 0; tries < 256; ++tries) {
-      std::uint64_t c = cursor_.load(std::memory_order_acquire);
-      const std::uint64_t head = head_.load(std::memory_order_acquire);
-      if (c >= head) return std::nullopt;
-      if (head - c > mask) {  // cells this old were overwritten
-        cursor_.compare_exchange_weak(c, head - mask, std::memory_order_acq_rel);
-        continue;
-      }
-      auto& cell = ring[c & mask];
-      std::uint64_t item = cell.load(std::memory_order_acquire);
-      // An empty cell below the head: its writer has taken it but not filled it yet.
+      const std::uint64_t item = ring_.pop();
       if (item == 0) return std::nullopt;
-      if (!cursor_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
-      cell.compare_exchange_strong(item, 0, std::memory_order_relaxed);  // consumed
       const auto slot = static_cast<std::uint32_t>(item >> 32) - 1;
       const auto queued_tick = static_cast<std::uint32_t>(item);
       if (slot >= arena.capacity()) continue;
@@ -230,7 +216,7 @@ class AdaptivePolicy {
   // Ticks a window entry can go unused before it is presumed lost by the ring (its cell
   // overwritten after the cursor jumped) and may be evicted like a main entry.
   [[nodiscard]] std::uint64_t lost_after() const noexcept {
-    return 2 * (ring_mask_.load(std::memory_order_relaxed) + 1);
+    return 2 * static_cast<std::uint64_t>(ring_.cells());
   }
 
   // Accepts main-region slots, and window slots unused for so long that the ring must have
@@ -300,8 +286,9 @@ class AdaptivePolicy {
         host.remove_expired(victim->hash, victim->slot, host.sample_now());
         continue;
       }
+      // The victim's frequency is its main_score (read by the sampler a moment ago).
       const bool admitted =
-          admit(host.sketch().estimate(candidate->hash), host.sketch().estimate(victim->hash),
+          admit(host.sketch().estimate(candidate->hash), main_frequency(*victim),
                 [&host](std::uint32_t bound) { return host.random_below(bound); });
       const Candidate& loser = admitted ? *victim : *candidate;
       host.remove_entry(loser.hash, loser.slot, Counter::kEvictions);
@@ -319,14 +306,11 @@ class AdaptivePolicy {
   }
 
   // Forgets queued cells (after the window was folded into main).
-  void restart_cursor() noexcept {
-    cursor_.store(head_.load(std::memory_order_relaxed), std::memory_order_relaxed);
-  }
+  void restart_cursor() noexcept { ring_.clear(); }
 
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
-    return (ring_owner_ ? (ring_mask_.load(std::memory_order_relaxed) + 1) * sizeof(std::uint64_t)
-                        : 0) +
-           sim_.memory_bytes() - sizeof(sim_) + sizeof(*this);  // sim_ is inside *this
+    return ring_.memory_bytes() + sim_.memory_bytes() - sizeof(sim_) +
+           sizeof(*this);  // sim_ is inside *this
   }
 
  private:
@@ -334,28 +318,20 @@ class AdaptivePolicy {
   // the cache, and at most half the ring (which bounds it after set_max_size grew the cache).
   void set_target(double entries) noexcept {
     double top = static_cast<double>(max_size_.load(std::memory_order_relaxed));
-    if (ring_.load(std::memory_order_relaxed) != nullptr) {
-      top = std::min(top, static_cast<double>(ring_mask_.load(std::memory_order_relaxed) + 1) / 2);
+    if (const std::size_t cells = ring_.cells(); cells != 0) {
+      top = std::min(top, static_cast<double>(cells) / 2);
     }
     const double clamped = std::clamp(entries, 1.0, std::max(1.0, top));
     window_target_.store(static_cast<std::int64_t>(clamped), std::memory_order_relaxed);
   }
 
+  // Cells: (slot + 1) << 32 | the low 32 bits of the queue tick (never 0).
   void append(std::uint32_t slot, std::uint64_t tick) noexcept {
-    const std::uint64_t pos = head_.fetch_add(1, std::memory_order_relaxed);
-    ring_.load(std::memory_order_acquire)[pos & ring_mask_.load(std::memory_order_relaxed)].store(
-        (std::uint64_t{slot + 1} << 32) | static_cast<std::uint32_t>(tick),
-        std::memory_order_release);
+    ring_.append((std::uint64_t{slot + 1} << 32) | static_cast<std::uint32_t>(tick));
   }
 
   std::mutex mutex_;  // activate() and reset() (admin paths); never on get/put
-  // Written once by activate() before ring_ is published; atomic so that a thread that saw
-  // the policy switch without synchronising with activate() reads it without a data race.
-  std::atomic<std::size_t> ring_mask_{0};
-  HugePageArray<std::atomic<std::uint64_t>> ring_owner_;
-  std::atomic<std::atomic<std::uint64_t>*> ring_{nullptr};
-  alignas(64) std::atomic<std::uint64_t> head_{0};    // next ring cell to fill
-  alignas(64) std::atomic<std::uint64_t> cursor_{0};  // oldest ring cell not yet examined
+  WindowRing ring_;
   alignas(64) std::atomic<std::int64_t> window_count_{0};
   std::atomic<std::int64_t> window_target_{0};
   std::atomic<std::size_t> max_size_{0};

@@ -11,7 +11,8 @@
 // And the engine defects fixed with them: a put's own entry survives its put (issue 12 point 2);
 // reset_stats() does not move the window (issue 13 item 24); the window count equals the live
 // window slots after overwrites and policy switches (issue 13 item 20, single-threaded here;
-// tests/concurrency/adaptive_concurrency_test.cpp races it).
+// tests/concurrency/adaptive_concurrency_test.cpp races it); an empty ADAPTIVE cache costs at most
+// 256 KiB whatever its max_size (issue 11; the window ring was allocated up front).
 #include <boost/test/unit_test.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -325,6 +326,20 @@ BOOST_AUTO_TEST_CASE(window_count_follows_window_slots) {
   }
   const auto w = c.adaptive_window();
   BOOST_TEST(w.count == w.live_window_slots);
+}
+
+// Issue 11: an empty ADAPTIVE cache of max_size 1,000,000 cost ~16.8 MB (the window ring was
+// allocated when ADAPTIVE was activated); it is reserved address space now (window_ring.h).
+BOOST_AUTO_TEST_CASE(an_empty_adaptive_cache_costs_at_most_256_kib) {
+  for (const std::size_t max_size : {std::size_t{1'000}, std::size_t{1'000'000}}) {
+    CacheConfig config;
+    config.max_size = max_size;
+    config.policy = Policy::kAdaptive;
+    Cache<std::uint64_t, std::uint64_t> cache(config);
+    BOOST_TEST_MESSAGE("ADAPTIVE max_size " << max_size << ", empty: " << cache.overhead_bytes()
+                                            << " bytes");
+    BOOST_TEST(cache.overhead_bytes() <= 256u * 1024u);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
