@@ -31,6 +31,14 @@ inline std::atomic<std::uint64_t>& fork_generation() noexcept {
   return generation;
 }
 
+// This thread, as a flight's owner: the address of a thread_local, one TLS address (no call,
+// unlike PyThread_get_thread_ident). Unique among live threads, which is all an owner check
+// needs: a flight's owner is alive while the flight is registered.
+inline const void* this_thread_token() noexcept {
+  constinit thread_local char token = 0;
+  return &token;
+}
+
 // The outcome of one flight, shared by its leader and its waiters. Every owner drops its
 // reference with the GIL held (the destructor decrefs).
 struct FlightResult {
@@ -58,7 +66,7 @@ struct Flight {
   PyObject* key = nullptr;  // borrowed: the leader holds the key for the whole flight
   Py_hash_t hash = 0;
   KeyKind kind = KeyKind::kSafe;
-  unsigned long owner = 0;  // the leader's thread
+  const void* owner = nullptr;  // the leader's thread (this_thread_token())
   std::uint64_t fork_generation = 0;
   std::shared_ptr<FlightResult> result;  // created by the first waiter
 };

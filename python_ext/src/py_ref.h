@@ -98,12 +98,28 @@ struct Graveyard {
 
 }  // namespace detail
 
+inline bool holds_gil() noexcept;
+
 // Drops one reference now if that is safe, otherwise defers it (see the top of this file).
-inline void release_later(PyObject* object) noexcept {
+// A reference that is not the object's last is dropped at once on a Python thread: that
+// decref only decrements (it frees nothing and runs no code), so it is safe even under a
+// bucket lock, and the scope has nothing to do on exit (an evicted key or value that the
+// program still holds elsewhere: no list push, no decref loop).
+[[gnu::noinline]] inline void release_later(PyObject* object) noexcept {
   detail::ReleaseState& state = detail::release_state();
-  // Out of memory for the list: fall through to the graveyard, which may also fail; leaking
-  // one reference then beats decref'ing inside the engine.
-  if (state.depth > 0 && state.push(object)) return;
+  if (state.depth > 0) [[likely]] {
+#if !defined(Py_GIL_DISABLED)
+    // depth > 0: a binding entry point on this thread, which holds the GIL, unless a daemon
+    // thread is being unwound at finalization (holds_gil() tells; it is one load until then).
+    if (Py_REFCNT(object) > 1 && holds_gil()) [[likely]] {
+      Py_DECREF(object);
+      return;
+    }
+#endif
+    // Out of memory for the list: fall through to the graveyard, which may also fail; leaking
+    // one reference then beats decref'ing inside the engine.
+    if (state.push(object)) return;
+  }
   detail::Graveyard& yard = detail::graveyard();
   try {
     std::lock_guard<std::mutex> lock(yard.mutex);

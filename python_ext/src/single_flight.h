@@ -18,7 +18,6 @@
 #pragma once
 
 #include <Python.h>
-#include <pythread.h>
 
 #include <chrono>
 #include <cstdint>
@@ -125,7 +124,7 @@ PyObject* produce_and_store(Produce& produce, Store& store) {
 template <class Produce, class Store>
 PyObject* flight_load(FlightTable& table, PyEngine& engine, PyKey& probe,
                       std::uint64_t completed_before, Produce&& produce, Store&& store) {
-  const unsigned long me = PyThread_get_thread_ident();
+  const void* const me = this_thread_token();
   bool retried = false;
   for (;;) {
     Flight* other = nullptr;

@@ -418,3 +418,36 @@ def test_cycle_through_get_or_set_factory_is_collected(clean_counts: None) -> No
     assert ref() is None
     settle()
     assert LiveValue.live == 0
+
+
+def test_evicted_entries_held_elsewhere_keep_exact_counts(clean_counts: None) -> None:
+    """An evicted key or value the program still holds loses exactly the cache's reference,
+    dropped at once (py_ref.h's release_later), and one only the cache held is freed by the
+    time the put that evicted it returns, for SmartCache and @cached alike."""
+    keys = [f"held-key-{i}" for i in range(200)]
+    values = [LiveValue(i) for i in range(200)]
+    before = [(sys.getrefcount(k), sys.getrefcount(v)) for k, v in zip(keys, values)]
+    c = SmartCache(max_size=100)
+    for k, v in zip(keys, values):
+        c.put(k, v)
+    del k, v
+    c.put("lonely", LiveValue("lonely"))  # only the cache holds this value
+    lonely_value = weakref.ref(c.get("lonely"))
+    for i in range(1000):
+        c.put(i, i)  # evicts every entry above
+    assert all(k not in c for k in keys) and "lonely" not in c
+    assert lonely_value() is None  # freed by then, not left in a release list
+    after = [(sys.getrefcount(k), sys.getrefcount(v)) for k, v in zip(keys, values)]
+    assert after == before
+
+    @cached(max_size=100)
+    def identity(x: object) -> object:
+        return x
+
+    held = [LiveValue(i) for i in range(300)]
+    counts = [sys.getrefcount(h) for h in held]
+    for h in held:
+        identity(h)  # the key is the tuple (h,); the value is h itself
+    del h
+    identity.cache_clear()  # type: ignore[attr-defined]
+    assert [sys.getrefcount(h) for h in held] == counts
