@@ -969,6 +969,7 @@ class Cache : private ExpirySweeper::Client {
     auto bigger = std::make_unique<FrequencySketch>(entries);
     sketch_capacity_ = entries;
     current_sketch_.store(bigger.get(), std::memory_order_release);
+    sketch_->release_counters();  // its pages go back; it stays mapped for racing readers
     retired_sketches_.push_back(std::move(sketch_));  // readers may still hold the old one
     sketch_ = std::move(bigger);
   }
