@@ -649,7 +649,7 @@ class Cache : private ExpirySweeper::Client {
       // owner looks a little more recent than it is: an approximation eviction tolerates.
       if (stale_slot != kNoSlot) {
         if (exact) {
-          mark_used_exactly(arena_[stale_slot]);
+          mark_used_exactly(stale_slot);
         } else {
           arena_[stale_slot].access_tick.store(tick, std::memory_order_relaxed);
         }
@@ -793,10 +793,14 @@ class Cache : private ExpirySweeper::Client {
   }
 
   // Exact caches: a use advances the shared recency tick (so no two uses tie) and counts.
-  void mark_used_exactly(Slot& slot) noexcept {
+  // The use count is the arena's (small arenas only: see SlotArena::uses).
+  static_assert(kExactMaxSlots <= SlotArena::kCountedSlots);
+  void mark_used_exactly(std::uint32_t index) noexcept {
     const std::uint64_t tick = tick_.fetch_add(1, std::memory_order_relaxed) + 1;
-    slot.access_tick.store(static_cast<std::uint32_t>(tick), std::memory_order_relaxed);
-    slot.uses.fetch_add(1, std::memory_order_relaxed);
+    arena_[index].access_tick.store(static_cast<std::uint32_t>(tick), std::memory_order_relaxed);
+    if (std::atomic<std::uint32_t>* count = arena_.uses(index)) {
+      count->fetch_add(1, std::memory_order_relaxed);
+    }
   }
 
   // Stamps the entry as used at `tick`, writing only if the stamp changes.
@@ -861,7 +865,7 @@ class Cache : private ExpirySweeper::Client {
             swap(e->value, fresh.value);  // the old value leaves with `fresh`, unlocked
             slot.deadline_ns.store(deadline, std::memory_order_relaxed);
             if (exact_now()) {
-              mark_used_exactly(slot);
+              mark_used_exactly(e->slot);
             } else {
               touch(slot, static_cast<std::uint32_t>(tick_now));
             }
@@ -965,6 +969,7 @@ class Cache : private ExpirySweeper::Client {
     auto bigger = std::make_unique<FrequencySketch>(entries);
     sketch_capacity_ = entries;
     current_sketch_.store(bigger.get(), std::memory_order_release);
+    sketch_->release_counters();  // its pages go back; it stays mapped for racing readers
     retired_sketches_.push_back(std::move(sketch_));  // readers may still hold the old one
     sketch_ = std::move(bigger);
   }
@@ -1116,7 +1121,11 @@ class Cache : private ExpirySweeper::Client {
     Slot& new_slot = arena_[to];
     arena_.publish(to, hash, old_slot.deadline_ns.load(std::memory_order_relaxed),
                    old_slot.access_tick.load(std::memory_order_relaxed), false);
-    new_slot.uses.store(old_slot.uses.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    if (std::atomic<std::uint32_t>* to_uses = arena_.uses(to)) {
+      const std::atomic<std::uint32_t>* from_uses = arena_.uses(from);
+      to_uses->store(from_uses != nullptr ? from_uses->load(std::memory_order_relaxed) : 1,
+                     std::memory_order_relaxed);
+    }
     bool moved = false;
     map_.modify(hash, [&](ChainType& chain) {
       Entry* e = chain.find_slot(from);

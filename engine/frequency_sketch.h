@@ -185,6 +185,14 @@ class FrequencySketch {
     return true;
   }
 
+  // For a sketch the cache has replaced by a bigger one (a racing thread may still use it):
+  // gives the counter table's pages back to the system while keeping them mapped, so the
+  // replaced sketches a growing cache keeps cost no resident memory (5,000,000 Python entries:
+  // about 7 bytes each). Its counters then read as zero; a racing increment faults a page back.
+  [[gnu::cold, gnu::noinline]] void release_counters() noexcept {
+    release_pages(table_.get(), table_words_ * sizeof(std::uint64_t));
+  }
+
   // How many halvings have completed since construction. For tests/stats.
   [[nodiscard]] std::uint64_t reset_count() const noexcept {
     return resets_.load(std::memory_order_relaxed);

@@ -57,22 +57,24 @@ struct Candidate {
 }
 
 // What slot `s` says about its entry (relaxed loads), its tick widened against `tick_now`.
-[[nodiscard, gnu::always_inline]] inline EntryMeta read_meta(const Slot& s,
-                                                             std::uint64_t tick_now) noexcept {
+// `uses` is the slot's use count where the caller keeps one (exact caches: SlotArena::uses).
+[[nodiscard, gnu::always_inline]] inline EntryMeta read_meta(const Slot& s, std::uint64_t tick_now,
+                                                             std::uint32_t uses = 0) noexcept {
   EntryMeta meta;
   meta.hash = s.hash.load(std::memory_order_relaxed);
   meta.deadline_ns = s.deadline_ns.load(std::memory_order_relaxed);
   meta.access_tick = widen_tick(s.access_tick.load(std::memory_order_relaxed), tick_now);
-  meta.uses = s.uses.load(std::memory_order_relaxed);
+  meta.uses = uses;
   return meta;
 }
 
 // read_meta() of only the fields in `Fields` (MetaFields), plus the deadline when `deadline`
-// (entries may have expired); the others stay 0.
+// (entries may have expired); the others stay 0. `uses` as in read_meta().
 template <unsigned Fields>
 [[nodiscard, gnu::always_inline]] inline EntryMeta read_meta_fields(const Slot& s,
                                                                     std::uint64_t tick_now,
-                                                                    bool deadline) noexcept {
+                                                                    bool deadline,
+                                                                    std::uint32_t uses = 0) noexcept {
   EntryMeta meta;
   if constexpr ((Fields & MetaFields::kHash) != 0) {
     meta.hash = s.hash.load(std::memory_order_relaxed);
@@ -84,7 +86,7 @@ template <unsigned Fields>
     meta.access_tick = widen_tick(s.access_tick.load(std::memory_order_relaxed), tick_now);
   }
   if constexpr ((Fields & MetaFields::kUses) != 0) {
-    meta.uses = s.uses.load(std::memory_order_relaxed);
+    meta.uses = uses;
   }
   return meta;
 }
@@ -308,13 +310,20 @@ class Sampler {
     std::uint32_t best_slot = kNoSlot;
     std::uint32_t best_state = 0;
     bool expired = false;
+    const std::atomic<std::uint32_t>* counts = arena.use_counts();
+    const auto uses = [counts](std::uint32_t i) -> std::uint32_t {
+      return counts != nullptr && i < SlotArena::kCountedSlots
+                 ? counts[i].load(std::memory_order_relaxed)
+                 : 0;
+    };
     arena.for_each_slot([&](std::uint32_t i, const Slot& s) {
       if constexpr (kCheckExpiry) {
         if (expired) return;  // nothing beats an expired entry
       }
       const std::uint32_t state = s.state.load(std::memory_order_acquire);
       if (!SlotState::live(state) || !accept(state, s)) return;
-      const EntryMeta meta = read_meta_fields<Fields>(s, tick_now, kCheckExpiry);
+      const EntryMeta meta = read_meta_fields<Fields>(
+          s, tick_now, kCheckExpiry, (Fields & MetaFields::kUses) != 0 ? uses(i) : 0);
       if constexpr (kCheckExpiry) {
         if (is_expired(meta, now_ns)) {
           best_slot = i;
@@ -339,7 +348,7 @@ class Sampler {
     // Read the winner's hash and score again rather than carrying them through the scan; if
     // its slot changed hands meanwhile (a racing removal and insert), the caller scans again.
     const Slot& s = arena[best_slot];
-    const EntryMeta meta = read_meta(s, tick_now);
+    const EntryMeta meta = read_meta(s, tick_now, uses(best_slot));
     if (s.state.load(std::memory_order_acquire) != best_state) {
       raced = true;
       return std::nullopt;

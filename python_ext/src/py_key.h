@@ -16,8 +16,10 @@
 
 #include <Python.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "py_ref.h"
 
@@ -126,29 +128,24 @@ class PyKey {
   // with the copy it is about to store).
   PyKey(const PyKey& other) noexcept
       : object_(other.object_),
-        match_(other.match_),
         hash_(other.hash_),
-        kind_(other.kind_),
-        resolved_(other.resolved_),
-        owned_(other.object_ != nullptr) {
+        match_bits_(other.object_ != nullptr ? other.match_bits_ | kOwned
+                                             : other.match_bits_ & ~kOwned) {
     Py_XINCREF(object_);
   }
   PyKey(PyKey&& other) noexcept
       : object_(std::exchange(other.object_, nullptr)),
-        match_(other.match_),
         hash_(other.hash_),
-        kind_(other.kind_),
-        resolved_(other.resolved_),
-        owned_(std::exchange(other.owned_, false)) {}
+        match_bits_(other.match_bits_) {
+    other.match_bits_ &= ~kOwned;
+  }
   [[gnu::always_inline]] PyKey& operator=(PyKey&& other) noexcept {
     if (this != &other) {
       release();
       object_ = std::exchange(other.object_, nullptr);
-      match_ = other.match_;
       hash_ = other.hash_;
-      kind_ = other.kind_;
-      resolved_ = other.resolved_;
-      owned_ = std::exchange(other.owned_, false);
+      match_bits_ = other.match_bits_;
+      other.match_bits_ &= ~kOwned;
     }
     return *this;
   }
@@ -158,39 +155,50 @@ class PyKey {
   // After resolve(): this probe matches exactly the stored key `stored` (by identity), or
   // no stored key when `stored` is nullptr, and never compares otherwise.
   void resolve_to(PyObject* stored) noexcept {
-    match_ = stored;
-    resolved_ = true;
+    match_bits_ = reinterpret_cast<std::uintptr_t>(stored) | (match_bits_ & kFlags) | kResolved;
   }
 
   [[nodiscard]] PyObject* object() const noexcept { return object_; }
   [[nodiscard]] Py_hash_t hash() const noexcept { return hash_; }
-  [[nodiscard]] KeyKind kind() const noexcept { return kind_; }
-  [[nodiscard]] bool resolved() const noexcept { return resolved_; }
-  [[nodiscard]] PyObject* match() const noexcept { return match_; }
+  [[nodiscard]] KeyKind kind() const noexcept {
+    return (match_bits_ & kForeignBit) != 0 ? KeyKind::kForeign : KeyKind::kSafe;
+  }
+  [[nodiscard]] bool resolved() const noexcept { return (match_bits_ & kResolved) != 0; }
+  [[nodiscard]] PyObject* match() const noexcept {
+    return reinterpret_cast<PyObject*>(match_bits_ & ~kFlags);
+  }
 
  private:
+  // The flags live in the low bits of the match pointer (an object is at least 8-byte
+  // aligned), so a key is 24 bytes, not 32: every table slot of the binding's map is 8 bytes
+  // smaller.
+  static constexpr std::uintptr_t kForeignBit = 1;  // kind() == KeyKind::kForeign
+  static constexpr std::uintptr_t kResolved = 2;
+  static constexpr std::uintptr_t kOwned = 4;  // object_ holds a reference of this key's own
+  static constexpr std::uintptr_t kFlags = 7;
+  static_assert(alignof(PyObject) >= 8);
+
   // Makes this a probe borrowing `object`, written in place (no temporary to move from).
   [[gnu::always_inline]] void set_probe(PyObject* object, Py_hash_t hash, KeyKind kind) noexcept {
     release();
     object_ = object;
-    match_ = object;
     hash_ = hash;
-    kind_ = kind;
-    resolved_ = false;
+    match_bits_ =
+        reinterpret_cast<std::uintptr_t>(object) | (kind == KeyKind::kForeign ? kForeignBit : 0);
   }
 
   void release() noexcept {
-    if (owned_ && object_ != nullptr) release_later(object_);
-    owned_ = false;
+    if ((match_bits_ & kOwned) != 0 && object_ != nullptr) release_later(object_);
+    match_bits_ &= ~kOwned;
   }
 
   PyObject* object_ = nullptr;
-  PyObject* match_ = nullptr;  // a stored key equal to this probe is the one whose object is this
   Py_hash_t hash_ = 0;
-  KeyKind kind_ = KeyKind::kSafe;
-  bool resolved_ = false;
-  bool owned_ = false;
+  // The match pointer (a stored key equal to this probe is the one whose object is this) and
+  // the flags above in its low bits.
+  std::uintptr_t match_bits_ = 0;
 };
+static_assert(sizeof(PyKey) == 24);
 
 struct PyKeyHash {
   [[nodiscard]] std::size_t operator()(const PyKey& key) const noexcept {

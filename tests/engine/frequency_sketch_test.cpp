@@ -51,6 +51,19 @@ BOOST_AUTO_TEST_CASE(increments_count_up_and_saturate_at_15) {
   BOOST_TEST(nonzero == 0u);
 }
 
+// A replaced sketch gives its pages back but stays usable by a racing thread: its counters
+// read zero, and counting still works.
+BOOST_AUTO_TEST_CASE(released_counters_read_zero_and_count_again) {
+  FrequencySketch sketch(1 << 20);  // 8 MiB of counters: whole pages to give back
+  const std::uint64_t key = Key(5, 3);
+  for (int n = 0; n < 5; ++n) sketch.increment(key);
+  BOOST_TEST_REQUIRE(sketch.estimate(key) == 5u);
+  sketch.release_counters();
+  BOOST_TEST(sketch.estimate(key) == 0u);
+  sketch.increment(key);
+  BOOST_TEST(sketch.estimate(key) == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(tiny_sketch_works) {
   FrequencySketch sketch(1);
   BOOST_TEST(sketch.reset_period() == 10u);

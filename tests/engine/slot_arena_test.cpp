@@ -46,7 +46,8 @@ BOOST_AUTO_TEST_CASE(publish_and_release_advance_the_generation) {
   BOOST_TEST(slot.hash.load() == 42u);
   BOOST_TEST(slot.deadline_ns.load() == 7u);
   BOOST_TEST(slot.access_tick.load() == 9u);
-  BOOST_TEST(slot.uses.load() == 1u);
+  BOOST_TEST_REQUIRE(arena.uses(s) != nullptr);  // a small arena counts uses
+  BOOST_TEST(arena.uses(s)->load() == 1u);
 
   const std::uint32_t old = arena.release(s);
   BOOST_TEST(old == live);
@@ -174,6 +175,40 @@ BOOST_AUTO_TEST_CASE(shrink_inside_the_first_chunk) {
     BOOST_TEST_REQUIRE(all.insert(s).second);
   }
   BOOST_TEST(all.size() == 1024u);
+}
+
+// A free slot's hash word is its free-list link: publishing over it and releasing again, in
+// every order, never loses or duplicates a slot.
+BOOST_AUTO_TEST_CASE(hash_words_of_free_slots_carry_the_free_list) {
+  SlotArena arena(256);
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::uint32_t> held;
+    for (std::uint32_t s = arena.try_allocate(); s != kNoSlot; s = arena.try_allocate()) {
+      arena.publish(s, ~std::uint64_t{0} - s, 0, 1, false);  // a hash no link looks like
+      held.push_back(s);
+    }
+    BOOST_TEST_REQUIRE(held.size() == 256u);
+    BOOST_TEST(std::set<std::uint32_t>(held.begin(), held.end()).size() == 256u);
+    for (std::size_t i = round % 2; i < held.size(); i += 2) arena.release(held[i]);
+    for (std::size_t i = 1 - round % 2; i < held.size(); i += 2) arena.release(held[i]);
+  }
+}
+
+// Use counts (exact caches) exist for small arenas, and for large ones once shrunk small.
+BOOST_AUTO_TEST_CASE(use_counts_are_kept_by_small_arenas_only) {
+  SlotArena small(100);
+  BOOST_TEST_REQUIRE(small.uses(0) != nullptr);
+  BOOST_TEST(small.uses(SlotArena::kCountedSlots) == nullptr);
+  const std::uint32_t s = small.try_allocate();
+  small.uses(s)->store(7);
+  small.publish(s, 1, 0, 0, false);
+  BOOST_TEST(small.uses(s)->load() == 1u);  // a new entry starts at one use
+
+  SlotArena large(4096);
+  BOOST_TEST(large.uses(0) == nullptr);
+  BOOST_TEST(large.memory_bytes() == 4096u * sizeof(Slot));
+  BOOST_TEST_REQUIRE(large.begin_shrink(256));
+  BOOST_TEST(large.uses(0) != nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_allocate_release_across_a_shrink_never_shares_a_slot) {
