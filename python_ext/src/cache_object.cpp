@@ -170,7 +170,7 @@ void set_key_error(PyObject* key) {
 // per entry point: the caller opens it).
 [[gnu::always_inline]] inline PyObject* lookup_in_scope(PyEngine& engine, PyKey& probe,
                                                         bool count) {
-  return translate_errors<PyObject*>(nullptr, [&]() -> PyObject* {
+  return translate_errors_inline<PyObject*>(nullptr, [&]() -> PyObject* {
     if (probe.kind() == KeyKind::kSafe) {
       PyObject* found = nullptr;
       const auto take = [&](const PyRef& v) { found = v.new_reference(); };
@@ -670,8 +670,9 @@ int cache_store(PyObject* self, PyEngine& engine, PyObject* key, PyObject* value
   return store_in_scope(self, engine, probe, value, ttl);
 }
 
-int cache_store_key(PyObject* self, PyEngine& engine, PyKey& probe, PyObject* value,
-                    const std::optional<std::chrono::nanoseconds>& ttl) {
+CUCKOOCACHE_FLATTEN int cache_store_key(PyObject* self, PyEngine& engine, PyKey& probe,
+                                        PyObject* value,
+                                        const std::optional<std::chrono::nanoseconds>& ttl) {
   ReleaseScope scope;
   return store_in_scope(self, engine, probe, value, ttl);
 }
