@@ -21,9 +21,10 @@ struct EntryMeta {
   std::uint32_t uses = 0;         // uses since insertion; kept only when `exact` (ScoreContext)
 };
 
-// Which EntryMeta fields a score reads. The sampler loads only those from a sampled slot (plus
-// the deadline whenever entries may have expired, and the hash of the round's best), so a
-// policy that reads the tick alone costs one load per sample, not four.
+// Which EntryMeta fields a score reads (a policy's kScoreReads when sampled, kExactScoreReads in
+// an exact cache, where ScoreContext::exact changes what LFU reads). The sampler loads only those
+// from a sampled slot (plus the deadline whenever entries may have expired, and the hash of the
+// round's best), so a policy that reads the tick alone costs one load per sample, not four.
 struct MetaFields {
   static constexpr unsigned kHash = 1;
   static constexpr unsigned kDeadline = 2;

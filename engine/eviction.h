@@ -14,16 +14,13 @@
 // Host requirements (engine/cache.h provides them and befriends this class):
 //   policy(), pick_victim(policy, accept), sample_now(), current_tick(), sketch(), arena_,
 //   config_, over_capacity(),
-//   excess(), max_size(), exact_now(), main_region(), remove_entry(hash, slot, why),
-//   remove_expired(hash, slot, now).
+//   excess(), main_region(), remove_entry(hash, slot, why), remove_expired(hash, slot, now).
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <type_traits>
 
 #include "../policies/adaptive.h"
 #include "../policies/lfu.h"
@@ -72,38 +69,26 @@ class Eviction {
     const auto ttl_key = [](const Score& s) { return TtlPolicy::pool_key(s); };
     switch (p) {
       case Policy::kLru:
-        return pick_with<LruPolicy::kScoreReads, LruPolicy::kPoolKeyOrdersScores>(
+        return pick_with<LruPolicy::kScoreReads, LruPolicy::kExactScoreReads,
+                         LruPolicy::kPoolKeyOrdersScores>(
             p, exact, arena, sample_size, now, tick, accept,
             [&](const EntryMeta& m) { return LruPolicy::score(m, ctx); }, lru_key);
       case Policy::kLfu:
-        return pick_with<LfuPolicy::kScoreReads, LfuPolicy::kPoolKeyOrdersScores>(
+        return pick_with<LfuPolicy::kScoreReads, LfuPolicy::kExactScoreReads,
+                         LfuPolicy::kPoolKeyOrdersScores>(
             p, exact, arena, sample_size, now, tick, accept,
             [&](const EntryMeta& m) { return LfuPolicy::score(m, ctx); }, lfu_key);
       case Policy::kTtl:
-        return pick_with<TtlPolicy::kScoreReads, TtlPolicy::kPoolKeyOrdersScores>(
+        return pick_with<TtlPolicy::kScoreReads, TtlPolicy::kExactScoreReads,
+                         TtlPolicy::kPoolKeyOrdersScores>(
             p, exact, arena, sample_size, now, tick, accept,
             [&](const EntryMeta& m) { return TtlPolicy::score(m, ctx); }, ttl_key);
       case Policy::kAdaptive:
-        return pick_with<MetaFields::kAll, false>(
+        return pick_with<MetaFields::kAll, MetaFields::kAll, false>(
             p, exact, arena, sample_size, now, tick, accept,
             [&](const EntryMeta& m) { return AdaptivePolicy::main_score(m, ctx); }, lfu_key);
     }
     return std::nullopt;
-  }
-
-  // Up to `want` victims at once (Sampler::pick_batch; sampled caches only), into out[0, n).
-  // Returns n, 0 when this thread's pool stripe is busy.
-  template <class Accept>
-  [[nodiscard]] std::size_t pick_batch(Policy p, const SlotArena& arena,
-                                       const FrequencySketch& sketch, std::size_t sample_size,
-                                       std::size_t want, std::uint64_t now, std::uint64_t tick,
-                                       const Accept& accept, Candidate* out) noexcept {
-    return with_policy(p, ScoreContext{sketch, false},
-                       [&](auto fields, auto orders, const auto& score, const auto& key) {
-                         return sampler_.pick_batch<fields(), orders()>(
-                             arena, sample_size, want, now, tick, static_cast<unsigned>(p), score,
-                             accept, key, out);
-                       });
   }
 
   // Sampling finds nothing when live slots are very sparse or every live slot is refused:
@@ -131,17 +116,6 @@ class Eviction {
   [[nodiscard]] std::uint64_t scans() const noexcept {
     return scans_.load(std::memory_order_relaxed);
   }
-
-  // Batch eviction: a cache of at least kBatchMinSize entries that must evict takes kBatch
-  // victims from one sampling round of kBatch * sample_size samples (Sampler::pick_batch), so
-  // the round's fixed costs (the pool's lock, the eviction call, the re-check of the pool's
-  // best) are paid once per kBatch inserts instead of on every one. Each victim is still the
-  // best of sample_size samples and the pool, as one picked alone is. The cache then holds up to
-  // kBatch - 1 entries fewer than max_size until as many inserts refill it: at most 1/2048 of
-  // its entries, where a smaller cache would lose a visible share of its hit ratio. ADAPTIVE
-  // (whose window and admission decide per newcomer) and admission evict one at a time.
-  static constexpr std::size_t kBatchMinSize = std::size_t{1} << 14;
-  static constexpr std::size_t kBatch = 8;
 
   // Evicts one entry with the host's active policy, never `newcomer` (the entry just inserted)
   // unless admission is on and the newcomer is less frequent than the victim, in which case it
@@ -174,16 +148,11 @@ class Eviction {
   }
 
   // Evicts until the host is within max_size. Bounded so that a pathological state (every
-  // attempt losing a race) cannot spin forever; the next insert resumes. A large cache evicts
-  // a batch at a time (see kBatchMinSize).
+  // attempt losing a race) cannot spin forever; the next insert resumes.
   template <class Host>
   void evict_to_capacity(Host& host, const Candidate* newcomer = nullptr) {
     const std::int64_t excess = host.excess();
     if (excess <= 0) return;
-    if (host.max_size() >= kBatchMinSize && evict_batch(host, newcomer)) {
-      if (!host.over_capacity()) return;
-      newcomer = nullptr;
-    }
     const auto limit = 64 + 4 * static_cast<std::size_t>(excess);
     for (std::size_t attempts = 0; host.over_capacity() && attempts < limit; ++attempts) {
       if (evict_once(host, newcomer)) newcomer = nullptr;
@@ -191,68 +160,17 @@ class Eviction {
   }
 
  private:
-  // Calls fn(fields, orders, score, key) with policy p's scoring: `fields` (MetaFields) and
-  // `orders` (its pool key orders scores exactly) as integral constants, its score and pool key
-  // functions (engine/entry_meta.h). ADAPTIVE's main score has LFU's shape.
-  template <class F>
-  [[gnu::always_inline]] static decltype(auto) with_policy(Policy p, const ScoreContext ctx,
-                                                           const F& fn) noexcept {
-    using std::integral_constant;
-    const auto lru_key = [](const Score& s) { return LruPolicy::pool_key(s); };
-    const auto lfu_key = [](const Score& s) { return LfuPolicy::pool_key(s); };
-    const auto ttl_key = [](const Score& s) { return TtlPolicy::pool_key(s); };
-    switch (p) {
-      case Policy::kLru:
-        break;
-      case Policy::kLfu:
-        return fn(
-            integral_constant<unsigned, LfuPolicy::kScoreReads>{},
-            integral_constant<bool, LfuPolicy::kPoolKeyOrdersScores>{},
-            [&](const EntryMeta& m) { return LfuPolicy::score(m, ctx); }, lfu_key);
-      case Policy::kTtl:
-        return fn(
-            integral_constant<unsigned, TtlPolicy::kScoreReads>{},
-            integral_constant<bool, TtlPolicy::kPoolKeyOrdersScores>{},
-            [&](const EntryMeta& m) { return TtlPolicy::score(m, ctx); }, ttl_key);
-      case Policy::kAdaptive:
-        return fn(
-            integral_constant<unsigned, MetaFields::kAll>{}, integral_constant<bool, false>{},
-            [&](const EntryMeta& m) { return AdaptivePolicy::main_score(m, ctx); }, lfu_key);
-    }
-    return fn(
-        integral_constant<unsigned, LruPolicy::kScoreReads>{},
-        integral_constant<bool, LruPolicy::kPoolKeyOrdersScores>{},
-        [&](const EntryMeta& m) { return LruPolicy::score(m, ctx); }, lru_key);
-  }
-
-  // One batch (kBatchMinSize), never `newcomer`. Returns false, having done nothing, where
-  // batches do not apply or this thread's pool stripe is busy (the caller evicts one at a time).
-  template <class Host>
-  [[gnu::noinline]] bool evict_batch(Host& host, const Candidate* newcomer) {
-    const Policy p = host.policy();
-    if (p == Policy::kAdaptive || host.config_.admission || host.exact_now()) return false;
-    const Slot* own = newcomer != nullptr ? &host.arena_[newcomer->slot] : nullptr;
-    const auto not_own = [own](std::uint32_t, const Slot& s) { return &s != own; };
-    std::array<Candidate, kBatch> victims;
-    const std::uint64_t now = host.sample_now();
-    const std::size_t n = pick_batch(p, host.arena_, host.sketch(), host.config_.sample_size,
-                                     kBatch, now, host.current_tick(), not_own, victims.data());
-    bool removed = false;
-    for (std::size_t i = 0; i < n; ++i) {
-      const Candidate& v = victims[i];
-      removed |= v.expired ? host.remove_expired(v.hash, v.slot, now)
-                           : host.remove_entry(v.hash, v.slot, Counter::kEvictions);
-    }
-    return removed;
-  }
-
-  template <unsigned Fields, bool KeyOrders, class Accept, class ScoreFn, class KeyFn>
+  // `Fields` / `ExactFields`: what the policy's score reads when sampled / exact (MetaFields).
+  template <unsigned Fields, unsigned ExactFields, bool KeyOrders, class Accept, class ScoreFn,
+            class KeyFn>
   [[nodiscard]] std::optional<Candidate> pick_with(Policy p, bool exact, const SlotArena& arena,
                                                    std::size_t sample_size, std::uint64_t now,
                                                    std::uint64_t tick, const Accept& accept,
                                                    const ScoreFn& score,
                                                    const KeyFn& key) noexcept {
-    if (exact) return Sampler::pick_exact<Fields, KeyOrders>(arena, now, tick, score, accept, key);
+    if (exact) {
+      return Sampler::pick_exact<ExactFields, KeyOrders>(arena, now, tick, score, accept, key);
+    }
     return sampler_.pick<Fields, KeyOrders>(arena, sample_size, now, tick, static_cast<unsigned>(p),
                                             score, accept, key);
   }

@@ -196,64 +196,6 @@ class Sampler {
     return best;
   }
 
-  // pick() for up to `want` victims at once (batch eviction in large caches, engine/eviction.h):
-  // one round of want * sample_size samples through the pool, then the pool's `want` best that
-  // are still current, into out[0, n). Each victim is the best of as many samples as a single
-  // pick's, and no slot is returned twice. Returns n: 0 when the stripe's pool is busy (the
-  // caller picks one at a time) or nothing acceptable was found; 1 when an expired entry is.
-  template <unsigned Fields = MetaFields::kAll, bool KeyOrders = false, class ScoreFn, class Accept,
-            class KeyFn = PrimaryPoolKey>
-  [[nodiscard]] std::size_t pick_batch(const SlotArena& arena, std::size_t sample_size,
-                                       std::size_t want, std::uint64_t now_ns,
-                                       std::uint64_t tick_now, unsigned pool_tag,
-                                       const ScoreFn& score, const Accept& accept, const KeyFn& key,
-                                       Candidate* out) noexcept {
-    Pool& pool = pools_[thread_index() % kStripes];
-    if (pool.busy.test_and_set(std::memory_order_acquire)) return 0;
-    if (pool.tag != pool_tag) {
-      pool.clear();
-      pool.tag = pool_tag;
-    }
-    Round round;
-    FastRandom rng = pool.rng;
-    sample<Fields, KeyOrders>(arena, want * sample_size, now_ns, tick_now, score, accept, key, rng,
-                              &pool, round);
-    pool.rng = rng;
-    std::size_t n = 0;
-    if (round.expired) {
-      out[n++] = round.best;
-      pool.busy.clear(std::memory_order_release);
-      return n;
-    }
-    for (std::size_t attempt = 0; attempt < 8 * want && n < want && pool.count > 0; ++attempt) {
-      const PoolCell e = pool.take_best();
-      bool taken = false;  // a slot pooled twice (sampled again while pooled)
-      for (std::size_t j = 0; j < n; ++j) taken |= out[j].slot == e.slot;
-      if (taken) continue;
-      const Slot& s = arena[e.slot];
-      const std::uint32_t state = s.state.load(std::memory_order_acquire);
-      if (!SlotState::live(state) || SlotState::identity(state) != e.identity ||
-          !accept(state, s)) {
-        continue;  // gone, reused or now refused
-      }
-      const EntryMeta meta = read_meta_fields<Fields | MetaFields::kHash>(s, tick_now, now_ns != 0);
-      if (is_expired(meta, now_ns)) {
-        out[n++] = Candidate{e.slot, e.identity, meta.hash, Score{}, true};
-        continue;
-      }
-      const Score sc = score(meta);
-      if (sc == e.score) {
-        out[n++] = Candidate{e.slot, e.identity, meta.hash, sc, false};
-        continue;
-      }
-      const std::uint64_t k = key(sc);
-      if (pool.admits(k)) pool.insert(k, PoolCell{sc, e.slot, e.identity});
-    }
-    if (n == 0 && round.found) out[n++] = round.best;
-    pool.busy.clear(std::memory_order_release);
-    return n;
-  }
-
   // Scores every live slot accepted by `accept` and returns the lowest (an expired one at
   // once), or nullopt if there is none. For arenas of a few hundred slots (exact caches).
   template <unsigned Fields = MetaFields::kAll, bool KeyOrders = false, class ScoreFn, class Accept,

@@ -26,7 +26,8 @@ struct LfuPolicy {
     return (s.primary << 55) | saturate_bits(s.secondary, 55);
   }
   static constexpr bool kPoolKeyOrdersScores = false;  // the tick is cut to 55 bits
-  static constexpr unsigned kScoreReads = MetaFields::kHash | MetaFields::kTick | MetaFields::kUses;
+  static constexpr unsigned kScoreReads = MetaFields::kHash | MetaFields::kTick;
+  static constexpr unsigned kExactScoreReads = MetaFields::kUses | MetaFields::kTick;
 };
 
 }  // namespace cuckoocache

@@ -23,6 +23,7 @@ struct LruPolicy {
   }
   static constexpr bool kPoolKeyOrdersScores = true;
   static constexpr unsigned kScoreReads = MetaFields::kTick;
+  static constexpr unsigned kExactScoreReads = kScoreReads;
 };
 
 }  // namespace cuckoocache

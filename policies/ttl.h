@@ -22,6 +22,7 @@ struct TtlPolicy {
   }
   static constexpr bool kPoolKeyOrdersScores = false;  // deadlines to 32 ns
   static constexpr unsigned kScoreReads = MetaFields::kDeadline | MetaFields::kTick;
+  static constexpr unsigned kExactScoreReads = kScoreReads;
 };
 
 }  // namespace cuckoocache

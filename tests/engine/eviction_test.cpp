@@ -5,7 +5,6 @@
 // choices, and unseeded caches draw different seeds.
 #include "engine/eviction.h"
 
-#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -193,66 +192,6 @@ BOOST_AUTO_TEST_CASE(fresh_seeds_differ) {
   std::set<std::uint64_t> seeds;
   for (int i = 0; i < 100; ++i) seeds.insert(cuckoocache::fresh_seed());
   BOOST_TEST(seeds.size() == 100u);
-}
-
-// Batch eviction (eviction.h, kBatchMinSize): a large cache stays within max_size and at most
-// kBatch - 1 below it, counts every eviction, never evicts the key just put, and keeps its
-// hit ratio on a skewed replay (against the same replay evicting one at a time, which a cache
-// just below kBatchMinSize does); ADAPTIVE and smaller caches stay exactly at max_size.
-BOOST_AUTO_TEST_CASE_TEMPLATE(large_caches_evict_in_batches_within_max_size, P, SampledPolicies) {
-  constexpr std::size_t kMax = cuckoocache::Eviction::kBatchMinSize;
-  IntCache cache(Config(P::kPolicy, kMax));
-  std::size_t lost = 0;
-  std::size_t low = kMax;
-  for (std::uint64_t k = 0; k < 3 * kMax; ++k) {
-    cache.put(k, k);
-    lost += cache.get(k).has_value() ? 0 : 1;
-    BOOST_TEST_REQUIRE(cache.size() <= kMax);
-    if (k >= kMax) low = std::min(low, cache.size());
-  }
-  BOOST_TEST(lost == 0u);
-  BOOST_TEST(low + cuckoocache::Eviction::kBatch - 1 >= kMax);
-  BOOST_TEST(low < kMax);  // batches did happen
-  const auto stats = cache.stats();
-  BOOST_TEST(stats.inserts == stats.evictions + cache.size());
-  for (const Policy p : {Policy::kAdaptive}) {
-    IntCache one(Config(p, kMax));
-    for (std::uint64_t k = 0; k < 2 * kMax; ++k) {
-      one.put(k, k);
-      if (k >= kMax) BOOST_TEST_REQUIRE(one.size() == kMax);
-    }
-  }
-  IntCache smaller(Config(P::kPolicy, kMax - 1));
-  for (std::uint64_t k = 0; k < 2 * kMax; ++k) {
-    smaller.put(k, k);
-    if (k >= kMax) BOOST_TEST_REQUIRE(smaller.size() == kMax - 1);
-  }
-}
-
-BOOST_AUTO_TEST_CASE(batch_eviction_keeps_the_hit_ratio) {
-  // Zipf-like skew over 8x the cache: hits of the batched cache (kBatchMinSize) and of one a
-  // single entry smaller (evicting one at a time), with the same seed and trace.
-  constexpr std::size_t kMax = cuckoocache::Eviction::kBatchMinSize;
-  const auto hits = [](std::size_t size) {
-    CacheConfig config = Config(Policy::kLru, size);
-    config.seed = 5;
-    IntCache cache(config);
-    FastRandom rng(9);
-    std::size_t h = 0;
-    for (int i = 0; i < 400'000; ++i) {
-      const std::uint64_t r = rng.below(static_cast<std::uint32_t>(8 * kMax));
-      const std::uint64_t key = (r * r) / (8 * kMax);  // skewed towards small keys
-      if (Hit(cache, key)) {
-        ++h;
-      } else {
-        cache.put(key, key);
-      }
-    }
-    return static_cast<double>(h) / 400'000;
-  };
-  const double batched = hits(kMax);
-  const double single = hits(kMax - 1);
-  BOOST_TEST(batched > single - 0.005, "batched " << batched << " single " << single);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,12 +4,10 @@
 // seed makes picks reproducible, and the policies' pool keys keep the order of their scores.
 #include "engine/sampler.h"
 
-#include <array>
 #include <boost/test/unit_test.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <type_traits>
 #include <vector>
 
@@ -283,62 +281,6 @@ BOOST_AUTO_TEST_CASE(reading_only_the_scored_fields_makes_the_same_picks) {
     return out;
   };
   BOOST_TEST((picks(std::true_type{}) == picks(std::false_type{})));
-}
-
-// pick_batch: up to `want` distinct live slots, each about as old as a single pick's (the pool
-// and want * sample_size samples), and an expired slot alone when there is one.
-BOOST_AUTO_TEST_CASE(pick_batch_returns_distinct_old_slots) {
-  constexpr std::size_t kSlots = 1000;
-  SlotArena arena(kSlots);
-  std::vector<std::uint32_t> ticks(kSlots);
-  for (std::size_t i = 0; i < kSlots; ++i) ticks[i] = static_cast<std::uint32_t>(i + 1);
-  Fill(arena, ticks);
-  Sampler sampler(42);
-  std::size_t total_rank = 0;
-  std::size_t picked = 0;
-  for (int round = 0; round < 25; ++round) {
-    std::array<Candidate, 8> out;
-    const std::size_t n = sampler.pick_batch(arena, 5, out.size(), 0, 5000, 0, kByTick, kAny,
-                                             cuckoocache::PrimaryPoolKey{}, out.data());
-    BOOST_TEST_REQUIRE(n >= 1u);
-    BOOST_TEST_REQUIRE(n <= out.size());
-    std::set<std::uint32_t> distinct;
-    for (std::size_t i = 0; i < n; ++i) {
-      const Candidate& c = out[i];
-      BOOST_TEST(cuckoocache::SlotState::live(arena[c.slot].state.load()));
-      BOOST_TEST(c.hash == 1000u + c.slot);
-      distinct.insert(c.slot);
-      const std::uint32_t tick = arena[c.slot].access_tick.load();
-      std::size_t older = 0;
-      arena.for_each_slot([&](std::uint32_t, const Slot& s) {
-        older += cuckoocache::SlotState::live(s.state.load()) && s.access_tick.load() < tick;
-      });
-      total_rank += older;
-    }
-    BOOST_TEST(distinct.size() == n);
-    for (std::size_t i = 0; i < n; ++i) arena.release(out[i].slot);
-    picked += n;
-  }
-  BOOST_TEST(picked >= 150u);  // most rounds fill the batch
-  // As pool_makes_sampled_picks_close_to_exact: plain 5-sampling ranks ~ live/6 on average.
-  BOOST_TEST(total_rank / picked < 100u);
-  // An expired slot comes alone and first.
-  std::uint32_t youngest = 0;  // live, and never a victim above
-  arena.for_each_slot([&](std::uint32_t i, const Slot& s) {
-    if (cuckoocache::SlotState::live(s.state.load()) &&
-        s.access_tick.load() > arena[youngest].access_tick.load()) {
-      youngest = i;
-    }
-  });
-  arena[youngest].deadline_ns.store(10);
-  std::array<Candidate, 8> out;
-  bool saw_expired = false;
-  for (int i = 0; i < 200 && !saw_expired; ++i) {
-    const std::size_t n = sampler.pick_batch(arena, 5, out.size(), 20, 5000, 0, kByTick, kAny,
-                                             cuckoocache::PrimaryPoolKey{}, out.data());
-    saw_expired = n == 1 && out[0].expired;
-  }
-  BOOST_TEST(saw_expired);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
