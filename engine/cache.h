@@ -141,8 +141,13 @@ class Cache : private ExpirySweeper::Client {
     // kMissed, kNoSlot (a hit whose entry's stamp is current already), or the slot of
     // a hit whose stamp was older: that slot's access tick is written after the lock is released.
     std::uint32_t found = kMissed;
+    // A word-sized trivially copyable key is compared from a copy (kept in a register or one
+    // spill slot), not reloaded through the caller's reference after the lock call.
+    const std::conditional_t<std::is_trivially_copyable_v<Key> && sizeof(Key) <= sizeof(void*), Key,
+                             const Key&>
+        probe = key;
     map_.find(hash, [&, stamp](const ChainType& chain) {
-      const Entry* e = chain.find(key, equal_);
+      const Entry* e = chain.find(probe, equal_);
       if (e == nullptr) return;
       found = kNoSlot;
       if (e->stamp != stamp) {
@@ -151,23 +156,24 @@ class Cache : private ExpirySweeper::Client {
       }
       fn(e->value);
     });
-    if (found != kMissed) [[likely]] {
-      if (found != kNoSlot) {
-        // Stamped after the lock is released (see visit_with_extras()), with the tick as it is
-        // now (a racing insert may have moved it: the entry is that recent).
-        arena_[found].access_tick.store(
-            static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed)),
-            std::memory_order_relaxed);
+    // One compare for the commonest outcome, a hit whose stamp was current.
+    if (found != kNoSlot) [[unlikely]] {
+      if (found == kMissed) {
+        after_miss(hash, policy(), Lookup{}, 0);
+        return false;
       }
-      stats_.add(Counter::kHits);
-      // (Read again rather than kept live across the lookup's lock calls.)
-      if ((hit_mode_.load(std::memory_order_relaxed) & kHitCountsFrequency) != 0) {
-        count_hit(hash, policy(), found != kNoSlot);
-      }
-      return true;
+      // Stamped after the lock is released (see visit_with_extras()), with the tick as it is
+      // now (a racing insert may have moved it: the entry is that recent).
+      arena_[found].access_tick.store(
+          static_cast<std::uint32_t>(tick_.load(std::memory_order_relaxed)),
+          std::memory_order_relaxed);
     }
-    after_miss(hash, policy(), Lookup{}, 0);
-    return false;
+    stats_.add(Counter::kHits);
+    // (Read again rather than kept live across the lookup's lock calls.)
+    if ((hit_mode_.load(std::memory_order_relaxed) & kHitCountsFrequency) != 0) {
+      count_hit(hash, policy(), found != kNoSlot);
+    }
+    return true;
   }
 
   // The value for `key` (a copy), or nullopt on a miss. See visit().

@@ -337,39 +337,9 @@ class Chain<Key, Value, false> {
   std::unique_ptr<std::vector<Entry>> overflow_;
 };
 
-// The tables' key: an entry's 64-bit mixed hash. A class with a constructor, not a bare
-// uint64_t, because libcuckoo treats a trivial key of 8 bytes as "simple" and then compares
-// every occupied slot's key; with this key it first compares the slot's 8-bit partial key,
-// which sits with the occupied flags in the bucket's last bytes. A lookup then reads its
-// bucket's flags line and, but for one in 256 slots, only the line of the slot that matches
-// (a bucket is 136 bytes: four 32-byte slots and the flags), not the line of every occupied
-// slot before it. Two more instructions per occupied slot looked at; on the throughput
-// workload's gets (Zipf 0.99, 100k entries) 4.85 -> 3.74 L1 data misses per get
-// (docs/benchmarks.md, "Get hit: cache lines").
-struct TableKey {
-  // NOLINTNEXTLINE(google-explicit-constructor): every table call passes the bare hash
-  TableKey(std::uint64_t h) noexcept : hash(h) {}
-  std::uint64_t hash;
-};
-// libcuckoo's test for a "simple" key (cuckoohash_map::is_simple), which must stay false.
-static_assert(!(std::is_standard_layout_v<TableKey> && std::is_trivial_v<TableKey>),
-              "libcuckoo would skip the partial-key compare for a trivial key");
-
 struct IdentityHash {
   [[nodiscard]] std::size_t operator()(std::uint64_t h) const noexcept {
     return static_cast<std::size_t>(h);
-  }
-  [[nodiscard]] std::size_t operator()(const TableKey& k) const noexcept {
-    return static_cast<std::size_t>(k.hash);
-  }
-};
-
-struct TableKeyEqual {
-  [[nodiscard]] bool operator()(const TableKey& a, std::uint64_t b) const noexcept {
-    return a.hash == b;
-  }
-  [[nodiscard]] bool operator()(const TableKey& a, const TableKey& b) const noexcept {
-    return a.hash == b.hash;
   }
 };
 
@@ -501,8 +471,10 @@ class EntryMap {
   }
 
  private:
-  using Table = libcuckoo::cuckoohash_map<TableKey, ChainType, IdentityHash, TableKeyEqual,
-                                          HugePageAllocator<std::pair<const TableKey, ChainType>>>;
+  using Table =
+      libcuckoo::cuckoohash_map<std::uint64_t, ChainType, IdentityHash,
+                                std::equal_to<std::uint64_t>,
+                                HugePageAllocator<std::pair<const std::uint64_t, ChainType>>>;
 
   static constexpr unsigned kMaxLockHp = 16;  // libcuckoo's kMaxNumLocks is 2^16
   static constexpr unsigned kMinHp = 2;       // 4 buckets, 16 slots: a new shard's size
