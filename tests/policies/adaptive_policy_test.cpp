@@ -342,4 +342,23 @@ BOOST_AUTO_TEST_CASE(an_empty_adaptive_cache_costs_at_most_256_kib) {
   }
 }
 
+// The window simulation's miniatures are built on the first sampled lookup: a fixed cost of
+// about 350 KB for any cache of 1,024 entries or more (docs/benchmarks.md). Pinned so that it
+// does not grow unnoticed.
+BOOST_AUTO_TEST_CASE(the_window_simulation_costs_a_bounded_amount_once_looked_up) {
+  for (const std::size_t max_size : {std::size_t{1'000}, std::size_t{100'000}}) {
+    CacheConfig config;
+    config.max_size = max_size;
+    config.policy = Policy::kAdaptive;
+    Cache<std::uint64_t, std::uint64_t> cache(config);
+    for (std::uint64_t k = 0; k < max_size; ++k) cache.put(k, k);
+    const std::size_t full = cache.overhead_bytes();
+    for (std::uint64_t k = 0; k < 4 * max_size; ++k) (void)cache.get(k % (2 * max_size));
+    const std::size_t sim = cache.overhead_bytes() - full;
+    BOOST_TEST_MESSAGE("ADAPTIVE max_size " << max_size << ": full " << full
+                                            << " bytes, the simulation adds " << sim);
+    BOOST_TEST(sim < 400u * 1024u);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
