@@ -331,6 +331,7 @@ class Cache : private ExpirySweeper::Client {
       remove_entry(s.hash.load(std::memory_order_relaxed), i, Counter::kCount);
     }
     map_.compact();
+    adaptive_.on_cleared();  // ADAPTIVE's window ring gives its cells back
   }
 
   // ---- Expiry ----------------------------------------------------------------------------

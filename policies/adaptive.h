@@ -308,6 +308,13 @@ class AdaptivePolicy {
   // Forgets queued cells (after the window was folded into main).
   void restart_cursor() noexcept { ring_.clear(); }
 
+  // After the cache removed every entry (Cache::clear()): if no window entry is left, every
+  // queued cell is stale, so the ring forgets them and gives their pages back (memory follows
+  // the entries down). A window entry inserted meanwhile keeps them.
+  void on_cleared() noexcept {
+    if (window_count_.load(std::memory_order_relaxed) == 0) ring_.clear();
+  }
+
   [[nodiscard]] std::size_t memory_bytes() const noexcept {
     return ring_.memory_bytes() + sim_.memory_bytes() - sizeof(sim_) +
            sizeof(*this);  // sim_ is inside *this
