@@ -53,8 +53,8 @@ BOOST_AUTO_TEST_CASE(overhead_per_entry) {
     double lru;
     double adaptive;
   };
-  for (const Bound& b : {Bound{1000, 141.0, 158.5}, Bound{10000, 103.0, 130.5},
-                         Bound{100000, 88.5, 110.5}, Bound{1000000, 75.0, 92.5}}) {
+  for (const Bound& b : {Bound{1000, 141.0, 150.0}, Bound{10000, 103.0, 117.0},
+                         Bound{100000, 88.5, 92.0}, Bound{1000000, 75.0, 77.5}}) {
     BOOST_TEST(OverheadPerEntry(b.max_size, Policy::kLru) < b.lru);
     BOOST_TEST(OverheadPerEntry(b.max_size, Policy::kAdaptive) < b.adaptive);
   }
