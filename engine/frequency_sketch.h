@@ -309,7 +309,7 @@ class FrequencySketch {
   void RecordAddition() noexcept {
     // A stripe is written by the threads whose index maps to it, usually one: a load and a
     // store (a rare lost addition only delays the halving a little) instead of a fetch_add.
-    Stripe& stripe = stripes_[ThisThread() & (stripe_count_ - 1)];
+    Stripe& stripe = stripes_[thread_index() & (stripe_count_ - 1)];
     const std::uint32_t pending = stripe.pending.load(std::memory_order_relaxed) + 1;
     stripe.pending.store(pending, std::memory_order_relaxed);
     if ((pending & (fold_batch_ - 1)) != 0) return;  // unsigned wrap keeps batches aligned
@@ -324,16 +324,6 @@ class FrequencySketch {
     if (total >= reset_period() || aging_next_.load(std::memory_order_relaxed) < blocks()) {
       TryReset();
     }
-  }
-
-  // thread_index() read once per thread into a constant-initialised thread_local: one TLS
-  // load per addition instead of a call through an initialisation guard.
-  [[nodiscard]] static std::uint32_t ThisThread() noexcept {
-    static constexpr std::uint32_t kUnset = UINT32_MAX;
-    static thread_local std::uint32_t mine = kUnset;
-    if (mine == kUnset) [[unlikely]]
-      mine = thread_index();
-    return mine;
   }
 
   [[nodiscard]] std::size_t blocks() const noexcept { return table_words() / kWordsPerBlock; }

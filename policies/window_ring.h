@@ -84,7 +84,7 @@ class WindowRing {
 
   // Queues `item` (never 0) in the calling thread's stripe. Requires ready().
   void append(std::uint64_t item) noexcept {
-    Stripe& s = stripes_.load(std::memory_order_acquire)[ThisThread() & stripe_mask_];
+    Stripe& s = stripes_.load(std::memory_order_acquire)[thread_index() & stripe_mask_];
     const std::uint64_t pos = s.head.fetch_add(1, std::memory_order_relaxed);
     std::atomic_ref<std::uint64_t>(s.base[pos & mask_]).store(item, std::memory_order_release);
   }
@@ -95,7 +95,7 @@ class WindowRing {
   [[nodiscard]] std::uint64_t pop() noexcept {
     Stripe* stripes = stripes_.load(std::memory_order_acquire);
     if (stripes == nullptr) return 0;
-    const std::uint32_t me = ThisThread();
+    const std::uint32_t me = thread_index();
     Stripe& own = stripes[me & stripe_mask_];
     if (stripe_mask_ != 0) {
       thread_local std::uint32_t turn = 0;
@@ -158,14 +158,6 @@ class WindowRing {
     std::uint64_t* base = nullptr;       // this stripe's cells (set before publication)
     alignas(kCacheLine) std::atomic<std::uint64_t> cursor{0};  // oldest cell not yet taken
   };
-
-  [[nodiscard]] static std::uint32_t ThisThread() noexcept {
-    static constexpr std::uint32_t kUnset = UINT32_MAX;
-    static thread_local std::uint32_t mine = kUnset;
-    if (mine == kUnset) [[unlikely]]
-      mine = thread_index();
-    return mine;
-  }
 
   [[nodiscard]] std::uint64_t Oldest(const Stripe& s) const noexcept {
     const std::uint64_t c = s.cursor.load(std::memory_order_relaxed);
