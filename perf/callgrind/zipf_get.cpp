@@ -12,7 +12,6 @@
 // The key sequence (300,000 draws, seeded) is made before the lookups whatever COUNT is, so
 // the difference of two runs holds only lookups.
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -24,6 +23,7 @@
 #include "engine/cache.h"
 #include "engine/hash_mix.h"
 #include "engine/random.h"
+#include "zipf_keys.h"
 
 namespace {
 
@@ -60,17 +60,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto count = std::min<std::size_t>(args.number(2), kDraws);
-  std::vector<double> cdf(kKeys);
-  double total = 0;
-  for (std::size_t r = 0; r < kKeys; ++r) {
-    total += 1.0 / std::pow(static_cast<double>(r + 1), 0.99);
-    cdf[r] = total;
-  }
+  const cuckoocache::callgrind::ZipfKeys zipf(kKeys, 0.99);
   cuckoocache::FastRandom rng(3);
   std::vector<std::uint64_t> keys(kDraws);
   for (auto& k : keys) {
-    const double u = static_cast<double>(rng.next() >> 11) * 0x1.0p-53 * total;
-    k = static_cast<std::uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
+    k = zipf(rng);
   }
   std::uint64_t hits = 0;
   if (impl == "raw") {

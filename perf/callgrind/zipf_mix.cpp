@@ -8,7 +8,6 @@
 //   READ_PERCENT / 100, else a put (evicting when the key is new). Keys, the read/write draws
 //   and the cache's sampling are seeded, so counts are the same from run to run.
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "args.h"
 #include "engine/cache.h"
 #include "engine/random.h"
+#include "zipf_keys.h"
 
 int main(int argc, char** argv) {
   const cuckoocache::callgrind::Args args(argc, argv, 3, "zipf_mix POLICY COUNT READ_PERCENT");
@@ -24,18 +24,12 @@ int main(int argc, char** argv) {
   const cuckoocache::Policy policy = args.policy(1);
   const auto count = static_cast<std::size_t>(args.number(2));
   const auto read_percent = static_cast<std::uint32_t>(args.number(3));
-  std::vector<double> cdf(kKeys);
-  double total = 0;
-  for (std::size_t r = 0; r < kKeys; ++r) {
-    total += 1.0 / std::pow(static_cast<double>(r + 1), 0.99);
-    cdf[r] = total;
-  }
+  const cuckoocache::callgrind::ZipfKeys zipf(kKeys, 0.99);
   cuckoocache::FastRandom rng(3);
   std::vector<std::uint64_t> keys(count);
   std::vector<bool> reads(count);
   for (std::size_t i = 0; i < count; ++i) {
-    const double u = static_cast<double>(rng.next() >> 11) * 0x1.0p-53 * total;
-    keys[i] = static_cast<std::uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
+    keys[i] = zipf(rng);
     reads[i] = rng.below(100) < read_percent;
   }
   cuckoocache::CacheConfig config;
